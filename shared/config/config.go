@@ -1,0 +1,92 @@
+// Package config reads the service's settings from the environment and
+// builds the AWS clients and the service from them, once per process.
+package config
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"identityservice/shared/identity"
+	"identityservice/shared/store"
+	"identityservice/shared/vault"
+)
+
+// Config is the service's configuration.
+type Config struct {
+	Table              string     // TABLE_NAME: the DynamoDB table
+	SecretPrefix       string     // SECRET_PREFIX: Secrets Manager name prefix (the stack name)
+	DefaultClientLimit int        // DEFAULT_CLIENT_LIMIT: clients per tenant unless the tenant sets its own
+	LogLevel           slog.Level // LOG_LEVEL: DEBUG, INFO, WARN or ERROR
+}
+
+// FromEnv reads the configuration from environment variables.
+func FromEnv() (Config, error) {
+	c := Config{
+		Table:              os.Getenv("TABLE_NAME"),
+		SecretPrefix:       os.Getenv("SECRET_PREFIX"),
+		DefaultClientLimit: identity.DefaultClientLimit,
+	}
+	if c.Table == "" {
+		return c, fmt.Errorf("TABLE_NAME is not set: name the DynamoDB table")
+	}
+	if c.SecretPrefix == "" {
+		return c, fmt.Errorf("SECRET_PREFIX is not set: name the Secrets Manager prefix (the stack name)")
+	}
+	if v := os.Getenv("DEFAULT_CLIENT_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("DEFAULT_CLIENT_LIMIT=%q: want a positive integer", v)
+		}
+		c.DefaultClientLimit = n
+	}
+	if v := os.Getenv("LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
+			return c, fmt.Errorf("LOG_LEVEL=%q: want DEBUG, INFO, WARN or ERROR", v)
+		}
+	}
+	return c, nil
+}
+
+// Logger returns a JSON logger at the configured level.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.LogLevel}))
+}
+
+// AWS loads the SDK configuration. Endpoints come from the SDK's standard
+// variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER), so
+// the emulators, LocalStack or AWS are a matter of configuration. It makes no
+// network call.
+func AWS(ctx context.Context) (aws.Config, error) {
+	return awsconfig.LoadDefaultConfig(ctx)
+}
+
+// Clients are the AWS clients of a process, built once.
+type Clients struct {
+	DynamoDB       *dynamodb.Client
+	SecretsManager *secretsmanager.Client
+}
+
+// NewClients builds the AWS clients.
+func NewClients(awsCfg aws.Config) Clients {
+	return Clients{DynamoDB: dynamodb.NewFromConfig(awsCfg), SecretsManager: secretsmanager.NewFromConfig(awsCfg)}
+}
+
+// Service wires the domain service to DynamoDB and Secrets Manager.
+func (c Config) Service(clients Clients, log *slog.Logger) *identity.Service {
+	return &identity.Service{
+		Store:              store.New(clients.DynamoDB, c.Table),
+		Vault:              vault.New(clients.SecretsManager, c.SecretPrefix),
+		Log:                log,
+		DefaultClientLimit: c.DefaultClientLimit,
+	}
+}

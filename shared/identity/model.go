@@ -1,0 +1,90 @@
+package identity
+
+import (
+	"time"
+)
+
+// ClientKind tells the two kinds of client apart.
+type ClientKind string
+
+// Client kinds.
+const (
+	ClientCredential ClientKind = "ClientCredential" // machine-to-machine, client credentials grant
+	Hybrid           ClientKind = "Hybrid"           // interactive application, OIDC hybrid flow
+)
+
+// Limits of the data model. They are documented in docs/limits.md.
+const (
+	MaxNameLength        = 200
+	MaxTags              = 50
+	MaxTagLength         = 128
+	MaxRoleIDs           = 20
+	MaxDescriptionLength = 256
+	MaxSecretsPerClient  = 10 // secrets that are neither deleted nor expired
+	MaxRedirectURIs      = 10
+	MaxURILength         = 2000
+	DefaultClientLimit   = 50000
+)
+
+// Tenant is an account that owns clients.
+type Tenant struct {
+	ID          string
+	Name        string
+	ClientLimit int // 0: the service's default
+	ClientCount int
+	CreatedAt   time.Time
+}
+
+// Client is an OAuth 2.0 client of either kind. Hybrid-only fields are zero
+// for Client Credential clients.
+type Client struct {
+	TenantID string
+	ID       string
+	Kind     ClientKind
+	Name     string
+	Enabled  bool
+	RoleIDs  []string
+	Tags     []string
+
+	AllowOfflineAccess          bool
+	AllowAccessTokensViaBrowser bool
+	RedirectURIs                []string
+	PostLogoutRedirectURIs      []string
+	ClientURI                   string
+	LogoURI                     string
+
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Secret is the record of one client secret. The secret itself is never
+// stored; its verifier lives in the Vault under MaterialName.
+type Secret struct {
+	TenantID    string
+	ClientID    string
+	ID          string
+	Description string
+	Expiration  *time.Time // nil: never expires
+	CreatedAt   time.Time
+	DeletedAt   *time.Time // set when soft-deleted through the Key Rotation API
+}
+
+// Active reports whether the secret can authenticate at instant now.
+func (s Secret) Active(now time.Time) bool {
+	if s.DeletedAt != nil {
+		return false
+	}
+	return s.Expiration == nil || now.Before(*s.Expiration)
+}
+
+// MaterialRef names a secret's material in the Vault.
+type MaterialRef struct {
+	TenantID, ClientID, SecretID string
+}
+
+// ItemError is one stored item that could not be read while listing.
+type ItemError struct {
+	ID     string // the item's id, when it could be recovered
+	Reason string
+}

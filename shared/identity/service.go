@@ -1,0 +1,309 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Service carries out the use cases on clients and their secrets.
+type Service struct {
+	Store              Store
+	Vault              Vault
+	Log                *slog.Logger
+	Now                func() time.Time // the clock; tests control it
+	DefaultClientLimit int
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// NewClient is the input of a client creation.
+type NewClient struct {
+	ID      string // optional: generated when empty
+	Kind    ClientKind
+	Name    string
+	Enabled *bool     // nil: enabled
+	RoleIDs *[]string // nil: Account Member only
+	Tags    []string
+
+	AllowOfflineAccess          bool
+	AllowAccessTokensViaBrowser bool
+	RedirectURIs                []string
+	PostLogoutRedirectURIs      []string
+	ClientURI                   string
+	LogoURI                     string
+
+	SecretDescription string
+	SecretExpiration  *time.Time
+}
+
+// CreatedClient is a new client with its first secret, whose plain text
+// is shown once.
+type CreatedClient struct {
+	Client       Client
+	Secret       Secret
+	SecretString string
+}
+
+// CreateClient validates and stores a new client with its first secret.
+// Material is written before the records, so a crash leaves at most
+// unreferenced material, which is removed again if the records fail.
+func (s *Service) CreateClient(ctx context.Context, tenantID string, in NewClient) (CreatedClient, error) {
+	now := s.now()
+	c, err := s.buildClient(tenantID, in, now)
+	if err != nil {
+		return CreatedClient{}, err
+	}
+	if err := ValidateDescription("SecretDescription", in.SecretDescription); err != nil {
+		return CreatedClient{}, err
+	}
+	if err := ValidateExpiration("SecretExpirationDate", in.SecretExpiration, now); err != nil {
+		return CreatedClient{}, err
+	}
+	sec := Secret{TenantID: tenantID, ClientID: c.ID, ID: NewID(), Description: in.SecretDescription, Expiration: in.SecretExpiration, CreatedAt: now}
+	plain, verifier, err := GenerateSecret()
+	if err != nil {
+		return CreatedClient{}, err
+	}
+	ref := MaterialRef{TenantID: tenantID, ClientID: c.ID, SecretID: sec.ID}
+	if err := s.Vault.PutVerifier(ctx, ref, verifier); err != nil {
+		return CreatedClient{}, Internal("store secret material", err)
+	}
+	limit := s.DefaultClientLimit
+	if limit <= 0 {
+		limit = DefaultClientLimit
+	}
+	if err := s.Store.CreateClient(ctx, c, sec, limit); err != nil {
+		s.destroyMaterial(ctx, ref)
+		return CreatedClient{}, err
+	}
+	s.logger().InfoContext(ctx, "client created", "tenant", tenantID, "client", c.ID, "kind", string(c.Kind), "secret", sec.ID)
+	return CreatedClient{Client: c, Secret: sec, SecretString: plain}, nil
+}
+
+func (s *Service) buildClient(tenantID string, in NewClient, now time.Time) (Client, error) {
+	id := in.ID
+	if id == "" {
+		id = NewID()
+	} else {
+		var err error
+		if id, err = ParseGUID("ClientId", id); err != nil {
+			return Client{}, err
+		}
+	}
+	if err := ValidateName(in.Name); err != nil {
+		return Client{}, err
+	}
+	tags, err := NormalizeTags(in.Tags)
+	if err != nil {
+		return Client{}, err
+	}
+	c := Client{TenantID: tenantID, ID: id, Kind: in.Kind, Name: in.Name, Enabled: true, Tags: tags, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if in.Enabled != nil {
+		c.Enabled = *in.Enabled
+	}
+	if in.Kind == ClientCredential {
+		c.RoleIDs = []string{RoleAccountMember}
+		if in.RoleIDs != nil {
+			if c.RoleIDs, err = NormalizeRoleIDs(*in.RoleIDs); err != nil {
+				return Client{}, err
+			}
+		}
+	}
+	if in.Kind == Hybrid {
+		c.AllowOfflineAccess = in.AllowOfflineAccess
+		c.AllowAccessTokensViaBrowser = in.AllowAccessTokensViaBrowser
+		if c.RedirectURIs, err = normalizeRedirects("RedirectUris", in.RedirectURIs); err != nil {
+			return Client{}, err
+		}
+		if c.PostLogoutRedirectURIs, err = normalizeRedirects("PostLogoutRedirectUris", in.PostLogoutRedirectURIs); err != nil {
+			return Client{}, err
+		}
+		if c.ClientURI, err = optionalWebURI("ClientUri", in.ClientURI); err != nil {
+			return Client{}, err
+		}
+		if c.LogoURI, err = optionalWebURI("LogoUri", in.LogoURI); err != nil {
+			return Client{}, err
+		}
+	}
+	return c, nil
+}
+
+// GetClient returns one client.
+func (s *Service) GetClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) (Client, error) {
+	return s.Store.GetClient(ctx, tenantID, kind, clientID)
+}
+
+// ListOptions select a page of a list.
+type ListOptions struct {
+	Skip  int
+	Count int
+	Tags  []string // a client matches if it has at least one; empty: all
+}
+
+// ClientPage is one page of a client list.
+type ClientPage struct {
+	Clients []Client
+	Total   int         // clients that match, before paging
+	Errors  []ItemError // stored items that could not be read
+}
+
+// ListClients returns a page of a tenant's clients of one kind.
+func (s *Service) ListClients(ctx context.Context, tenantID string, kind ClientKind, opt ListOptions) (ClientPage, error) {
+	all, itemErrs, err := s.Store.ListClients(ctx, tenantID, kind)
+	if err != nil {
+		return ClientPage{}, err
+	}
+	matched := all[:0:0]
+	for _, c := range all {
+		if hasAnyTag(c.Tags, opt.Tags) {
+			matched = append(matched, c)
+		}
+	}
+	page := ClientPage{Total: len(matched), Errors: itemErrs, Clients: []Client{}}
+	if opt.Skip < len(matched) {
+		end := min(opt.Skip+opt.Count, len(matched))
+		page.Clients = matched[opt.Skip:end]
+	}
+	for _, e := range itemErrs {
+		s.logger().ErrorContext(ctx, "stored client unreadable", "tenant", tenantID, "item", e.ID, "reason", e.Reason)
+	}
+	return page, nil
+}
+
+func hasAnyTag(have, want []string) bool {
+	if len(want) == 0 {
+		return true
+	}
+	for _, w := range want {
+		for _, h := range have {
+			if h == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// UpdateClient applies a patch: nil properties keep their stored value.
+func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind ClientKind, clientID string, p ClientPatch) (Client, error) {
+	if p.Name != nil {
+		if err := ValidateName(*p.Name); err != nil {
+			return Client{}, err
+		}
+	}
+	if p.Tags != nil {
+		tags, err := NormalizeTags(*p.Tags)
+		if err != nil {
+			return Client{}, err
+		}
+		p.Tags = &tags
+	}
+	if p.RoleIDs != nil {
+		if kind != ClientCredential {
+			return Client{}, Invalid("RoleIds cannot be set on a %s client.", "Remove RoleIds.", kind)
+		}
+		ids, err := NormalizeRoleIDs(*p.RoleIDs)
+		if err != nil {
+			return Client{}, err
+		}
+		p.RoleIDs = &ids
+	}
+	for _, r := range []struct {
+		field string
+		v     **[]string
+	}{{"RedirectUris", &p.RedirectURIs}, {"PostLogoutRedirectUris", &p.PostLogoutRedirectURIs}} {
+		if *r.v != nil {
+			uris, err := normalizeRedirects(r.field, **r.v)
+			if err != nil {
+				return Client{}, err
+			}
+			*r.v = &uris
+		}
+	}
+	for _, u := range []struct {
+		field string
+		v     *string
+	}{{"ClientUri", p.ClientURI}, {"LogoUri", p.LogoURI}} {
+		if u.v != nil {
+			if _, err := optionalWebURI(u.field, *u.v); err != nil {
+				return Client{}, err
+			}
+		}
+	}
+	c, err := s.Store.UpdateClient(ctx, tenantID, kind, clientID, p, s.now())
+	if err != nil {
+		return Client{}, err
+	}
+	s.logger().InfoContext(ctx, "client updated", "tenant", tenantID, "client", clientID, "kind", string(kind))
+	return c, nil
+}
+
+// DeleteClient removes a client, then destroys its secret material. The
+// records go first: once they are gone nothing can authenticate, and
+// material left behind by a failure is unreferenced, for the sweeper.
+func (s *Service) DeleteClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) error {
+	secrets, err := s.Store.DeleteClient(ctx, tenantID, kind, clientID)
+	if err != nil {
+		return err
+	}
+	for _, sec := range secrets {
+		s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: sec.ID})
+	}
+	s.logger().InfoContext(ctx, "client deleted", "tenant", tenantID, "client", clientID, "kind", string(kind), "secrets", len(secrets))
+	return nil
+}
+
+// destroyMaterial deletes material even if the request was cancelled, with
+// a few tries; what still fails is logged for the sweeper's reconciliation.
+func (s *Service) destroyMaterial(ctx context.Context, ref MaterialRef) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var err error
+	for attempt := range 3 {
+		if err = s.Vault.DeleteVerifier(ctx, ref); err == nil {
+			return
+		}
+		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
+	}
+	s.logger().ErrorContext(ctx, "secret material not destroyed; the sweeper will reconcile it",
+		"tenant", ref.TenantID, "client", ref.ClientID, "secret", ref.SecretID, "error", err.Error())
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}
+
+func normalizeRedirects(field string, uris []string) ([]string, error) {
+	if len(uris) > MaxRedirectURIs {
+		return nil, Invalid("%s has %d URIs; the limit is %d.", "Send at most %d URIs.", field, len(uris), MaxRedirectURIs, MaxRedirectURIs)
+	}
+	out := make([]string, 0, len(uris))
+	seen := map[string]bool{}
+	for i, u := range uris {
+		if err := ValidateRedirectURI(fmt.Sprintf("%s[%d]", field, i), u); err != nil {
+			return nil, err
+		}
+		if !seen[u] {
+			seen[u] = true
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+func optionalWebURI(field, u string) (string, error) {
+	if u == "" {
+		return "", nil
+	}
+	return u, ValidateWebURI(field, u)
+}

@@ -1,0 +1,193 @@
+package ocsapi
+
+import (
+	"net/http"
+
+	"identityservice/shared/httpapi"
+	"identityservice/shared/identity"
+)
+
+// ClientCredentialClientDto is a Client Credential client on the wire.
+type ClientCredentialClientDto struct {
+	RoleIds  []string
+	ClientId string
+	Name     string
+	Enabled  bool
+	Tags     []string
+}
+
+// ClientCredentialClientResponseDto is the answer to a create: the client
+// and its first secret, shown this once.
+type ClientCredentialClientResponseDto struct {
+	ClientSecret         string
+	SecretId             string
+	SecretDescription    string
+	SecretExpirationDate *string
+	ClientCredentialClientDto
+}
+
+// clientCredentialClientCreate is the create body. Pointers tell absent or
+// null from a value.
+type clientCredentialClientCreate struct {
+	SecretDescription    *string
+	SecretExpirationDate *string
+	RoleIds              *[]string
+	ClientId             *string
+	Name                 *string
+	Enabled              *bool
+	Tags                 *[]string
+}
+
+// clientCredentialClientUpdate is the update body: absent or null
+// properties keep their stored value.
+type clientCredentialClientUpdate struct {
+	RoleIds  *[]string
+	ClientId *string
+	Name     *string
+	Enabled  *bool
+	Tags     *[]string
+}
+
+func cccDto(c identity.Client) ClientCredentialClientDto {
+	return ClientCredentialClientDto{RoleIds: nonNil(c.RoleIDs), ClientId: c.ID, Name: c.Name, Enabled: c.Enabled, Tags: nonNil(c.Tags)}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+const cccBase = "/api/v1-preview/Tenants/{tenantId}/ClientCredentialClients"
+
+// ClientCredentialClientRoutes returns the routes of the
+// ClientCredentialClients function.
+func ClientCredentialClientRoutes(svc *identity.Service) []httpapi.Route {
+	h := cccHandlers{svc: svc}
+	return []httpapi.Route{
+		{Method: http.MethodPost, Path: cccBase, Roles: rolesAdmin, Handler: handle(h.create)},
+		{Method: http.MethodGet, Path: cccBase, Roles: rolesAdminMember, Handler: handle(h.list)},
+		{Method: http.MethodGet, Path: cccBase + "/{clientId}", Roles: rolesAdminMember, Handler: handle(h.get)},
+		{Method: http.MethodPut, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: handle(h.update)},
+		{Method: http.MethodDelete, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: handle(h.delete)},
+	}
+}
+
+type cccHandlers struct{ svc *identity.Service }
+
+func (h cccHandlers) create(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, err := httpapi.PathGUID(r, "tenantId")
+	if err != nil {
+		return result{}, err
+	}
+	var in clientCredentialClientCreate
+	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
+		return result{}, err
+	}
+	exp, err := parseOptionalTime("SecretExpirationDate", in.SecretExpirationDate)
+	if err != nil {
+		return result{}, err
+	}
+	created, err := h.svc.CreateClient(r.Context(), tenantID, identity.NewClient{
+		ID:                deref(in.ClientId),
+		Kind:              identity.ClientCredential,
+		Name:              deref(in.Name),
+		Enabled:           in.Enabled,
+		RoleIDs:           in.RoleIds,
+		Tags:              deref(in.Tags),
+		SecretDescription: deref(in.SecretDescription),
+		SecretExpiration:  exp,
+	})
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusCreated, body: ClientCredentialClientResponseDto{
+		ClientSecret:              created.SecretString,
+		SecretId:                  created.Secret.ID,
+		SecretDescription:         created.Secret.Description,
+		SecretExpirationDate:      formatTime(created.Secret.Expiration),
+		ClientCredentialClientDto: cccDto(created.Client),
+	}, headers: map[string]string{"Location": r.URL.Path + "/" + created.Client.ID}}, nil
+}
+
+func (h cccHandlers) get(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, clientID, err := tenantAndClient(r)
+	if err != nil {
+		return result{}, err
+	}
+	c, err := h.svc.GetClient(r.Context(), tenantID, identity.ClientCredential, clientID)
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, body: cccDto(c)}, nil
+}
+
+func (h cccHandlers) list(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, err := httpapi.PathGUID(r, "tenantId")
+	if err != nil {
+		return result{}, err
+	}
+	page, err := httpapi.ListParams(r)
+	if err != nil {
+		return result{}, err
+	}
+	clients, err := h.svc.ListClients(r.Context(), tenantID, identity.ClientCredential, identity.ListOptions{
+		Skip: page.Skip, Count: page.Count, Tags: r.URL.Query()["tags"],
+	})
+	if err != nil {
+		return result{}, err
+	}
+	dtos := make([]ClientCredentialClientDto, len(clients.Clients))
+	for i, c := range clients.Clients {
+		dtos[i] = cccDto(c)
+	}
+	return listResult(r, tenantID, clients.Total, dtos, clients.Errors), nil
+}
+
+func (h cccHandlers) update(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, clientID, err := tenantAndClient(r)
+	if err != nil {
+		return result{}, err
+	}
+	var in clientCredentialClientUpdate
+	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
+		return result{}, err
+	}
+	if err := sameClientID(in.ClientId, clientID); err != nil {
+		return result{}, err
+	}
+	c, err := h.svc.UpdateClient(r.Context(), tenantID, identity.ClientCredential, clientID, identity.ClientPatch{
+		Name: in.Name, Enabled: in.Enabled, RoleIDs: in.RoleIds, Tags: in.Tags,
+	})
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, body: cccDto(c)}, nil
+}
+
+func (h cccHandlers) delete(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, clientID, err := tenantAndClient(r)
+	if err != nil {
+		return result{}, err
+	}
+	if err := h.svc.DeleteClient(r.Context(), tenantID, identity.ClientCredential, clientID); err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusNoContent}, nil
+}
+
+// sameClientID refuses a body ClientId that differs from the path's.
+func sameClientID(body *string, pathID string) error {
+	if body == nil || *body == "" {
+		return nil
+	}
+	id, err := identity.ParseGUID("ClientId", *body)
+	if err != nil {
+		return err
+	}
+	if id != pathID {
+		return identity.Invalid("ClientId %s in the body differs from %s in the path; a client's id cannot change.", "Omit ClientId from the body, or send the one in the path.", id, pathID)
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+// Package ocsapi serves the OCS routes: Client Credential clients, Hybrid
+// clients and their secrets. They speak PascalCase JSON, accept property
+// names in any letter case, and answer errors with the OCS error body.
+package ocsapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"identityservice/shared/httpapi"
+	"identityservice/shared/identity"
+)
+
+// Role sets of the API reference's "Allowed for these roles" lists.
+var (
+	rolesAdmin       = []string{identity.RoleAccountAdministrator}
+	rolesAdminMember = []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}
+	rolesAdminSuppor = []string{identity.RoleAccountAdministrator, identity.RoleClusterOperator, identity.RoleClusterSupport}
+)
+
+// result is what a handler produces: a status and a body, or an error.
+type result struct {
+	status  int
+	body    any
+	headers map[string]string
+}
+
+// handle adapts a function returning a result to a handler, so decoding,
+// error mapping and encoding are written once.
+func handle(fn func(w http.ResponseWriter, r *http.Request) (result, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		res, err := fn(w, r)
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		for k, v := range res.headers {
+			w.Header().Set(k, v)
+		}
+		if res.body == nil {
+			w.WriteHeader(res.status)
+			return
+		}
+		httpapi.WriteJSON(w, res.status, res.body)
+	}
+}
+
+// tenantAndClient reads the two GUID path parameters.
+func tenantAndClient(r *http.Request) (tenantID, clientID string, err error) {
+	if tenantID, err = httpapi.PathGUID(r, "tenantId"); err != nil {
+		return "", "", err
+	}
+	if clientID, err = httpapi.PathGUID(r, "clientId"); err != nil {
+		return "", "", err
+	}
+	return tenantID, clientID, nil
+}
+
+func formatTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339Nano)
+	return &s
+}
+
+func parseOptionalTime(field string, raw *string) (*time.Time, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	t, err := identity.ParseTime(field, *raw)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// ChildError is one entry of a MultiStatusResponseDto.
+type ChildError struct {
+	OperationId string
+	Error       string
+	Reason      string
+	Resolution  string
+	StatusCode  int
+	ModelId     map[string]string
+	TenantId    string
+}
+
+// MultiStatusResponse is the 207 body of a list some of whose items could
+// not be read.
+type MultiStatusResponse[T any] struct {
+	OperationId string
+	Error       string
+	Reason      string
+	ChildErrors []ChildError
+	Data        []T
+}
+
+// listResult answers a list: 200 with the items, or 207 with the items and
+// one child error per unreadable item; Total-Count in both.
+func listResult[T any](r *http.Request, tenantID string, total int, data []T, bad []identity.ItemError) result {
+	headers := map[string]string{"Total-Count": strconv.Itoa(total)}
+	if len(bad) == 0 {
+		return result{status: http.StatusOK, body: data, headers: headers}
+	}
+	opID := httpapi.OperationID(r.Context())
+	ms := MultiStatusResponse[T]{
+		OperationId: opID,
+		Error:       "Some items could not be read",
+		Reason:      strconv.Itoa(len(bad)) + " stored item(s) could not be read; the others are in Data.",
+		Data:        data,
+	}
+	for _, e := range bad {
+		ms.ChildErrors = append(ms.ChildErrors, ChildError{
+			OperationId: opID,
+			Error:       "Item could not be read",
+			Reason:      "The stored item is malformed.",
+			Resolution:  "Report the OperationId and ModelId to the service operator.",
+			StatusCode:  http.StatusInternalServerError,
+			ModelId:     map[string]string{"ClientId": e.ID},
+			TenantId:    tenantID,
+		})
+	}
+	return result{status: http.StatusMultiStatus, body: ms, headers: headers}
+}

@@ -1,0 +1,318 @@
+// Package store keeps tenants, clients and secret records in one DynamoDB
+// table.
+//
+// Layout (PK / SK):
+//
+//	TENANT#<tenant>  #TENANT         tenant: name, ClientCount, ClientLimit
+//	TENANT#<tenant>  CCC#<client>    Client Credential client metadata
+//	TENANT#<tenant>  HYB#<client>    Hybrid client metadata
+//	CLIENT#<client>  #CLIENT         registration: owning tenant and kind; reserves the id across tenants
+//	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt when it expires
+//
+// A tenant's clients of one kind are one Query; a client's registration and
+// all its secrets are one Query (what the token endpoint reads).
+package store
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"identityservice/shared/identity"
+)
+
+// Attribute names shared with template.yaml's key schema and index.
+const (
+	attrPK        = "PK"
+	attrSK        = "SK"
+	attrExpiryPK  = "ExpiryPK"
+	attrExpiresAt = "ExpiresAt"
+
+	// ExpiryIndex is the sparse index of expiring secret records, keyed by
+	// ExpiryPK (always expiryPartition) and ExpiresAt (unix seconds).
+	ExpiryIndex     = "ByExpiry"
+	expiryPartition = "EXPIRY"
+
+	skTenant       = "#TENANT"
+	skRegistration = "#CLIENT"
+	prefixSecret   = "SECRET#"
+)
+
+func tenantPK(tenantID string) string { return "TENANT#" + tenantID }
+func clientPK(clientID string) string { return "CLIENT#" + clientID }
+func secretSK(secretID string) string { return prefixSecret + secretID }
+
+func kindPrefix(kind identity.ClientKind) string {
+	if kind == identity.Hybrid {
+		return "HYB#"
+	}
+	return "CCC#"
+}
+
+func clientSK(kind identity.ClientKind, clientID string) string { return kindPrefix(kind) + clientID }
+
+type item = map[string]types.AttributeValue
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func n(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+func b(v bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: v} }
+func list(vs []string) types.AttributeValue {
+	l := make([]types.AttributeValue, len(vs))
+	for i, v := range vs {
+		l[i] = s(v)
+	}
+	return &types.AttributeValueMemberL{Value: l}
+}
+func ts(t time.Time) types.AttributeValue { return s(t.UTC().Format(time.RFC3339Nano)) }
+
+func key(pk, sk string) item { return item{attrPK: s(pk), attrSK: s(sk)} }
+
+func tenantItem(t identity.Tenant) item {
+	it := key(tenantPK(t.ID), skTenant)
+	it["Type"] = s("Tenant")
+	it["TenantId"] = s(t.ID)
+	it["Name"] = s(t.Name)
+	it["ClientCount"] = n(0)
+	it["CreatedAt"] = ts(t.CreatedAt)
+	if t.ClientLimit > 0 {
+		it["ClientLimit"] = n(int64(t.ClientLimit))
+	}
+	return it
+}
+
+func clientItem(c identity.Client) item {
+	it := key(tenantPK(c.TenantID), clientSK(c.Kind, c.ID))
+	it["Type"] = s("Client")
+	it["TenantId"] = s(c.TenantID)
+	it["ClientId"] = s(c.ID)
+	it["Kind"] = s(string(c.Kind))
+	it["Name"] = s(c.Name)
+	it["Enabled"] = b(c.Enabled)
+	it["Tags"] = list(c.Tags)
+	it["Version"] = n(c.Version)
+	it["CreatedAt"] = ts(c.CreatedAt)
+	it["UpdatedAt"] = ts(c.UpdatedAt)
+	switch c.Kind {
+	case identity.ClientCredential:
+		it["RoleIds"] = list(c.RoleIDs)
+	case identity.Hybrid:
+		it["AllowOfflineAccess"] = b(c.AllowOfflineAccess)
+		it["AllowAccessTokensViaBrowser"] = b(c.AllowAccessTokensViaBrowser)
+		it["RedirectUris"] = list(c.RedirectURIs)
+		it["PostLogoutRedirectUris"] = list(c.PostLogoutRedirectURIs)
+		it["ClientUri"] = s(c.ClientURI)
+		it["LogoUri"] = s(c.LogoURI)
+	}
+	return it
+}
+
+func registrationItem(c identity.Client) item {
+	it := key(clientPK(c.ID), skRegistration)
+	it["Type"] = s("ClientRegistration")
+	it["TenantId"] = s(c.TenantID)
+	it["ClientId"] = s(c.ID)
+	it["Kind"] = s(string(c.Kind))
+	it["SecretsVersion"] = n(1)
+	return it
+}
+
+func secretItem(sec identity.Secret) item {
+	it := key(clientPK(sec.ClientID), secretSK(sec.ID))
+	it["Type"] = s("Secret")
+	it["TenantId"] = s(sec.TenantID)
+	it["ClientId"] = s(sec.ClientID)
+	it["SecretId"] = s(sec.ID)
+	it["Description"] = s(sec.Description)
+	it["CreatedAt"] = ts(sec.CreatedAt)
+	if sec.Expiration != nil {
+		it["Expiration"] = ts(*sec.Expiration)
+		it[attrExpiryPK] = s(expiryPartition)
+		it[attrExpiresAt] = n(sec.Expiration.Unix())
+	}
+	if sec.DeletedAt != nil {
+		it["DeletedAt"] = ts(*sec.DeletedAt)
+	}
+	return it
+}
+
+// reader decodes attributes and remembers the first problem, so a corrupt
+// item is reported once with what was wrong.
+type reader struct {
+	it  item
+	err error
+}
+
+func (r *reader) fail(name, want string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("attribute %s: want %s", name, want)
+	}
+}
+
+func (r *reader) str(name string, required bool) string {
+	v, ok := r.it[name]
+	if !ok {
+		if required {
+			r.fail(name, "a string")
+		}
+		return ""
+	}
+	sv, ok := v.(*types.AttributeValueMemberS)
+	if !ok {
+		r.fail(name, "a string")
+		return ""
+	}
+	return sv.Value
+}
+
+func (r *reader) num(name string, required bool) int64 {
+	v, ok := r.it[name]
+	if !ok {
+		if required {
+			r.fail(name, "a number")
+		}
+		return 0
+	}
+	nv, ok := v.(*types.AttributeValueMemberN)
+	if !ok {
+		r.fail(name, "a number")
+		return 0
+	}
+	i, err := strconv.ParseInt(nv.Value, 10, 64)
+	if err != nil {
+		r.fail(name, "an integer")
+	}
+	return i
+}
+
+func (r *reader) boolean(name string) bool {
+	v, ok := r.it[name]
+	if !ok {
+		return false
+	}
+	bv, ok := v.(*types.AttributeValueMemberBOOL)
+	if !ok {
+		r.fail(name, "a boolean")
+		return false
+	}
+	return bv.Value
+}
+
+func (r *reader) strings(name string) []string {
+	v, ok := r.it[name]
+	if !ok {
+		return []string{}
+	}
+	lv, ok := v.(*types.AttributeValueMemberL)
+	if !ok {
+		r.fail(name, "a list of strings")
+		return nil
+	}
+	out := make([]string, 0, len(lv.Value))
+	for _, e := range lv.Value {
+		sv, ok := e.(*types.AttributeValueMemberS)
+		if !ok {
+			r.fail(name, "a list of strings")
+			return nil
+		}
+		out = append(out, sv.Value)
+	}
+	return out
+}
+
+func (r *reader) time(name string, required bool) time.Time {
+	raw := r.str(name, required)
+	if raw == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		r.fail(name, "an RFC 3339 time")
+	}
+	return t
+}
+
+func (r *reader) optTime(name string) *time.Time {
+	if _, ok := r.it[name]; !ok {
+		return nil
+	}
+	t := r.time(name, true)
+	return &t
+}
+
+func decodeTenant(it item) (identity.Tenant, error) {
+	r := reader{it: it}
+	t := identity.Tenant{
+		ID:          r.str("TenantId", true),
+		Name:        r.str("Name", false),
+		ClientCount: int(r.num("ClientCount", false)),
+		ClientLimit: int(r.num("ClientLimit", false)),
+		CreatedAt:   r.time("CreatedAt", false),
+	}
+	return t, r.err
+}
+
+func decodeClient(it item) (identity.Client, error) {
+	r := reader{it: it}
+	c := identity.Client{
+		TenantID:  r.str("TenantId", true),
+		ID:        r.str("ClientId", true),
+		Kind:      identity.ClientKind(r.str("Kind", true)),
+		Name:      r.str("Name", true),
+		Enabled:   r.boolean("Enabled"),
+		Tags:      r.strings("Tags"),
+		Version:   r.num("Version", true),
+		CreatedAt: r.time("CreatedAt", true),
+		UpdatedAt: r.time("UpdatedAt", false),
+	}
+	switch c.Kind {
+	case identity.ClientCredential:
+		c.RoleIDs = r.strings("RoleIds")
+	case identity.Hybrid:
+		c.AllowOfflineAccess = r.boolean("AllowOfflineAccess")
+		c.AllowAccessTokensViaBrowser = r.boolean("AllowAccessTokensViaBrowser")
+		c.RedirectURIs = r.strings("RedirectUris")
+		c.PostLogoutRedirectURIs = r.strings("PostLogoutRedirectUris")
+		c.ClientURI = r.str("ClientUri", false)
+		c.LogoURI = r.str("LogoUri", false)
+	default:
+		r.fail("Kind", "ClientCredential or Hybrid")
+	}
+	return c, r.err
+}
+
+func decodeSecret(it item) (identity.Secret, error) {
+	r := reader{it: it}
+	sec := identity.Secret{
+		TenantID:    r.str("TenantId", true),
+		ClientID:    r.str("ClientId", true),
+		ID:          r.str("SecretId", true),
+		Description: r.str("Description", false),
+		Expiration:  r.optTime("Expiration"),
+		CreatedAt:   r.time("CreatedAt", true),
+		DeletedAt:   r.optTime("DeletedAt"),
+	}
+	return sec, r.err
+}
+
+// registration is the client-id reservation item.
+type registration struct {
+	TenantID       string
+	ClientID       string
+	Kind           identity.ClientKind
+	SecretsVersion int64
+}
+
+func decodeRegistration(it item) (registration, error) {
+	r := reader{it: it}
+	reg := registration{
+		TenantID:       r.str("TenantId", true),
+		ClientID:       r.str("ClientId", true),
+		Kind:           identity.ClientKind(r.str("Kind", true)),
+		SecretsVersion: r.num("SecretsVersion", true),
+	}
+	return reg, r.err
+}

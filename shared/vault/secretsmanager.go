@@ -1,0 +1,112 @@
+// Package vault keeps client secret verifiers in AWS Secrets Manager, one
+// secret per client secret, named <prefix>/clients/<tenant>/<client>/<secret>
+// so that IAM policies can be scoped to the prefix and an operator can find
+// a secret's material from its ids.
+package vault
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"identityservice/shared/identity"
+)
+
+// API is the part of the Secrets Manager client the vault uses.
+type API interface {
+	CreateSecret(context.Context, *secretsmanager.CreateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	DeleteSecret(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// SecretsManager is the Secrets Manager implementation of identity.Vault.
+type SecretsManager struct {
+	api    API
+	prefix string
+}
+
+var _ identity.Vault = (*SecretsManager)(nil)
+
+// New returns a vault that names its secrets under prefix (the stack name).
+func New(api API, prefix string) *SecretsManager {
+	return &SecretsManager{api: api, prefix: prefix}
+}
+
+// Name returns the Secrets Manager name of a secret's material.
+func (v *SecretsManager) Name(ref identity.MaterialRef) string {
+	return fmt.Sprintf("%s/clients/%s/%s/%s", v.prefix, ref.TenantID, ref.ClientID, ref.SecretID)
+}
+
+// ClientsPrefix is the name prefix under which all material lives.
+func (v *SecretsManager) ClientsPrefix() string { return v.prefix + "/clients/" }
+
+// material is the stored JSON: a verifier, never the secret.
+type material struct {
+	Version   int    `json:"v"`
+	Algorithm string `json:"alg"`
+	Verifier  string `json:"verifier"`
+}
+
+// PutVerifier stores a verifier, tagged with the ids it belongs to.
+func (v *SecretsManager) PutVerifier(ctx context.Context, ref identity.MaterialRef, verifier []byte) error {
+	body, err := json.Marshal(material{Version: 1, Algorithm: "SHA-256", Verifier: base64.StdEncoding.EncodeToString(verifier)})
+	if err != nil {
+		return err
+	}
+	_, err = v.api.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String(v.Name(ref)),
+		SecretString: aws.String(string(body)),
+		Description:  aws.String("Verifier (SHA-256) of an OAuth client secret; the secret itself is not stored."),
+		Tags: []types.Tag{
+			{Key: aws.String("identity:tenant"), Value: aws.String(ref.TenantID)},
+			{Key: aws.String("identity:client"), Value: aws.String(ref.ClientID)},
+			{Key: aws.String("identity:secret"), Value: aws.String(ref.SecretID)},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("create secret material: %w", err)
+	}
+	return nil
+}
+
+// DeleteVerifier destroys material at once, with no recovery window.
+func (v *SecretsManager) DeleteVerifier(ctx context.Context, ref identity.MaterialRef) error {
+	_, err := v.api.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
+		SecretId:                   aws.String(v.Name(ref)),
+		ForceDeleteWithoutRecovery: aws.Bool(true),
+	})
+	var nf *types.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete secret material: %w", err)
+	}
+	return nil
+}
+
+// ErrNoMaterial means a secret has no material (deleted, or never written).
+var ErrNoMaterial = errors.New("secret material not found")
+
+// Verifier reads a verifier.
+func (v *SecretsManager) Verifier(ctx context.Context, ref identity.MaterialRef) ([]byte, error) {
+	out, err := v.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(v.Name(ref))})
+	var nf *types.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return nil, ErrNoMaterial
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read secret material: %w", err)
+	}
+	var m material
+	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &m); err != nil {
+		return nil, fmt.Errorf("decode secret material: %w", err)
+	}
+	return base64.StdEncoding.DecodeString(m.Verifier)
+}
