@@ -64,6 +64,7 @@ type Secret struct {
 	TenantID    string
 	ClientID    string
 	ID          string
+	Kind        ClientKind // the client's kind
 	Description string
 	Expiration  *time.Time // nil: never expires
 	CreatedAt   time.Time

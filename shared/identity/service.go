@@ -66,7 +66,7 @@ func (s *Service) CreateClient(ctx context.Context, tenantID string, in NewClien
 	if err := ValidateExpiration("SecretExpirationDate", in.SecretExpiration, now); err != nil {
 		return CreatedClient{}, err
 	}
-	sec := Secret{TenantID: tenantID, ClientID: c.ID, ID: NewID(), Description: in.SecretDescription, Expiration: in.SecretExpiration, CreatedAt: now}
+	sec := Secret{TenantID: tenantID, ClientID: c.ID, ID: NewID(), Kind: c.Kind, Description: in.SecretDescription, Expiration: in.SecretExpiration, CreatedAt: now}
 	plain, verifier, err := GenerateSecret()
 	if err != nil {
 		return CreatedClient{}, err

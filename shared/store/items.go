@@ -126,6 +126,7 @@ func secretItem(sec identity.Secret) item {
 	it["TenantId"] = s(sec.TenantID)
 	it["ClientId"] = s(sec.ClientID)
 	it["SecretId"] = s(sec.ID)
+	it["Kind"] = s(string(sec.Kind))
 	it["Description"] = s(sec.Description)
 	it["CreatedAt"] = ts(sec.CreatedAt)
 	if sec.Expiration != nil {
@@ -290,6 +291,7 @@ func decodeSecret(it item) (identity.Secret, error) {
 		TenantID:    r.str("TenantId", true),
 		ClientID:    r.str("ClientId", true),
 		ID:          r.str("SecretId", true),
+		Kind:        identity.ClientKind(r.str("Kind", true)),
 		Description: r.str("Description", false),
 		Expiration:  r.optTime("Expiration"),
 		CreatedAt:   r.time("CreatedAt", true),

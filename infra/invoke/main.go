@@ -1,0 +1,81 @@
+// Command invoke runs a function's bootstrap with one event under a local
+// Lambda Runtime API (see infra/lambdaruntime), like `sam local invoke`
+// without Docker:
+//
+//	go run ./infra/invoke -bootstrap .local/invoke/NAME/bootstrap -event events/NAME/CASE.json [-function NAME]
+//
+// The function's response goes to stdout, pretty-printed, and its logs to
+// stderr. The exit status is 1 if the function reports an error (printed as
+// Lambda returns it) or the invocation fails.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"identityservice/infra/lambdaruntime"
+)
+
+func main() {
+	bootstrap := flag.String("bootstrap", "", "path of the function's `bootstrap` executable")
+	eventFile := flag.String("event", "", "`file` holding the event JSON (- for stdin)")
+	function := flag.String("function", "function", "the function's `name`, as AWS_LAMBDA_FUNCTION_NAME")
+	timeout := flag.Duration("timeout", 30*time.Second, "the function's timeout")
+	flag.Parse()
+	if *bootstrap == "" || *eventFile == "" || flag.NArg() > 0 {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := run(*bootstrap, *eventFile, *function, *timeout); err != nil {
+		fmt.Fprintln(os.Stderr, "invoke:", err)
+		os.Exit(1)
+	}
+}
+
+func run(bootstrap, eventFile, function string, timeout time.Duration) error {
+	var event []byte
+	var err error
+	if eventFile == "-" {
+		event, err = io.ReadAll(os.Stdin)
+	} else {
+		event, err = os.ReadFile(eventFile)
+	}
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := lambdaruntime.Invoke(ctx, lambdaruntime.Options{
+		Bootstrap: bootstrap, Event: event, FunctionName: function, Timeout: timeout,
+	})
+	if err != nil {
+		return err
+	}
+	os.Stderr.WriteString(res.Logs)
+	if res.Error != nil {
+		b, _ := json.Marshal(res.Error)
+		printJSON(b)
+		return fmt.Errorf("the function failed: %s: %s", res.Error.ErrorType, res.Error.ErrorMessage)
+	}
+	printJSON(res.Payload)
+	return nil
+}
+
+// printJSON prints b indented, or as it is if it is not JSON.
+func printJSON(b []byte) {
+	var out bytes.Buffer
+	if json.Indent(&out, b, "", "  ") != nil {
+		out.Reset()
+		out.Write(b)
+	}
+	out.WriteByte('\n')
+	os.Stdout.Write(out.Bytes())
+}

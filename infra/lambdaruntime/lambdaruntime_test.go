@@ -1,0 +1,97 @@
+package lambdaruntime_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"identityservice/infra/lambdaruntime"
+)
+
+// buildEcho builds testdata/echo as a Lambda bootstrap for this machine.
+func buildEcho(t *testing.T) string {
+	t.Helper()
+	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bootstrap, "./testdata/echo")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the echo function: %v\n%s", err, out)
+	}
+	return bootstrap
+}
+
+func TestInvoke(t *testing.T) {
+	bootstrap := buildEcho(t)
+
+	t.Run("echo", func(t *testing.T) {
+		event := `{"hello":"world","n":[1,2,3]}`
+		res, err := lambdaruntime.Invoke(t.Context(), lambdaruntime.Options{
+			Bootstrap: bootstrap, Event: []byte(event), FunctionName: "echo-test", Timeout: 10 * time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Error != nil {
+			t.Fatalf("function error %+v; logs:\n%s", res.Error, res.Logs)
+		}
+		if string(res.Payload) != event {
+			t.Errorf("payload = %s, want %s", res.Payload, event)
+		}
+		// The function saw what the Runtime API and the environment told it.
+		want := regexp.MustCompile(`echo: function echo-test, request [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}, arn arn:aws:lambda:us-east-1:000000000000:function:echo-test, deadline true`)
+		if !want.MatchString(res.Logs) {
+			t.Errorf("logs do not match %s:\n%s", want, res.Logs)
+		}
+	})
+
+	t.Run("error", func(t *testing.T) {
+		res, err := lambdaruntime.Invoke(t.Context(), lambdaruntime.Options{Bootstrap: bootstrap, Event: []byte(`{"fail":true}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Error == nil {
+			t.Fatalf("no function error; payload %s", res.Payload)
+		}
+		if res.Error.ErrorMessage != "echo: asked to fail" || res.Error.ErrorType != "errorString" {
+			t.Errorf("error = %+v, want errorString: echo: asked to fail", res.Error)
+		}
+	})
+}
+
+// script writes a shell script standing in for a bootstrap.
+func script(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bootstrap")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestBootstrapExitsWithoutAnswering(t *testing.T) {
+	_, err := lambdaruntime.Invoke(t.Context(), lambdaruntime.Options{
+		Bootstrap: script(t, `echo "cannot start: no config" >&2; exit 3`), Event: []byte(`{}`),
+	})
+	if err == nil || !strings.Contains(err.Error(), "exited before answering") || !strings.Contains(err.Error(), "cannot start: no config") {
+		t.Errorf("want an error with the logs, got %v", err)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	began := time.Now()
+	_, err := lambdaruntime.Invoke(t.Context(), lambdaruntime.Options{
+		// The child keeps the log pipe open: killing the group must end it too.
+		Bootstrap: script(t, `echo started; sleep 60 & wait`), Event: []byte(`{}`), Timeout: 300 * time.Millisecond,
+	})
+	if err == nil || !strings.Contains(err.Error(), "timeout of 300ms") || !strings.Contains(err.Error(), "started") {
+		t.Errorf("want a timeout error with the logs, got %v", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("Invoke took %s to give up", d)
+	}
+}

@@ -1,0 +1,168 @@
+// Command local runs the whole service on this machine: DynamoDB Local and
+// the Secrets Manager emulator, the table from template.yaml, a seeded demo
+// tenant, and every function's routes on http://127.0.0.1:3000. Ctrl-C stops
+// everything it started.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"identityservice/infra/emulator"
+	"identityservice/infra/local/server"
+	"identityservice/infra/template"
+	"identityservice/shared/config"
+	"identityservice/shared/store"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "make run:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	addr := flag.String("addr", "127.0.0.1:3000", "address of the API")
+	dynamoAddr := flag.String("dynamodb", "127.0.0.1:8000", "address of DynamoDB Local")
+	smAddr := flag.String("secretsmanager", "127.0.0.1:4566", "address of the Secrets Manager emulator")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	for _, a := range []string{*addr, *dynamoAddr, *smAddr} {
+		if err := portFree(a); err != nil {
+			return fmt.Errorf("%s is in use (is another `make run` running?): %w", a, err)
+		}
+	}
+	root, err := emulator.RepoRoot()
+	if err != nil {
+		return err
+	}
+	fmt.Println("starting DynamoDB Local on", *dynamoAddr, "and the Secrets Manager emulator on", *smAddr, "...")
+	stack, err := emulator.StartStack(ctx, *dynamoAddr, *smAddr)
+	if err != nil {
+		return err
+	}
+	defer stack.Stop()
+	if err := stack.Setenv(); err != nil {
+		return err
+	}
+	setDefault("TABLE_NAME", "identity-local")
+	setDefault("SECRET_PREFIX", "identity-local")
+
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	awsCfg, err := config.AWS(ctx)
+	if err != nil {
+		return err
+	}
+	clients := config.NewClients(awsCfg)
+	tpl, err := template.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		return err
+	}
+	table, err := tpl.Table("ClientsTable", cfg.Table)
+	if err != nil {
+		return err
+	}
+	if err := store.CreateTable(ctx, clients.DynamoDB, table); err != nil {
+		return err
+	}
+	log := cfg.Logger(os.Stderr)
+	svc := cfg.Service(clients, log)
+	h, err := server.Handler(tpl, server.Deps{Service: svc, Log: log})
+	if err != nil {
+		return err
+	}
+
+	tenant, err := svc.CreateTenant(ctx, DemoTenantID, "Demo tenant", 0)
+	if err != nil {
+		return fmt.Errorf("seed demo tenant: %w", err)
+	}
+	apiURL := "http://" + *addr
+	boot := map[string]string{"TenantId": tenant.ID, "ApiUrl": apiURL, "DynamoDBEndpoint": stack.DynamoDB.Endpoint, "SecretsManagerEndpoint": stack.SecretsManager.Endpoint}
+	if err := writeBootstrap(filepath.Join(root, ".local", "bootstrap.json"), boot); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	printWelcome(boot)
+
+	select {
+	case <-ctx.Done():
+		fmt.Println("\nstopping ...")
+	case err := <-errc:
+		return err
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// DemoTenantID is the seeded tenant's id, fixed so that the events/ cases
+// and `make invoke` address it.
+const DemoTenantID = "5f0c3a52-7a1e-4c4e-9a57-2d7b1f0e6a10"
+
+func portFree(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
+}
+
+func setDefault(k, v string) {
+	if os.Getenv(k) == "" {
+		os.Setenv(k, v)
+	}
+}
+
+func writeBootstrap(path string, v map[string]string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	body, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(body, '\n'), 0o600)
+}
+
+func printWelcome(boot map[string]string) {
+	body, _ := json.MarshalIndent(boot, "", "  ")
+	fmt.Printf(`
+The identity client service is running on %[1]s
+.local/bootstrap.json:
+%[2]s
+
+Try it:
+  curl -s -X POST %[1]s/api/v1-preview/Tenants/%[3]s/ClientCredentialClients \
+       -H 'Content-Type: application/json' -d '{"Name":"my-service","Tags":["demo"]}'
+  curl -s %[1]s/api/v1-preview/Tenants/%[3]s/ClientCredentialClients
+
+Ctrl-C stops the API and both emulators.
+`, boot["ApiUrl"], body, boot["TenantId"])
+}

@@ -1,0 +1,85 @@
+// Package server mounts every function's routes on one handler, by the
+// routes that template.yaml declares, for the local dev server and for
+// tests that drive the whole API over HTTP.
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"net/http"
+
+	"identityservice/infra/template"
+	"identityservice/shared/httpapi"
+	"identityservice/shared/identity"
+	"identityservice/shared/ocsapi"
+)
+
+// Deps are what the functions' routes are built from.
+type Deps struct {
+	Service *identity.Service
+	Log     *slog.Logger
+}
+
+// functions maps a function's Go package directory (its template.yaml
+// GoPackage) to the routes its main.go serves.
+var functions = map[string]func(Deps) []httpapi.Route{
+	"functions/clientcredentialclients": func(d Deps) []httpapi.Route { return ocsapi.ClientCredentialClientRoutes(d.Service) },
+}
+
+// FunctionRoutes returns the Go route table of the function in dir.
+func FunctionRoutes(dir string, d Deps) ([]httpapi.Route, bool) {
+	f, ok := functions[dir]
+	if !ok {
+		return nil, false
+	}
+	return f(d), true
+}
+
+// Routes returns the routes of every function in the template, checking
+// that each function's Go route table and the template declare exactly the
+// same routes.
+func Routes(tpl *template.Template, d Deps) ([]httpapi.Route, error) {
+	declared := map[string]map[string]bool{} // dir -> "METHOD path"
+	for _, r := range tpl.Routes() {
+		if declared[r.CodeDir] == nil {
+			declared[r.CodeDir] = map[string]bool{}
+		}
+		declared[r.CodeDir][r.Method+" "+r.Path] = true
+	}
+	var all []httpapi.Route
+	for _, f := range tpl.Functions() {
+		routes, ok := FunctionRoutes(f.Dir, d)
+		if !ok {
+			if len(declared[f.Dir]) == 0 {
+				continue // not an HTTP function (the sweeper)
+			}
+			return nil, fmt.Errorf("template function %s (%s) has no local registration", f.LogicalID, f.Dir)
+		}
+		served := map[string]bool{}
+		for _, r := range routes {
+			served[r.Method+" "+r.Path] = true
+			if !declared[f.Dir][r.Method+" "+r.Path] {
+				return nil, fmt.Errorf("%s serves %s %s, which template.yaml does not declare", f.LogicalID, r.Method, r.Path)
+			}
+		}
+		for route := range declared[f.Dir] {
+			if !served[route] {
+				return nil, fmt.Errorf("template.yaml declares %s for %s, which its handler does not serve", route, f.LogicalID)
+			}
+		}
+		all = append(all, routes...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Path < all[j].Path })
+	return all, nil
+}
+
+// Handler returns one handler for the whole API.
+func Handler(tpl *template.Template, d Deps) (http.Handler, error) {
+	routes, err := Routes(tpl, d)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewHandler(d.Log, routes), nil
+}
