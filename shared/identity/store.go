@@ -24,6 +24,16 @@ type Store interface {
 	// DeleteClient removes a client and its secret records and returns the
 	// secrets whose material must now be destroyed.
 	DeleteClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) ([]Secret, error)
+	// ClientKind returns the kind of a tenant's client.
+	ClientKind(ctx context.Context, tenantID, clientID string) (ClientKind, error)
+
+	// Secret records. An empty kind accepts a client of either kind.
+	ClientSecrets(ctx context.Context, tenantID string, kind ClientKind, clientID string) ([]Secret, error)
+	AddSecret(ctx context.Context, tenantID string, kind ClientKind, sec Secret, now time.Time) (Secret, error)
+	GetSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) (Secret, error)
+	UpdateSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string, description *string, expiration *time.Time, now time.Time) (Secret, error)
+	DeleteSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) error
+	SoftDeleteSecret(ctx context.Context, tenantID, clientID, secretID string, now time.Time) (Secret, error)
 }
 
 // Vault keeps secret material: verifiers, never secrets.

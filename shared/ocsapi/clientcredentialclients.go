@@ -65,12 +65,13 @@ const cccBase = "/api/v1-preview/Tenants/{tenantId}/ClientCredentialClients"
 // ClientCredentialClients function.
 func ClientCredentialClientRoutes(svc *identity.Service) []httpapi.Route {
 	h := cccHandlers{svc: svc}
+	res := clientResource[ClientCredentialClientDto]{svc: svc, kind: identity.ClientCredential, dto: cccDto, filterTag: true}
 	return []httpapi.Route{
 		{Method: http.MethodPost, Path: cccBase, Roles: rolesAdmin, Handler: handle(h.create)},
-		{Method: http.MethodGet, Path: cccBase, Roles: rolesAdminMember, Handler: handle(h.list)},
-		{Method: http.MethodGet, Path: cccBase + "/{clientId}", Roles: rolesAdminMember, Handler: handle(h.get)},
+		{Method: http.MethodGet, Path: cccBase, Roles: rolesAdminMember, Handler: handle(res.list)},
+		{Method: http.MethodGet, Path: cccBase + "/{clientId}", Roles: rolesAdminMember, Handler: handle(res.get)},
 		{Method: http.MethodPut, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: handle(h.update)},
-		{Method: http.MethodDelete, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: handle(h.delete)},
+		{Method: http.MethodDelete, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: handle(res.delete)},
 	}
 }
 
@@ -111,40 +112,6 @@ func (h cccHandlers) create(w http.ResponseWriter, r *http.Request) (result, err
 	}, headers: map[string]string{"Location": r.URL.Path + "/" + created.Client.ID}}, nil
 }
 
-func (h cccHandlers) get(w http.ResponseWriter, r *http.Request) (result, error) {
-	tenantID, clientID, err := tenantAndClient(r)
-	if err != nil {
-		return result{}, err
-	}
-	c, err := h.svc.GetClient(r.Context(), tenantID, identity.ClientCredential, clientID)
-	if err != nil {
-		return result{}, err
-	}
-	return result{status: http.StatusOK, body: cccDto(c)}, nil
-}
-
-func (h cccHandlers) list(w http.ResponseWriter, r *http.Request) (result, error) {
-	tenantID, err := httpapi.PathGUID(r, "tenantId")
-	if err != nil {
-		return result{}, err
-	}
-	page, err := httpapi.ListParams(r)
-	if err != nil {
-		return result{}, err
-	}
-	clients, err := h.svc.ListClients(r.Context(), tenantID, identity.ClientCredential, identity.ListOptions{
-		Skip: page.Skip, Count: page.Count, Tags: r.URL.Query()["tags"],
-	})
-	if err != nil {
-		return result{}, err
-	}
-	dtos := make([]ClientCredentialClientDto, len(clients.Clients))
-	for i, c := range clients.Clients {
-		dtos[i] = cccDto(c)
-	}
-	return listResult(r, tenantID, clients.Total, dtos, clients.Errors), nil
-}
-
 func (h cccHandlers) update(w http.ResponseWriter, r *http.Request) (result, error) {
 	tenantID, clientID, err := tenantAndClient(r)
 	if err != nil {
@@ -164,17 +131,6 @@ func (h cccHandlers) update(w http.ResponseWriter, r *http.Request) (result, err
 		return result{}, err
 	}
 	return result{status: http.StatusOK, body: cccDto(c)}, nil
-}
-
-func (h cccHandlers) delete(w http.ResponseWriter, r *http.Request) (result, error) {
-	tenantID, clientID, err := tenantAndClient(r)
-	if err != nil {
-		return result{}, err
-	}
-	if err := h.svc.DeleteClient(r.Context(), tenantID, identity.ClientCredential, clientID); err != nil {
-		return result{}, err
-	}
-	return result{status: http.StatusNoContent}, nil
 }
 
 // sameClientID refuses a body ClientId that differs from the path's.

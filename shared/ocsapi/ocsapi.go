@@ -14,9 +14,9 @@ import (
 
 // Role sets of the API reference's "Allowed for these roles" lists.
 var (
-	rolesAdmin       = []string{identity.RoleAccountAdministrator}
-	rolesAdminMember = []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}
-	rolesAdminSuppor = []string{identity.RoleAccountAdministrator, identity.RoleClusterOperator, identity.RoleClusterSupport}
+	rolesAdmin        = []string{identity.RoleAccountAdministrator}
+	rolesAdminMember  = []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}
+	rolesAdminCluster = []string{identity.RoleAccountAdministrator, identity.RoleClusterOperator, identity.RoleClusterSupport}
 )
 
 // result is what a handler produces: a status and a body, or an error.
@@ -131,4 +131,60 @@ func listResult[T any](r *http.Request, tenantID string, total int, data []T, ba
 		})
 	}
 	return result{status: http.StatusMultiStatus, body: ms, headers: headers}
+}
+
+// clientResource serves what the two client kinds share: get, list and
+// delete, with the kind's DTO.
+type clientResource[D any] struct {
+	svc       *identity.Service
+	kind      identity.ClientKind
+	dto       func(identity.Client) D
+	filterTag bool // the list accepts tags (Client Credential clients have them)
+}
+
+func (c clientResource[D]) get(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, clientID, err := tenantAndClient(r)
+	if err != nil {
+		return result{}, err
+	}
+	client, err := c.svc.GetClient(r.Context(), tenantID, c.kind, clientID)
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, body: c.dto(client)}, nil
+}
+
+func (c clientResource[D]) list(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, err := httpapi.PathGUID(r, "tenantId")
+	if err != nil {
+		return result{}, err
+	}
+	page, err := httpapi.ListParams(r)
+	if err != nil {
+		return result{}, err
+	}
+	opt := identity.ListOptions{Skip: page.Skip, Count: page.Count}
+	if c.filterTag {
+		opt.Tags = r.URL.Query()["tags"]
+	}
+	clients, err := c.svc.ListClients(r.Context(), tenantID, c.kind, opt)
+	if err != nil {
+		return result{}, err
+	}
+	dtos := make([]D, len(clients.Clients))
+	for i, client := range clients.Clients {
+		dtos[i] = c.dto(client)
+	}
+	return listResult(r, tenantID, clients.Total, dtos, clients.Errors), nil
+}
+
+func (c clientResource[D]) delete(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, clientID, err := tenantAndClient(r)
+	if err != nil {
+		return result{}, err
+	}
+	if err := c.svc.DeleteClient(r.Context(), tenantID, c.kind, clientID); err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusNoContent}, nil
 }
