@@ -177,11 +177,11 @@ func run(ctx context.Context, host, port string, l launch) (*Process, error) {
 	began := time.Now()
 	if err := p.waitReady(ctx, l.timeout); err != nil {
 		p.Stop()
-		if strings.Contains(logs.String(), "Address already in use") {
+		if strings.Contains(p.logs.String(), "Address already in use") {
 			err = fmt.Errorf("%w (%w)", err, errAddrInUse)
 		}
 		return nil, fmt.Errorf("%s on %s did not start after %s: %w\n--- %s output (last %d KiB) ---\n%s",
-			l.name, p.Endpoint, time.Since(began).Round(time.Millisecond), err, l.name, logLimit>>10, logs)
+			l.name, p.Endpoint, time.Since(began).Round(time.Millisecond), err, l.name, logLimit>>10, p.logs)
 	}
 	return p, nil
 }

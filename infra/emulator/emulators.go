@@ -38,9 +38,6 @@ func StartDynamoDB(ctx context.Context, addr string) (*Process, error) {
 		timeout: 60 * time.Second,
 		argv: func(_, port string) []string {
 			return []string{java,
-				// A short-lived test server: C1 alone and the serial
-				// collector start it in about half the time.
-				"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
 				"-Djava.library.path=" + filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"),
 				"-jar", jar,
 				"-inMemory", "-port", port,

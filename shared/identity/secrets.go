@@ -8,6 +8,7 @@ import (
 
 // SecretPage is one page of a client's secrets.
 type SecretPage struct {
+	Kind    ClientKind // the client's kind
 	Secrets []Secret
 	Total   int
 }
@@ -16,7 +17,7 @@ type SecretPage struct {
 // deleted secrets are left out unless includeDeleted; expired ones stay
 // listed, with their past expiration, until the sweeper removes them.
 func (s *Service) ListSecrets(ctx context.Context, tenantID string, kind ClientKind, clientID string, includeDeleted bool, skip, count int) (SecretPage, error) {
-	all, err := s.Store.ClientSecrets(ctx, tenantID, kind, clientID)
+	clientKind, all, err := s.Store.ClientSecrets(ctx, tenantID, kind, clientID)
 	if err != nil {
 		return SecretPage{}, err
 	}
@@ -32,7 +33,7 @@ func (s *Service) ListSecrets(ctx context.Context, tenantID string, kind ClientK
 		}
 		return kept[i].ID < kept[j].ID
 	})
-	page := SecretPage{Total: len(kept), Secrets: []Secret{}}
+	page := SecretPage{Kind: clientKind, Total: len(kept), Secrets: []Secret{}}
 	if skip < len(kept) {
 		page.Secrets = kept[skip:min(skip+count, len(kept))]
 	}

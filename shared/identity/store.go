@@ -28,7 +28,7 @@ type Store interface {
 	ClientKind(ctx context.Context, tenantID, clientID string) (ClientKind, error)
 
 	// Secret records. An empty kind accepts a client of either kind.
-	ClientSecrets(ctx context.Context, tenantID string, kind ClientKind, clientID string) ([]Secret, error)
+	ClientSecrets(ctx context.Context, tenantID string, kind ClientKind, clientID string) (ClientKind, []Secret, error)
 	AddSecret(ctx context.Context, tenantID string, kind ClientKind, sec Secret, now time.Time) (Secret, error)
 	GetSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) (Secret, error)
 	UpdateSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string, description *string, expiration *time.Time, now time.Time) (Secret, error)

@@ -22,9 +22,12 @@ const maxSecretAddAttempts = identity.MaxSecretsPerClient + 5
 
 // ClientSecrets returns a client's secret records, checking that the client
 // belongs to the tenant and, when kind is set, is of that kind.
-func (d *Dynamo) ClientSecrets(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) ([]identity.Secret, error) {
-	_, secrets, err := d.ownedClientRecords(ctx, tenantID, kind, clientID)
-	return secrets, err
+func (d *Dynamo) ClientSecrets(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.ClientKind, []identity.Secret, error) {
+	reg, secrets, err := d.ownedClientRecords(ctx, tenantID, kind, clientID)
+	if err != nil {
+		return "", nil, err
+	}
+	return reg.Kind, secrets, nil
 }
 
 // ownedClientRecords reads a client's registration and secrets (one

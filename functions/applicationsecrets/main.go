@@ -1,0 +1,9 @@
+// Command applicationsecrets is the Lambda function serving the Key Rotation API.
+package main
+
+import (
+	"identityservice/shared/keyrotationapi"
+	"identityservice/shared/lambdafn"
+)
+
+func main() { lambdafn.Main(keyrotationapi.Routes) }

@@ -1,0 +1,214 @@
+package ocsapi
+
+import (
+	"net/http"
+	"strings"
+
+	"identityservice/shared/httpapi"
+	"identityservice/shared/identity"
+)
+
+// ClientSecretDto is a secret on the wire: never the secret itself.
+type ClientSecretDto struct {
+	SecretId    string
+	Expiration  *string
+	Description string
+}
+
+// ClientSecretResponseDto is the answer to a secret add, with the secret
+// shown this once.
+type ClientSecretResponseDto struct {
+	ClientSecret string
+	SecretId     string
+	Expiration   *string
+	Description  string
+}
+
+type clientSecretCreateOrUpdate struct {
+	Expiration  *string
+	Description *string
+}
+
+// clientSecretObsoleteUpdate is the obsolete routes' PUT body (a
+// ClientSecretDto).
+type clientSecretObsoleteUpdate struct {
+	SecretId    *string
+	Expiration  *string
+	Description *string
+}
+
+func secretDto(s identity.Secret) ClientSecretDto {
+	return ClientSecretDto{SecretId: s.ID, Expiration: formatTime(s.Expiration), Description: s.Description}
+}
+
+// secretBase is the successor route of each kind, and the obsolete one.
+var secretBase = map[identity.ClientKind]string{
+	identity.ClientCredential: "/api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret",
+	identity.Hybrid:           "/api/v1-preview/Tenants/{tenantId}/HybridClients/{clientId}/Secret",
+}
+
+const obsoleteSecretBase = "/api/v1-preview/Tenants/{tenantId}/Clients/{clientId}/Secret"
+
+// ClientSecretRoutes returns the routes of the ClientSecrets function: the
+// secrets of both client kinds and the obsolete routes that serve either.
+func ClientSecretRoutes(svc *identity.Service) []httpapi.Route {
+	var routes []httpapi.Route
+	for _, kind := range []identity.ClientKind{identity.ClientCredential, identity.Hybrid} {
+		h := secretHandlers{svc: svc, kind: kind}
+		base := secretBase[kind]
+		routes = append(routes,
+			httpapi.Route{Method: http.MethodGet, Path: base, Roles: rolesAdmin, Handler: handle(h.list)},
+			httpapi.Route{Method: http.MethodPost, Path: base, Roles: rolesAdmin, Handler: handle(h.add)},
+			httpapi.Route{Method: http.MethodGet, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: handle(h.get)},
+			httpapi.Route{Method: http.MethodPut, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: handle(h.update)},
+			httpapi.Route{Method: http.MethodDelete, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: handle(h.delete)},
+		)
+	}
+	obsolete := secretHandlers{svc: svc} // either kind
+	return append(routes,
+		httpapi.Route{Method: http.MethodGet, Path: obsoleteSecretBase, Roles: rolesAdmin, Handler: handle(obsolete.list)},
+		httpapi.Route{Method: http.MethodPut, Path: obsoleteSecretBase + "/{secretId}", Roles: rolesAdmin, Handler: handle(obsolete.update)},
+	)
+}
+
+// secretHandlers serve one kind's secret routes, or with no kind the
+// obsolete routes, which answer with Deprecation and a Link to the
+// successor route of the client's kind.
+type secretHandlers struct {
+	svc  *identity.Service
+	kind identity.ClientKind
+}
+
+func (h secretHandlers) ids(r *http.Request, withSecret bool) (tenantID, clientID, secretID string, err error) {
+	if tenantID, clientID, err = tenantAndClient(r); err != nil {
+		return
+	}
+	if withSecret {
+		secretID, err = httpapi.PathGUID(r, "secretId")
+	}
+	return
+}
+
+// deprecation marks an obsolete route's answer.
+func (h secretHandlers) deprecation(res *result, r *http.Request, kind identity.ClientKind, tenantID, clientID, secretID string) {
+	if h.kind != "" {
+		return
+	}
+	successor := strings.NewReplacer("{tenantId}", tenantID, "{clientId}", clientID).Replace(secretBase[kind])
+	if secretID != "" {
+		successor += "/" + secretID
+	}
+	if res.headers == nil {
+		res.headers = map[string]string{}
+	}
+	res.headers["Deprecation"] = "true"
+	res.headers["Link"] = "<" + successor + `>; rel="successor-version"`
+}
+
+func (h secretHandlers) list(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, clientID, _, err := h.ids(r, false)
+	if err != nil {
+		return result{}, err
+	}
+	page, err := httpapi.ListParams(r)
+	if err != nil {
+		return result{}, err
+	}
+	secrets, err := h.svc.ListSecrets(r.Context(), tenantID, h.kind, clientID, false, page.Skip, page.Count)
+	if err != nil {
+		return result{}, err
+	}
+	dtos := make([]ClientSecretDto, len(secrets.Secrets))
+	for i, s := range secrets.Secrets {
+		dtos[i] = secretDto(s)
+	}
+	res := listResult(r, tenantID, secrets.Total, dtos, nil)
+	h.deprecation(&res, r, secrets.Kind, tenantID, clientID, "")
+	return res, nil
+}
+
+func (h secretHandlers) get(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, clientID, secretID, err := h.ids(r, true)
+	if err != nil {
+		return result{}, err
+	}
+	s, err := h.svc.GetSecret(r.Context(), tenantID, h.kind, clientID, secretID)
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusOK, body: secretDto(s)}, nil
+}
+
+func (h secretHandlers) add(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, clientID, _, err := h.ids(r, false)
+	if err != nil {
+		return result{}, err
+	}
+	var in clientSecretCreateOrUpdate
+	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
+		return result{}, err
+	}
+	exp, err := parseOptionalTime("Expiration", in.Expiration)
+	if err != nil {
+		return result{}, err
+	}
+	created, err := h.svc.AddSecret(r.Context(), tenantID, h.kind, clientID, deref(in.Description), "Description", exp, "Expiration")
+	if err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusCreated, body: ClientSecretResponseDto{
+		ClientSecret: created.SecretString,
+		SecretId:     created.Secret.ID,
+		Expiration:   formatTime(created.Secret.Expiration),
+		Description:  created.Secret.Description,
+	}, headers: map[string]string{"Location": r.URL.Path + "/" + created.Secret.ID}}, nil
+}
+
+func (h secretHandlers) update(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, clientID, secretID, err := h.ids(r, true)
+	if err != nil {
+		return result{}, err
+	}
+	var in clientSecretObsoleteUpdate
+	if h.kind == "" {
+		err = httpapi.DecodeJSON(w, r, &in)
+	} else {
+		var cu clientSecretCreateOrUpdate
+		err = httpapi.DecodeJSON(w, r, &cu)
+		in.Expiration, in.Description = cu.Expiration, cu.Description
+	}
+	if err != nil {
+		return result{}, err
+	}
+	if in.SecretId != nil && *in.SecretId != "" {
+		id, err := identity.ParseGUID("SecretId", *in.SecretId)
+		if err != nil {
+			return result{}, err
+		}
+		if id != secretID {
+			return result{}, identity.Invalid("SecretId %s in the body differs from %s in the path.", "Omit SecretId from the body, or send the one in the path.", id, secretID)
+		}
+	}
+	exp, err := parseOptionalTime("Expiration", in.Expiration)
+	if err != nil {
+		return result{}, err
+	}
+	s, err := h.svc.UpdateSecret(r.Context(), tenantID, h.kind, clientID, secretID, in.Description, exp)
+	if err != nil {
+		return result{}, err
+	}
+	res := result{status: http.StatusOK, body: secretDto(s)}
+	h.deprecation(&res, r, s.Kind, tenantID, clientID, secretID)
+	return res, nil
+}
+
+func (h secretHandlers) delete(w http.ResponseWriter, r *http.Request) (result, error) {
+	tenantID, clientID, secretID, err := h.ids(r, true)
+	if err != nil {
+		return result{}, err
+	}
+	if err := h.svc.DeleteSecret(r.Context(), tenantID, h.kind, clientID, secretID); err != nil {
+		return result{}, err
+	}
+	return result{status: http.StatusNoContent}, nil
+}
