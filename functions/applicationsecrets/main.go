@@ -6,4 +6,4 @@ import (
 	"identityservice/shared/lambdafn"
 )
 
-func main() { lambdafn.Main(keyrotationapi.Routes) }
+func main() { lambdafn.Main(lambdafn.ServiceRoutes(keyrotationapi.Routes)) }

@@ -6,4 +6,4 @@ import (
 	"identityservice/shared/ocsapi"
 )
 
-func main() { lambdafn.Main(ocsapi.ClientCredentialClientRoutes) }
+func main() { lambdafn.Main(lambdafn.ServiceRoutes(ocsapi.ClientCredentialClientRoutes)) }

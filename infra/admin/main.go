@@ -27,7 +27,9 @@ func main() {
 }
 
 const usage = `usage:
-  admin tenant create --name NAME [--client-limit N] [--id GUID]`
+  admin tenant create --name NAME [--client-limit N] [--id GUID]
+  admin client create --tenant ID --role ROLE [--role ROLE ...] [--name NAME] [--id GUID]
+      ROLE: "Account Administrator", "Account Member", "Cluster Operator", "Cluster Support", or a role id`
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) < 2 {
@@ -45,6 +47,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	switch args[0] + " " + args[1] {
 	case "tenant create":
 		return tenantCreate(ctx, svc, args[2:], out)
+	case "client create":
+		return clientCreate(ctx, svc, args[2:], out)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0]+" "+args[1], usage)
 }
@@ -62,6 +66,41 @@ func tenantCreate(ctx context.Context, svc *identity.Service, args []string, out
 		return describe(err)
 	}
 	return printJSON(out, map[string]any{"TenantId": t.ID, "Name": t.Name, "ClientLimit": effectiveLimit(t, svc)})
+}
+
+type roleList []string
+
+func (r *roleList) String() string     { return fmt.Sprint(*r) }
+func (r *roleList) Set(v string) error { *r = append(*r, v); return nil }
+
+// clientCreate creates a Client Credential client with any roles, cluster
+// roles included: the one way to grant them.
+func clientCreate(ctx context.Context, svc *identity.Service, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("client create", flag.ContinueOnError)
+	tenant := fs.String("tenant", "", "tenant id (required)")
+	name := fs.String("name", "admin-cli client", "client name")
+	id := fs.String("id", "", "client id, a GUID (default: generated)")
+	var roles roleList
+	fs.Var(&roles, "role", "a role name or id; repeatable (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *tenant == "" || len(roles) == 0 {
+		return errors.New("client create needs --tenant and at least one --role\n" + usage)
+	}
+	tenantID, err := identity.ParseGUID("--tenant", *tenant)
+	if err != nil {
+		return describe(err)
+	}
+	ids := []string(roles)
+	created, err := svc.CreateClient(ctx, tenantID, identity.NewClient{
+		ID: *id, Kind: identity.ClientCredential, Name: *name, RoleIDs: &ids, OperatorRoles: true,
+		SecretDescription: "created by the admin CLI",
+	})
+	if err != nil {
+		return describe(err)
+	}
+	return printJSON(out, map[string]any{"ClientId": created.Client.ID, "ClientSecret": created.SecretString, "SecretId": created.Secret.ID, "TenantId": tenantID, "RoleIds": created.Client.RoleIDs})
 }
 
 func effectiveLimit(t identity.Tenant, svc *identity.Service) int {

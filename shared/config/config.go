@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"identityservice/shared/auth"
 	"identityservice/shared/identity"
 	"identityservice/shared/store"
 	"identityservice/shared/vault"
@@ -27,6 +28,8 @@ type Config struct {
 	SecretPrefix       string     // SECRET_PREFIX: Secrets Manager name prefix (the stack name)
 	DefaultClientLimit int        // DEFAULT_CLIENT_LIMIT: clients per tenant unless the tenant sets its own
 	LogLevel           slog.Level // LOG_LEVEL: DEBUG, INFO, WARN or ERROR
+	Issuer             string     // ISSUER: the tokens' iss; empty: the API's own address + /identity
+	Audience           string     // AUDIENCE: the tokens' aud
 }
 
 // FromEnv reads the configuration from environment variables.
@@ -35,6 +38,11 @@ func FromEnv() (Config, error) {
 		Table:              os.Getenv("TABLE_NAME"),
 		SecretPrefix:       os.Getenv("SECRET_PREFIX"),
 		DefaultClientLimit: identity.DefaultClientLimit,
+		Issuer:             os.Getenv("ISSUER"),
+		Audience:           os.Getenv("AUDIENCE"),
+	}
+	if c.Audience == "" {
+		c.Audience = auth.DefaultAudience
 	}
 	if c.Table == "" {
 		return c, fmt.Errorf("TABLE_NAME is not set: name the DynamoDB table")
@@ -89,4 +97,43 @@ func (c Config) Service(clients Clients, log *slog.Logger) *identity.Service {
 		Log:                log,
 		DefaultClientLimit: c.DefaultClientLimit,
 	}
+}
+
+// App is everything a function's routes are built from, built once per
+// process without any network call.
+type App struct {
+	Config  Config
+	Clients Clients
+	Store   *store.Dynamo
+	Service *identity.Service
+	Log     *slog.Logger
+	// Authenticator verifies bearer tokens against the published JWKS.
+	Authenticator *auth.BearerAuthenticator
+}
+
+// NewApp wires an App.
+func NewApp(c Config, clients Clients, log *slog.Logger) *App {
+	st := store.New(clients.DynamoDB, c.Table)
+	return &App{
+		Config:  c,
+		Clients: clients,
+		Store:   st,
+		Service: &identity.Service{
+			Store:              st,
+			Vault:              vault.New(clients.SecretsManager, c.SecretPrefix),
+			Log:                log,
+			DefaultClientLimit: c.DefaultClientLimit,
+		},
+		Log: log,
+		Authenticator: &auth.BearerAuthenticator{
+			Verifier: &auth.Verifier{Keys: st, Audience: c.Audience},
+			Issuer:   c.Issuer,
+		},
+	}
+}
+
+// KeyManager gives the token function its signing keys (Secrets Manager)
+// and publishes their JWKS (DynamoDB).
+func (a *App) KeyManager() *auth.KeyManager {
+	return &auth.KeyManager{Private: vault.NewSigningKeys(a.Clients.SecretsManager, a.Config.SecretPrefix), Public: a.Store}
 }

@@ -21,6 +21,7 @@ type Family int
 const (
 	OCS         Family = iota // PascalCase, OCS error body
 	KeyRotation               // camelCase, ProblemDetails
+	OAuth                     // the token endpoint: RFC 6749 errors, written by its handlers
 )
 
 // statusOf maps an error kind to its HTTP status.
@@ -90,7 +91,11 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, e *identity.
 		Logger(ctx).InfoContext(ctx, "request rejected", "status", status, "error", e.Title, "reason", e.Reason)
 	}
 	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer`)
+		if r.Header.Get("Authorization") != "" {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		} else {
+			w.Header().Set("WWW-Authenticate", `Bearer`)
+		}
 	}
 	switch familyOf(ctx) {
 	case KeyRotation:

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"identityservice/shared/auth"
 	"identityservice/shared/identity"
 )
 
@@ -30,6 +32,7 @@ const (
 	opIDKey ctxKey = iota
 	loggerKey
 	routeKey
+	principalKey
 )
 
 // OperationID returns the request's operation id.
@@ -52,20 +55,58 @@ func RouteOf(ctx context.Context) (Route, bool) {
 	return r, ok
 }
 
+// Authenticator verifies a request's bearer token.
+type Authenticator interface {
+	Authenticate(r *http.Request) (auth.Principal, error)
+}
+
+// Option configures NewHandler.
+type Option func(*options)
+
+type options struct {
+	authn  Authenticator
+	noAuth bool
+}
+
+// WithAuthenticator makes every route that lists roles require a bearer
+// token with one of them.
+func WithAuthenticator(a Authenticator) Option { return func(o *options) { o.authn = a } }
+
+// WithoutAuthentication serves routes without checking tokens. It is for
+// tests of handlers only; NewHandler refuses to build a handler whose
+// routes need roles unless one of the two options is given.
+func WithoutAuthentication() Option { return func(o *options) { o.noAuth = true } }
+
 // NewHandler returns the handler that serves routes: it gives each request
-// an operation id (also sent as header Operation-Id), routes a path with or
-// without its trailing slash the same way, answers unknown paths and
-// methods in the OCS error format, turns panics into 500s, and logs one
-// line per request.
-func NewHandler(log *slog.Logger, routes []Route) http.Handler {
+// an operation id (also sent as header Operation-Id), checks the bearer
+// token and roles of routes that list roles, routes a path with or without
+// its trailing slash the same way, answers unknown paths and methods in the
+// OCS error format, turns panics into 500s, and logs one line per request.
+func NewHandler(log *slog.Logger, routes []Route, opts ...Option) http.Handler {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	mux := http.NewServeMux()
 	methodsByPattern := map[string][]string{}
 	for _, rt := range routes {
+		if len(rt.Roles) > 0 && o.authn == nil && !o.noAuth {
+			panic("httpapi: route " + rt.Method + " " + rt.Path + " needs roles but no authenticator was given")
+		}
 		rt := rt
 		mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
 			ctx := context.WithValue(r.Context(), routeKey, rt)
 			ctx = context.WithValue(ctx, familyKey{}, rt.Family)
-			rt.Handler(w, r.WithContext(ctx))
+			r = r.WithContext(ctx)
+			if len(rt.Roles) > 0 && o.authn != nil {
+				p, err := authorize(o.authn, rt, r)
+				if err != nil {
+					WriteError(w, r, err)
+					return
+				}
+				r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
+			}
+			rt.Handler(w, r)
 		})
 		methodsByPattern[rt.Path] = append(methodsByPattern[rt.Path], rt.Method)
 	}
@@ -87,6 +128,56 @@ func NewHandler(log *slog.Logger, routes []Route) http.Handler {
 			Reason: fmt.Sprintf("No route matches %s %s.", r.Method, r.URL.Path), Resolution: "Check the path against the API reference; paths are case-sensitive."})
 	})
 	return &edge{mux: mux, log: log}
+}
+
+// Errors of authentication and authorization.
+var (
+	errUnauthorized = &identity.Error{Kind: identity.KindUnauthorized, Title: "Unauthorized",
+		Reason:     "The request has no valid bearer token (missing, malformed, expired, wrongly signed, or for another audience).",
+		Resolution: "Get an access token from /identity/connect/token and send it as Authorization: Bearer <token>."}
+	errWrongRole = &identity.Error{Kind: identity.KindForbidden, Title: "Forbidden",
+		Reason: "The token's roles do not allow this operation.", Resolution: "Use a client with one of the roles this route allows."}
+	errWrongTenant = &identity.Error{Kind: identity.KindForbidden, Title: "Forbidden",
+		Reason: "The token belongs to another tenant.", Resolution: "Use a client of this tenant, or one with a cluster role."}
+)
+
+// authorize checks the request's token against the route's roles. Tenant
+// roles act only in the token's own tenant; cluster roles in any.
+func authorize(authn Authenticator, rt Route, r *http.Request) (auth.Principal, error) {
+	p, err := authn.Authenticate(r)
+	if errors.Is(err, auth.ErrInvalidToken) {
+		return p, errUnauthorized
+	}
+	if err != nil {
+		return p, identity.Internal("authenticate", err)
+	}
+	tenant := r.PathValue("tenantId")
+	if tenant == "" {
+		tenant = r.PathValue("tenant")
+	}
+	roleAllowed := false
+	for _, want := range rt.Roles {
+		for _, have := range p.Roles {
+			if want != have {
+				continue
+			}
+			roleAllowed = true
+			role, _ := identity.RoleByID(have)
+			if role.Cluster || strings.EqualFold(p.TenantID, tenant) {
+				return p, nil
+			}
+		}
+	}
+	if roleAllowed {
+		return p, errWrongTenant
+	}
+	return p, errWrongRole
+}
+
+// PrincipalOf returns the verified caller of the request, if any.
+func PrincipalOf(ctx context.Context) (auth.Principal, bool) {
+	p, ok := ctx.Value(principalKey).(auth.Principal)
+	return p, ok
 }
 
 type edge struct {

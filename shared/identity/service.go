@@ -14,6 +14,8 @@ type Service struct {
 	Log                *slog.Logger
 	Now                func() time.Time // the clock; tests control it
 	DefaultClientLimit int
+
+	cache verifierCache
 }
 
 func (s *Service) now() time.Time {
@@ -41,6 +43,10 @@ type NewClient struct {
 
 	SecretDescription string
 	SecretExpiration  *time.Time
+
+	// OperatorRoles lets RoleIDs hold any known role, cluster roles
+	// included. Only the admin CLI sets it; the tenant API never does.
+	OperatorRoles bool
 }
 
 // CreatedClient is a new client with its first secret, whose plain text
@@ -110,7 +116,12 @@ func (s *Service) buildClient(tenantID string, in NewClient, now time.Time) (Cli
 	}
 	if in.Kind == ClientCredential {
 		c.RoleIDs = []string{RoleAccountMember}
-		if in.RoleIDs != nil {
+		switch {
+		case in.RoleIDs != nil && in.OperatorRoles:
+			if c.RoleIDs, err = knownRoles(*in.RoleIDs); err != nil {
+				return Client{}, err
+			}
+		case in.RoleIDs != nil:
 			if c.RoleIDs, err = NormalizeRoleIDs(*in.RoleIDs); err != nil {
 				return Client{}, err
 			}

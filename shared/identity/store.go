@@ -24,6 +24,9 @@ type Store interface {
 	// DeleteClient removes a client and its secret records and returns the
 	// secrets whose material must now be destroyed.
 	DeleteClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) ([]Secret, error)
+	// ClientForAuthentication returns a client of any tenant with all its
+	// secret records, or ErrClientNotFound.
+	ClientForAuthentication(ctx context.Context, clientID string) (Client, []Secret, error)
 	// ClientKind returns the kind of a tenant's client.
 	ClientKind(ctx context.Context, tenantID, clientID string) (ClientKind, error)
 

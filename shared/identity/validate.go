@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -97,6 +98,24 @@ func NormalizeRoleIDs(ids []string) ([]string, error) {
 	}
 	if !member {
 		return nil, Invalid("RoleIds must include the Account Member role.", "Add %s (Account Member) to RoleIds.", RoleAccountMember)
+	}
+	return out, nil
+}
+
+// knownRoles checks that every id is a known role, of any kind.
+func knownRoles(ids []string) ([]string, error) {
+	out := []string{}
+	for i, id := range ids {
+		role, ok := RoleByName(id)
+		if !ok {
+			return nil, Invalid("Role %d %q is not a known role.", "Use Account Administrator, Account Member, Cluster Operator or Cluster Support.", i, id)
+		}
+		if !slices.Contains(out, role.ID) {
+			out = append(out, role.ID)
+		}
+	}
+	if len(out) == 0 {
+		return nil, Invalid("At least one role is needed.", "Name a role.")
 	}
 	return out, nil
 }

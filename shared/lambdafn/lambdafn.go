@@ -1,7 +1,7 @@
 // Package lambdafn is what every HTTP function's main does: read the
 // configuration, build the AWS clients once per cold start (no network
-// call), wire the service and serve the routes through the API Gateway v2
-// adapter.
+// call), wire the app and serve its routes through the API Gateway v2
+// adapter, with bearer tokens verified on every route that lists roles.
 package lambdafn
 
 import (
@@ -19,7 +19,7 @@ import (
 
 // ServeHTTP runs a function that serves routes; it returns only on a
 // configuration error, which main reports.
-func ServeHTTP(routes func(*identity.Service) []httpapi.Route) error {
+func ServeHTTP(routes func(*config.App) []httpapi.Route) error {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return err
@@ -29,16 +29,21 @@ func ServeHTTP(routes func(*identity.Service) []httpapi.Route) error {
 		return err
 	}
 	log := cfg.Logger(os.Stdout)
-	svc := cfg.Service(config.NewClients(awsCfg), log)
-	h := httpapi.NewHandler(log, routes(svc))
+	app := config.NewApp(cfg, config.NewClients(awsCfg), log)
+	h := httpapi.NewHandler(log, routes(app), httpapi.WithAuthenticator(app.Authenticator))
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 	return nil
 }
 
 // Main runs ServeHTTP and exits non-zero on a configuration error.
-func Main(routes func(*identity.Service) []httpapi.Route) {
+func Main(routes func(*config.App) []httpapi.Route) {
 	if err := ServeHTTP(routes); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// ServiceRoutes adapts a route constructor that needs only the service.
+func ServiceRoutes(routes func(*identity.Service) []httpapi.Route) func(*config.App) []httpapi.Route {
+	return func(a *config.App) []httpapi.Route { return routes(a.Service) }
 }

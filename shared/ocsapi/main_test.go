@@ -4,16 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
 	"identityservice/infra/testenv"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/ocsapi"
+	"identityservice/shared/vault"
 )
 
 var env *testenv.Env
@@ -30,7 +38,7 @@ type api struct {
 func newAPI(t *testing.T) *api {
 	t.Helper()
 	svc := env.Service(nil)
-	srv := httptest.NewServer(httpapi.NewHandler(svc.Log, ocsapi.ClientCredentialClientRoutes(svc)))
+	srv := httptest.NewServer(httpapi.NewHandler(svc.Log, ocsapi.ClientCredentialClientRoutes(svc), httpapi.WithoutAuthentication()))
 	t.Cleanup(srv.Close)
 	return &api{t: t, srv: srv, svc: svc}
 }
@@ -127,4 +135,143 @@ func cccPath(tenantID string, rest ...string) string {
 		p += "/" + r
 	}
 	return p
+}
+
+// newFullAPI serves the secret routes of both kinds, the obsolete secret
+// routes and both client families on one handler, as the local server does.
+func newFullAPI(t *testing.T) *api {
+	t.Helper()
+	svc := env.Service(nil)
+	return newAPIWith(t, svc, ocsapi.ClientSecretRoutes(svc), ocsapi.ClientCredentialClientRoutes(svc), ocsapi.HybridClientRoutes(svc))
+}
+
+// newAPIWith serves the given route sets of svc on one handler.
+func newAPIWith(t *testing.T, svc *identity.Service, routeSets ...[]httpapi.Route) *api {
+	t.Helper()
+	var routes []httpapi.Route
+	for _, rs := range routeSets {
+		routes = append(routes, rs...)
+	}
+	srv := httptest.NewServer(httpapi.NewHandler(svc.Log, routes, httpapi.WithoutAuthentication()))
+	t.Cleanup(srv.Close)
+	return &api{t: t, srv: srv, svc: svc}
+}
+
+func hybridPath(tenantID string, rest ...string) string {
+	p := "/api/Tenants/" + tenantID + "/HybridClient"
+	for _, r := range rest {
+		p += "/" + r
+	}
+	return p
+}
+
+// secretsPath is a client's secret collection on its kind's route, or on
+// the obsolete route when kind is empty.
+func secretsPath(kind identity.ClientKind, tenantID, clientID string, rest ...string) string {
+	family := map[identity.ClientKind]string{identity.ClientCredential: "ClientCredentialClients", identity.Hybrid: "HybridClients", "": "Clients"}[kind]
+	p := "/api/v1-preview/Tenants/" + tenantID + "/" + family + "/" + clientID + "/Secret"
+	for _, r := range rest {
+		p += "/" + r
+	}
+	return p
+}
+
+// newClient creates a client of a kind through its own route and returns
+// its id, its first secret's id and that secret's plain text.
+func (a *api) newClient(kind identity.ClientKind, tenantID string, body map[string]any) (clientID, secretID, secret string) {
+	a.t.Helper()
+	if body == nil {
+		body = map[string]any{"Name": "client"}
+	}
+	path := cccPath(tenantID)
+	if kind == identity.Hybrid {
+		path = hybridPath(tenantID)
+	}
+	var c struct{ ClientId, SecretId, ClientSecret string }
+	a.do(http.MethodPost, path, body).json(a.t, http.StatusCreated, &c)
+	return c.ClientId, c.SecretId, c.ClientSecret
+}
+
+// storedText is everything at rest: every string of every DynamoDB item
+// and every Secrets Manager value. It also returns how many items and
+// values it read, so a caller can tell an empty haystack.
+func storedText(t *testing.T) (text string, items, values int) {
+	t.Helper()
+	ctx := context.Background()
+	var haystack strings.Builder
+	scan := dynamodb.NewScanPaginator(env.Clients.DynamoDB, &dynamodb.ScanInput{TableName: &env.Config.Table})
+	for scan.HasMorePages() {
+		out, err := scan.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range out.Items {
+			items++
+			fmt.Fprintf(&haystack, "%#v\n", it)
+			for _, v := range it {
+				switch av := v.(type) {
+				case *ddbtypes.AttributeValueMemberS:
+					haystack.WriteString(av.Value + "\n")
+				case *ddbtypes.AttributeValueMemberL:
+					for _, e := range av.Value {
+						if sv, ok := e.(*ddbtypes.AttributeValueMemberS); ok {
+							haystack.WriteString(sv.Value + "\n")
+						}
+					}
+				}
+			}
+		}
+	}
+	list := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, &secretsmanager.ListSecretsInput{})
+	for list.HasMorePages() {
+		out, err := list.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range out.SecretList {
+			v, err := env.Clients.SecretsManager.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: s.ARN})
+			if err != nil {
+				t.Fatal(err)
+			}
+			values++
+			haystack.WriteString(aws.ToString(s.Description) + "\n" + aws.ToString(v.SecretString) + "\n")
+			for _, tag := range s.Tags {
+				haystack.WriteString(aws.ToString(tag.Value) + "\n")
+			}
+		}
+	}
+	return haystack.String(), items, values
+}
+
+// secretWorks reports whether a plain-text secret matches the material
+// stored for it: what the token endpoint will check.
+func secretWorks(t *testing.T, tenantID, clientID, secretID, secret string) bool {
+	t.Helper()
+	v, err := vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix).Verifier(context.Background(), identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
+	if err != nil {
+		t.Fatalf("read material of secret %s: %v", secretID, err)
+	}
+	return identity.VerifySecret(secret, v)
+}
+
+// clientMaterialCount counts live material of one client.
+func clientMaterialCount(t *testing.T, tenantID, clientID string) int {
+	t.Helper()
+	prefix := env.Config.SecretPrefix + "/clients/" + tenantID + "/" + clientID + "/"
+	p := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, &secretsmanager.ListSecretsInput{
+		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
+	})
+	n := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range out.SecretList {
+			if strings.HasPrefix(aws.ToString(s.Name), prefix) {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -251,3 +251,28 @@ func (d *Dynamo) ClientKind(ctx context.Context, tenantID, clientID string) (ide
 	}
 	return "", identity.ErrClientNotFound
 }
+
+// ClientForAuthentication reads a client's registration and secrets (one
+// Query), then the client itself (one GetItem): the token endpoint's two
+// reads.
+func (d *Dynamo) ClientForAuthentication(ctx context.Context, clientID string) (identity.Client, []identity.Secret, error) {
+	reg, secrets, err := d.clientRecords(ctx, clientID)
+	if err != nil {
+		return identity.Client{}, nil, err
+	}
+	if reg == nil {
+		return identity.Client{}, nil, identity.ErrClientNotFound
+	}
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(tenantPK(reg.TenantID), clientSK(reg.Kind, clientID)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return identity.Client{}, nil, storageError("get client", err)
+	}
+	if out.Item == nil {
+		return identity.Client{}, nil, identity.ErrClientNotFound
+	}
+	c, err := decodeClient(out.Item)
+	if err != nil {
+		return identity.Client{}, nil, identity.Internal("decode client "+clientID, err)
+	}
+	return c, secrets, nil
+}

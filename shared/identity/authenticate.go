@@ -1,0 +1,90 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// ErrInvalidClient is the one answer to every failed client
+// authentication: unknown client, wrong secret, disabled client, deleted,
+// soft-deleted or expired secret. Callers must not be able to tell them apart.
+var ErrInvalidClient = &Error{Kind: KindUnauthorized, Title: "invalid_client", Reason: "Client authentication failed.", Resolution: "Check the client id and secret."}
+
+// dummyVerifier is compared against when there is nothing real to compare,
+// so an unknown client costs the same work as a wrong secret.
+var dummyVerifier = Verifier("not a secret")
+
+// AuthenticateClient checks a client's id and secret. Validity (client
+// enabled, secret neither deleted nor expired) is read live on every call;
+// only the material, which never changes, may come from a cache.
+func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret string) (Client, error) {
+	id, err := ParseGUID("client_id", clientID)
+	if err != nil || secret == "" {
+		VerifySecret(secret, dummyVerifier)
+		return Client{}, ErrInvalidClient
+	}
+	c, secrets, err := s.Store.ClientForAuthentication(ctx, id)
+	if errors.Is(err, ErrClientNotFound) {
+		VerifySecret(secret, dummyVerifier)
+		return Client{}, ErrInvalidClient
+	}
+	if err != nil {
+		return Client{}, err
+	}
+	now := s.now()
+	matched := false
+	for _, sec := range secrets {
+		if !sec.Active(now) {
+			continue
+		}
+		verifier, err := s.verifier(ctx, MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID})
+		if err != nil {
+			// Missing material: the secret cannot authenticate.
+			s.logger().ErrorContext(ctx, "secret material unreadable", "tenant", sec.TenantID, "client", sec.ClientID, "secret", sec.ID, "error", err.Error())
+			continue
+		}
+		if VerifySecret(secret, verifier) {
+			matched = true
+		}
+	}
+	if !matched {
+		VerifySecret(secret, dummyVerifier)
+	}
+	if !matched || !c.Enabled {
+		s.logger().InfoContext(ctx, "client authentication failed", "client", id)
+		return Client{}, ErrInvalidClient
+	}
+	return c, nil
+}
+
+// materialCacheSize bounds the verifier cache.
+const materialCacheSize = 10000
+
+// verifierCache holds verifiers by secret: material never changes after
+// creation, so a cached verifier is never stale; a deleted secret is
+// refused by its record before its verifier is looked at.
+type verifierCache struct {
+	mu sync.Mutex
+	m  map[MaterialRef][]byte
+}
+
+func (s *Service) verifier(ctx context.Context, ref MaterialRef) ([]byte, error) {
+	s.cache.mu.Lock()
+	v, ok := s.cache.m[ref]
+	s.cache.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := s.Vault.Verifier(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.mu.Lock()
+	if s.cache.m == nil || len(s.cache.m) >= materialCacheSize {
+		s.cache.m = make(map[MaterialRef][]byte)
+	}
+	s.cache.m[ref] = v
+	s.cache.mu.Unlock()
+	return v, nil
+}

@@ -1,0 +1,176 @@
+// Package tokenapi serves the token endpoint (OAuth 2.0 client credentials
+// grant, RFC 6749 section 4.4), the OpenID discovery document and the JWKS.
+package tokenapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"identityservice/shared/auth"
+	"identityservice/shared/config"
+	"identityservice/shared/httpapi"
+	"identityservice/shared/identity"
+)
+
+// Paths of the token function's routes.
+const (
+	TokenPath     = "/identity/connect/token"
+	DiscoveryPath = "/identity/.well-known/openid-configuration"
+	JWKSPath      = "/identity/.well-known/openid-configuration/jwks"
+)
+
+// Routes returns the token function's routes; none needs a bearer token.
+func Routes(app *config.App) []httpapi.Route {
+	h := &handlers{
+		svc:    app.Service,
+		issuer: &auth.Issuer{Keys: app.KeyManager(), Audience: app.Config.Audience},
+		iss:    app.Config.Issuer,
+	}
+	return []httpapi.Route{
+		{Method: http.MethodPost, Path: TokenPath, Family: httpapi.OAuth, Handler: h.token},
+		{Method: http.MethodGet, Path: DiscoveryPath, Family: httpapi.OAuth, Handler: h.discovery},
+		{Method: http.MethodGet, Path: JWKSPath, Family: httpapi.OAuth, Handler: h.jwks},
+	}
+}
+
+type handlers struct {
+	svc    *identity.Service
+	issuer *auth.Issuer
+	iss    string
+}
+
+// tokenError is an RFC 6749 section 5.2 error.
+type tokenError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+func writeTokenError(w http.ResponseWriter, status int, code, description string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="identity", charset="UTF-8"`)
+	}
+	httpapi.WriteJSON(w, status, tokenError{Error: code, Description: description})
+}
+
+// credentials reads client_secret_basic or client_secret_post
+// credentials; using both at once is an invalid request.
+func credentials(r *http.Request) (id, secret string, ok bool, err error) {
+	basicID, basicSecret, hasBasic := r.BasicAuth()
+	formID, formSecret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	switch {
+	case hasBasic && formSecret != "":
+		return "", "", false, errors.New("Use one client authentication method: HTTP Basic or client_secret in the body, not both.")
+	case hasBasic:
+		// RFC 6749 2.3.1: id and secret are form-encoded before Basic.
+		if id, err = url.QueryUnescape(basicID); err != nil {
+			return "", "", false, errors.New("The Basic credentials are not form-encoded correctly.")
+		}
+		if secret, err = url.QueryUnescape(basicSecret); err != nil {
+			return "", "", false, errors.New("The Basic credentials are not form-encoded correctly.")
+		}
+		if formID != "" && formID != id {
+			return "", "", false, errors.New("client_id in the body differs from the one in the Authorization header.")
+		}
+		return id, secret, true, nil
+	case formID != "" || formSecret != "":
+		return formID, formSecret, true, nil
+	}
+	return "", "", false, nil
+}
+
+func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
+		writeTokenError(w, http.StatusBadRequest, "invalid_request", "Send the request as application/x-www-form-urlencoded.")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		writeTokenError(w, http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
+		return
+	}
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case "":
+		writeTokenError(w, http.StatusBadRequest, "invalid_request", "grant_type is required; use client_credentials.")
+		return
+	case "client_credentials":
+	default:
+		writeTokenError(w, http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials grant is supported.")
+		return
+	}
+	id, secret, ok, err := credentials(r)
+	if err != nil {
+		writeTokenError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	if !ok {
+		writeTokenError(w, http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Reason)
+		return
+	}
+	client, err := h.svc.AuthenticateClient(r.Context(), id, secret)
+	if errors.Is(err, identity.ErrInvalidClient) {
+		writeTokenError(w, http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Reason)
+		return
+	}
+	if err != nil {
+		httpapi.Logger(r.Context()).ErrorContext(r.Context(), "token request failed", "error", err.Error())
+		writeTokenError(w, http.StatusInternalServerError, "server_error", "The token could not be issued; retry.")
+		return
+	}
+	if client.Kind != identity.ClientCredential {
+		writeTokenError(w, http.StatusBadRequest, "unauthorized_client", "This client may not use the client_credentials grant.")
+		return
+	}
+	token, lifetime, err := h.issuer.Issue(r.Context(), auth.IssuerURL(h.iss, r), client)
+	if err != nil {
+		httpapi.Logger(r.Context()).ErrorContext(r.Context(), "token signing failed", "error", err.Error())
+		writeTokenError(w, http.StatusInternalServerError, "server_error", "The token could not be issued; retry.")
+		return
+	}
+	httpapi.Logger(r.Context()).InfoContext(r.Context(), "token issued", "tenant", client.TenantID, "client", client.ID)
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+		"access_token": token,
+		"token_type":   "Bearer",
+		"expires_in":   int(lifetime.Seconds()),
+	})
+}
+
+func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) {
+	iss := auth.IssuerURL(h.iss, r)
+	base := strings.TrimSuffix(iss, "/identity")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                iss,
+		"jwks_uri":                              base + JWKSPath,
+		"token_endpoint":                        base + TokenPath,
+		"grant_types_supported":                 []string{"client_credentials"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"response_types_supported":              []string{"token"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "tid", "role"},
+	})
+}
+
+func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) {
+	ks, err := h.issuer.Keys.KeySet(r.Context())
+	if err != nil {
+		httpapi.Logger(r.Context()).ErrorContext(r.Context(), "signing keys unavailable", "error", err.Error())
+		writeTokenError(w, http.StatusInternalServerError, "server_error", "The signing keys could not be read; retry.")
+		return
+	}
+	body, err := json.Marshal(ks.JWKS())
+	if err != nil {
+		writeTokenError(w, http.StatusInternalServerError, "server_error", "The signing keys could not be encoded.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
