@@ -1,0 +1,225 @@
+package auth_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"identityservice/infra/testenv"
+	"identityservice/shared/auth"
+	"identityservice/shared/identity"
+	"identityservice/shared/store"
+	"identityservice/shared/vault"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { testenv.Main(m, &env) }
+
+// keyManager returns a manager on its own Secrets Manager prefix and its
+// own published JWKS table, so tests do not share keys.
+func keyManager(t *testing.T, prefix, table string) *auth.KeyManager {
+	t.Helper()
+	return &auth.KeyManager{
+		Private: vault.NewSigningKeys(env.Clients.SecretsManager, prefix),
+		Public:  store.New(env.Clients.DynamoDB, table),
+	}
+}
+
+func freshTable(t *testing.T) string {
+	t.Helper()
+	name := "keys-" + strings.ReplaceAll(identity.NewID(), "-", "")[:12]
+	if err := env.CreateTable(context.Background(), name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// Cold starts that race to create the first key all end with the same key.
+func TestFirstKeyIsCreatedOnceUnderRace(t *testing.T) {
+	prefix, table := "race-"+identity.NewID(), freshTable(t)
+	const starts = 8
+	kids := make([]string, starts)
+	errs := make([]error, starts)
+	var wg sync.WaitGroup
+	for i := range starts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ks, err := keyManager(t, prefix, table).KeySet(context.Background())
+			errs[i] = err
+			kids[i] = ks.Active
+		}()
+	}
+	wg.Wait()
+	for i := range starts {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if kids[i] != kids[0] {
+			t.Fatalf("cold starts disagree on the signing key: %v", kids)
+		}
+	}
+	raw, err := store.New(env.Clients.DynamoDB, table).JWKS(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(raw, &set); err != nil || len(set.Keys) != 1 || set.Keys[0].KeyID != kids[0] {
+		t.Fatalf("published JWKS %s", raw)
+	}
+	if !set.Keys[0].IsPublic() {
+		t.Fatal("the published JWKS holds a private key")
+	}
+}
+
+func client() identity.Client {
+	return identity.Client{ID: identity.NewID(), TenantID: identity.NewID(), RoleIDs: []string{identity.RoleAccountMember}}
+}
+
+// After a rotation, tokens of the old key still verify until they expire,
+// new tokens are signed with the new key, and both keys are published.
+func TestRotationKeepsOldTokensValid(t *testing.T) {
+	ctx := context.Background()
+	prefix, table := "rot-"+identity.NewID(), freshTable(t)
+	km := keyManager(t, prefix, table)
+	pub := store.New(env.Clients.DynamoDB, table)
+	iss := "https://id.example.com/identity"
+	issuer := &auth.Issuer{Keys: km}
+	oldToken, _, err := issuer.Issue(ctx, iss, client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := km.KeySet(ctx)
+
+	rotated, err := old.Rotate(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vault.NewSigningKeys(env.Clients.SecretsManager, prefix).ReplaceKeySet(ctx, rotated); err != nil {
+		t.Fatal(err)
+	}
+	// A new cold start (fresh manager) signs with the new key and
+	// publishes both.
+	km2 := keyManager(t, prefix, table)
+	newToken, _, err := (&auth.Issuer{Keys: km2}).Issue(ctx, iss, client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &auth.Verifier{Keys: pub}
+	for name, tok := range map[string]string{"old": oldToken, "new": newToken} {
+		if _, err := v.Verify(ctx, tok, iss); err != nil {
+			t.Fatalf("%s token: %v", name, err)
+		}
+	}
+	if rotated.Active == old.Active || len(rotated.JWKS().Keys) != 2 {
+		t.Fatalf("rotation: active %s, old %s, %d keys", rotated.Active, old.Active, len(rotated.JWKS().Keys))
+	}
+	// Long after, the retired key is dropped at the next rotation.
+	later, err := rotated.Rotate(time.Now().Add(3 * time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range later.Keys {
+		if k.KID == old.Active {
+			t.Fatal("a key retired hours ago is still published")
+		}
+	}
+}
+
+func TestVerifierRefusesBadTokens(t *testing.T) {
+	ctx := context.Background()
+	prefix, table := "bad-"+identity.NewID(), freshTable(t)
+	km := keyManager(t, prefix, table)
+	iss := "https://id.example.com/identity"
+	good, _, err := (&auth.Issuer{Keys: km}).Issue(ctx, iss, client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &auth.Verifier{Keys: store.New(env.Clients.DynamoDB, table)}
+	if _, err := v.Verify(ctx, good, iss); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(good, ".")
+	for name, tc := range map[string]struct{ token, issuer string }{
+		"other issuer":        {good, "https://evil.example.com/identity"},
+		"tampered payload":    {parts[0] + "." + parts[1] + "x." + parts[2], iss},
+		"no signature":        {parts[0] + "." + parts[1] + ".", iss},
+		"garbage":             {"not.a.jwt", iss},
+		"empty":               {"", iss},
+		"alg none":            {"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + ".", iss},
+		"other audience":      {signWith(t, km, map[string]any{"aud": "someone-else"}), iss},
+		"expired":             {signWith(t, km, map[string]any{"exp": time.Now().Add(-time.Minute).Unix()}), iss},
+		"not yet valid":       {signWith(t, km, map[string]any{"nbf": time.Now().Add(time.Hour).Unix()}), iss},
+		"unknown signing key": {signWithNewKey(t), iss},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := v.Verify(ctx, tc.token, tc.issuer); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Fatalf("err %v, want ErrInvalidToken", err)
+			}
+		})
+	}
+	// The bearer authenticator reads the header.
+	a := &auth.BearerAuthenticator{Verifier: v, Issuer: iss}
+	for header, ok := range map[string]bool{"Bearer " + good: true, "bearer " + good: true, "Basic abc": false, "": false, "Bearer": false} {
+		r := httptest.NewRequest("GET", "/", nil)
+		if header != "" {
+			r.Header.Set("Authorization", header)
+		}
+		if _, err := a.Authenticate(r); (err == nil) != ok {
+			t.Errorf("Authorization %q: err %v", header, err)
+		}
+	}
+}
+
+// signWith signs standard claims, overridden by extra, with the manager's key.
+func signWith(t *testing.T, km *auth.KeyManager, extra map[string]any) string {
+	t.Helper()
+	ks, err := km.KeySet(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := ks.ActiveKey()
+	return sign(t, k, extra)
+}
+
+func signWithNewKey(t *testing.T) string {
+	k, err := auth.GenerateKey(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sign(t, k, nil)
+}
+
+func sign(t *testing.T, k auth.SigningKey, extra map[string]any) string {
+	t.Helper()
+	now := time.Now()
+	claims := map[string]any{
+		"iss": "https://id.example.com/identity", "sub": "c", "aud": auth.DefaultAudience, "client_id": "c", "tid": "t",
+		"role": []string{identity.RoleAccountAdministrator}, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": "j",
+	}
+	for key, val := range extra {
+		claims[key] = val
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k.Private, KeyID: k.KID}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(claims)
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
