@@ -13,6 +13,7 @@ import (
 	"identityservice/infra/template"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
+	"identityservice/shared/keyrotationapi"
 	"identityservice/shared/ocsapi"
 )
 
@@ -26,6 +27,9 @@ type Deps struct {
 // GoPackage) to the routes its main.go serves.
 var functions = map[string]func(Deps) []httpapi.Route{
 	"functions/clientcredentialclients": func(d Deps) []httpapi.Route { return ocsapi.ClientCredentialClientRoutes(d.Service) },
+	"functions/hybridclients":           func(d Deps) []httpapi.Route { return ocsapi.HybridClientRoutes(d.Service) },
+	"functions/clientsecrets":           func(d Deps) []httpapi.Route { return ocsapi.ClientSecretRoutes(d.Service) },
+	"functions/applicationsecrets":      func(d Deps) []httpapi.Route { return keyrotationapi.Routes(d.Service) },
 }
 
 // FunctionRoutes returns the Go route table of the function in dir.
