@@ -9,7 +9,8 @@ GO    ?= go
 FUNCTIONS := ClientCredentialClientsFunction:clientcredentialclients \
 	HybridClientsFunction:hybridclients \
 	ClientSecretsFunction:clientsecrets \
-	ApplicationSecretsFunction:applicationsecrets
+	ApplicationSecretsFunction:applicationsecrets \
+	TokenFunction:token
 
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 NODE_STAMP   := infra/local/node_modules/.package-lock.json
@@ -70,6 +71,9 @@ build-ClientSecretsFunction:
 
 build-ApplicationSecretsFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/applicationsecrets
+
+build-TokenFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/token
 
 ## invoke: run a function's real bootstrap under a local Lambda Runtime API with one event
 ##   make invoke FUNCTION=clientcredentialclients EVENT=events/clientcredentialclients/create.json

@@ -6,6 +6,7 @@ package eventcases
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,6 +86,18 @@ func placeholder(n int) string { return fmt.Sprintf("%s%012d", placeholderPrefix
 // error body.
 var keyRotation = map[string]bool{"applicationsecrets": true}
 
+// oauth lists the functions whose errors are RFC 6749 section 5.2 bodies
+// and whose events carry client credentials, not a bearer token.
+var oauth = map[string]bool{"token": true}
+
+// Token events cannot hold the admin client's secret, which the service
+// generates: they hold these markers, which the test replaces (with
+// `make invoke`, put the values from .local/bootstrap.json in by hand).
+const (
+	secretMarker = "REPLACE_WITH_CLIENT_SECRET"     // client_secret in a form body
+	basicMarker  = "REPLACE_WITH_BASIC_CREDENTIALS" // base64(client_id:client_secret)
+)
+
 // expected holds, per function, the cases in the order they run and the
 // status each must answer. Every file in events/<function>/ must be here.
 var expected = map[string][]struct {
@@ -128,6 +141,16 @@ var expected = map[string][]struct {
 		{"cc-delete", 204},
 		{"hybrid-delete", 204},
 	},
+	"token": {
+		{"discovery", 200},
+		{"jwks", 200},
+		{"token-client-secret-post", 200},  // form body in plain text
+		{"token-client-secret-basic", 200}, // HTTP Basic, base64-encoded body as API Gateway sends forms
+		{"token-wrong-secret", 401},
+		{"token-unknown-client", 401}, // the same body as a wrong secret
+		{"token-unsupported-grant", 400},
+		{"token-json-body", 400},
+	},
 	"hybridclients": {
 		{"create", 201},
 		{"get", 200},
@@ -154,6 +177,9 @@ var expectedHeaders = map[string]map[string]string{
 		"Deprecation": "true",
 		"Link":        `</api/v1-preview/Tenants/` + demoTenant + `/HybridClients/5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e/Secret/` + placeholder(2) + `>; rel="successor-version"`,
 	},
+	"token/token-client-secret-post":       {"Cache-Control": "no-store"},
+	"token/token-client-secret-basic":      {"Cache-Control": "no-store"},
+	"token/token-wrong-secret":             {"Cache-Control": "no-store"},
 	"applicationsecrets/list":              {"Total-Count": "2"},
 	"applicationsecrets/list-after-delete": {"Total-Count": "2"},
 }
@@ -169,7 +195,8 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 			t.Fatalf("fixture client %s: %v", c.ID, err)
 		}
 	}
-	authorize := tokenSource(ctx, t)
+	authorize, admin := tokenSource(ctx, t)
+	var invalidClientBody string // the first invalid_client answer, to compare the others with
 	dirs, err := os.ReadDir(filepath.Join(env.Root, "events"))
 	if err != nil {
 		t.Fatal(err)
@@ -223,8 +250,11 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					event, err := authorize([]byte(substituted))
-					if err != nil {
+					event := []byte(substituted)
+					if oauth[function] {
+						event = []byte(strings.NewReplacer(secretMarker, admin.SecretString,
+							basicMarker, base64.StdEncoding.EncodeToString([]byte(admin.Client.ID+":"+admin.SecretString))).Replace(substituted))
+					} else if event, err = authorize(event); err != nil {
 						t.Fatal(err)
 					}
 					res, err := lambdaruntime.Invoke(ctx, lambdaruntime.Options{
@@ -250,6 +280,16 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 					}
 					if c.status >= 400 {
 						checkErrorBody(t, function, c.status, opID, out.Body)
+					}
+					if oauth[function] && c.status == 401 {
+						if invalidClientBody == "" {
+							invalidClientBody = out.Body
+						} else if out.Body != invalidClientBody {
+							t.Fatalf("invalid_client bodies differ: %s vs %s", out.Body, invalidClientBody)
+						}
+					}
+					if oauth[function] && strings.HasPrefix(c.name, "token-") && c.status == 200 {
+						checkAccessToken(t, out.Body)
 					}
 					for name, want := range expectedHeaders[function+"/"+c.name] {
 						want, err := substitute(want)
@@ -283,7 +323,7 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 // them (the key set is created in Secrets Manager and its JWKS published
 // to DynamoDB on first use), for the issuer a function derives from the
 // event: https://<requestContext.domainName>/identity.
-func tokenSource(ctx context.Context, t *testing.T) func(event []byte) ([]byte, error) {
+func tokenSource(ctx context.Context, t *testing.T) (func(event []byte) ([]byte, error), identity.CreatedClient) {
 	t.Helper()
 	app := config.NewApp(env.Config, env.Clients, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	created, err := app.Service.CreateClient(ctx, demoTenant, adminClient)
@@ -321,6 +361,29 @@ func tokenSource(ctx context.Context, t *testing.T) func(event []byte) ([]byte, 
 		}
 		headers["authorization"] = "Bearer " + tok
 		return json.Marshal(ev)
+	}, created
+}
+
+// checkAccessToken checks a token response of the token function: a
+// bearer token that the published JWKS verifies, for the admin client,
+// with the issuer derived from the event's domain.
+func checkAccessToken(t *testing.T, body string) {
+	t.Helper()
+	var tr struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int    `json:"expires_in"`
+	}
+	if err := json.Unmarshal([]byte(body), &tr); err != nil || tr.AccessToken == "" || tr.TokenType != "Bearer" || tr.ExpiresIn != 3600 {
+		t.Fatalf("token response %s: want access_token, token_type Bearer, expires_in 3600", body)
+	}
+	app := config.NewApp(env.Config, env.Clients, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	p, err := app.Authenticator.Verifier.Verify(context.Background(), tr.AccessToken, "https://abcd1234.execute-api.us-east-1.amazonaws.com/identity")
+	if err != nil {
+		t.Fatalf("the issued token does not verify against the published JWKS: %v", err)
+	}
+	if p.ClientID != adminClient.ID || p.TenantID != demoTenant {
+		t.Fatalf("token speaks for %+v, want client %s of tenant %s", p, adminClient.ID, demoTenant)
 	}
 }
 
@@ -345,6 +408,16 @@ func header(out events.APIGatewayV2HTTPResponse, name string) string {
 // the forbidden body, whose identifier is the OperationId).
 func checkErrorBody(t *testing.T, function string, status int, opID, body string) {
 	t.Helper()
+	if oauth[function] {
+		var e struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error == "" || e.Description == "" {
+			t.Fatalf("error body %s: want an RFC 6749 error {error, error_description}", body)
+		}
+		return
+	}
 	if !keyRotation[function] {
 		if !strings.Contains(body, `"OperationId":"`+opID+`"`) {
 			t.Fatalf("error body %s lacks OperationId %s", body, opID)

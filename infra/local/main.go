@@ -22,7 +22,9 @@ import (
 	"identityservice/infra/local/server"
 	"identityservice/infra/template"
 	"identityservice/shared/config"
+	"identityservice/shared/identity"
 	"identityservice/shared/store"
+	"identityservice/shared/tokenapi"
 )
 
 func main() {
@@ -83,8 +85,9 @@ func run() error {
 		return err
 	}
 	log := cfg.Logger(os.Stderr)
-	svc := cfg.Service(clients, log)
-	h, err := server.Handler(tpl, server.Deps{Service: svc, Log: log})
+	app := config.NewApp(cfg, clients, log)
+	svc := app.Service
+	h, err := server.Handler(tpl, app)
 	if err != nil {
 		return err
 	}
@@ -93,8 +96,24 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("seed demo tenant: %w", err)
 	}
+	admin, err := svc.CreateClient(ctx, tenant.ID, identity.NewClient{
+		Kind: identity.ClientCredential, Name: "demo administrator",
+		RoleIDs:           &[]string{identity.RoleAccountAdministrator, identity.RoleAccountMember},
+		SecretDescription: "seeded by make run",
+	})
+	if err != nil {
+		return fmt.Errorf("seed the demo tenant's Account Administrator client: %w", err)
+	}
 	apiURL := "http://" + *addr
-	boot := map[string]string{"TenantId": tenant.ID, "ApiUrl": apiURL, "DynamoDBEndpoint": stack.DynamoDB.Endpoint, "SecretsManagerEndpoint": stack.SecretsManager.Endpoint}
+	boot := map[string]string{
+		"TenantId":               tenant.ID,
+		"ClientId":               admin.Client.ID,
+		"ClientSecret":           admin.SecretString,
+		"TokenUrl":               apiURL + tokenapi.TokenPath,
+		"ApiUrl":                 apiURL,
+		"DynamoDBEndpoint":       stack.DynamoDB.Endpoint,
+		"SecretsManagerEndpoint": stack.SecretsManager.Endpoint,
+	}
 	if err := writeBootstrap(filepath.Join(root, ".local", "bootstrap.json"), boot); err != nil {
 		return err
 	}
@@ -155,14 +174,16 @@ func printWelcome(boot map[string]string) {
 	body, _ := json.MarshalIndent(boot, "", "  ")
 	fmt.Printf(`
 The identity client service is running on %[1]s
-.local/bootstrap.json:
+.local/bootstrap.json (the demo tenant's Account Administrator client; its secret is shown only here):
 %[2]s
 
-Try it:
-  curl -s -X POST %[1]s/api/v1-preview/Tenants/%[3]s/ClientCredentialClients \
-       -H 'Content-Type: application/json' -d '{"Name":"my-service","Tags":["demo"]}'
-  curl -s %[1]s/api/v1-preview/Tenants/%[3]s/ClientCredentialClients
+Try it: get a token, then list and create clients with it.
+  TOKEN=$(curl -s -u '%[4]s:%[5]s' -d grant_type=client_credentials %[6]s \
+          | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  curl -s -H "Authorization: Bearer $TOKEN" %[1]s/api/v1-preview/Tenants/%[3]s/ClientCredentialClients
+  curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+       -X POST %[1]s/api/v1-preview/Tenants/%[3]s/ClientCredentialClients -d '{"Name":"my-service","Tags":["demo"]}'
 
 Ctrl-C stops the API and both emulators.
-`, boot["ApiUrl"], body, boot["TenantId"])
+`, boot["ApiUrl"], body, boot["TenantId"], boot["ClientId"], boot["ClientSecret"], boot["TokenUrl"])
 }

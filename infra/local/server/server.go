@@ -5,31 +5,31 @@ package server
 
 import (
 	"fmt"
-	"log/slog"
 	"sort"
 
 	"net/http"
 
 	"identityservice/infra/template"
+	"identityservice/shared/config"
 	"identityservice/shared/httpapi"
-	"identityservice/shared/identity"
 	"identityservice/shared/keyrotationapi"
+	"identityservice/shared/lambdafn"
 	"identityservice/shared/ocsapi"
+	"identityservice/shared/tokenapi"
 )
 
-// Deps are what the functions' routes are built from.
-type Deps struct {
-	Service *identity.Service
-	Log     *slog.Logger
-}
+// Deps are what the functions' routes are built from: the same App each
+// function's main builds from its environment.
+type Deps = *config.App
 
 // functions maps a function's Go package directory (its template.yaml
 // GoPackage) to the routes its main.go serves.
-var functions = map[string]func(Deps) []httpapi.Route{
-	"functions/clientcredentialclients": func(d Deps) []httpapi.Route { return ocsapi.ClientCredentialClientRoutes(d.Service) },
-	"functions/hybridclients":           func(d Deps) []httpapi.Route { return ocsapi.HybridClientRoutes(d.Service) },
-	"functions/clientsecrets":           func(d Deps) []httpapi.Route { return ocsapi.ClientSecretRoutes(d.Service) },
-	"functions/applicationsecrets":      func(d Deps) []httpapi.Route { return keyrotationapi.Routes(d.Service) },
+var functions = map[string]func(*config.App) []httpapi.Route{
+	"functions/clientcredentialclients": lambdafn.ServiceRoutes(ocsapi.ClientCredentialClientRoutes),
+	"functions/hybridclients":           lambdafn.ServiceRoutes(ocsapi.HybridClientRoutes),
+	"functions/clientsecrets":           lambdafn.ServiceRoutes(ocsapi.ClientSecretRoutes),
+	"functions/applicationsecrets":      lambdafn.ServiceRoutes(keyrotationapi.Routes),
+	"functions/token":                   tokenapi.Routes,
 }
 
 // FunctionRoutes returns the Go route table of the function in dir.
@@ -79,11 +79,12 @@ func Routes(tpl *template.Template, d Deps) ([]httpapi.Route, error) {
 	return all, nil
 }
 
-// Handler returns one handler for the whole API.
+// Handler returns one handler for the whole API, verifying bearer tokens
+// with the same middleware as every function.
 func Handler(tpl *template.Template, d Deps) (http.Handler, error) {
 	routes, err := Routes(tpl, d)
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.NewHandler(d.Log, routes), nil
+	return httpapi.NewHandler(d.Log, routes, httpapi.WithAuthenticator(d.Authenticator)), nil
 }
