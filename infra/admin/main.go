@@ -1,8 +1,7 @@
 // Command admin is the operator's CLI against a stack (by default the local
-// one that `make run` starts): it creates tenants and, later, clients with
-// any role. Each command prints one JSON object.
-//
-//	admin tenant create --name NAME [--client-limit N]
+// one that `make run` starts): it creates tenants and clients with any role
+// (cluster roles included: the one way to grant them), and rotates the token
+// signing keys. Each command prints one JSON object; see usage.
 package main
 
 import (
@@ -15,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 
+	"identityservice/shared/auth"
 	"identityservice/shared/config"
 	"identityservice/shared/identity"
 )
@@ -29,7 +29,9 @@ func main() {
 const usage = `usage:
   admin tenant create --name NAME [--client-limit N] [--id GUID]
   admin client create --tenant ID --role ROLE [--role ROLE ...] [--name NAME] [--id GUID]
-      ROLE: "Account Administrator", "Account Member", "Cluster Operator", "Cluster Support", or a role id`
+      ROLE: "Account Administrator", "Account Member", "Cluster Operator", "Cluster Support", or a role id
+  admin keys rotate
+      a new token signing key; the old one stays published until its tokens expire`
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) < 2 {
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return tenantCreate(ctx, svc, args[2:], out)
 	case "client create":
 		return clientCreate(ctx, svc, args[2:], out)
+	case "keys rotate":
+		return keysRotate(ctx, config.NewApp(cfg, config.NewClients(awsCfg), svc.Log).KeyManager(), out)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0]+" "+args[1], usage)
 }
@@ -101,6 +105,19 @@ func clientCreate(ctx context.Context, svc *identity.Service, args []string, out
 		return describe(err)
 	}
 	return printJSON(out, map[string]any{"ClientId": created.Client.ID, "ClientSecret": created.SecretString, "SecretId": created.Secret.ID, "TenantId": tenantID, "RoleIds": created.Client.RoleIDs})
+}
+
+// keysRotate rotates the token signing keys.
+func keysRotate(ctx context.Context, km *auth.KeyManager, out io.Writer) error {
+	ks, err := km.Rotate(ctx)
+	if err != nil {
+		return err
+	}
+	published := []string{}
+	for _, k := range ks.Keys {
+		published = append(published, k.KID)
+	}
+	return printJSON(out, map[string]any{"ActiveKid": ks.Active, "PublishedKids": published})
 }
 
 func effectiveLimit(t identity.Tenant, svc *identity.Service) int {

@@ -238,3 +238,37 @@ func (m *KeyManager) KeySet(ctx context.Context) (KeySet, error) {
 	m.set, m.loadedAt = &ks, m.now()
 	return ks, nil
 }
+
+// Rotate makes a new active signing key. The retired key stays in the set,
+// and so in the published JWKS, until every token it signed has expired;
+// warm token functions pick the new key up within keySetTTL. With no key
+// set yet, it creates the first one.
+func (m *KeyManager) Rotate(ctx context.Context) (KeySet, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ks, err := m.Private.LoadKeySet(ctx)
+	switch {
+	case errors.Is(err, ErrNoKeySet):
+		if ks, err = NewKeySet(m.now()); err != nil {
+			return KeySet{}, err
+		}
+		err = m.Private.CreateKeySet(ctx, ks)
+	case err == nil:
+		if ks, err = ks.Rotate(m.now()); err != nil {
+			return KeySet{}, err
+		}
+		err = m.Private.ReplaceKeySet(ctx, ks)
+	}
+	if err != nil {
+		return KeySet{}, err
+	}
+	jwks, err := json.Marshal(ks.JWKS())
+	if err != nil {
+		return KeySet{}, err
+	}
+	if err := m.Public.PublishJWKS(ctx, jwks); err != nil {
+		return KeySet{}, fmt.Errorf("publish JWKS: %w", err)
+	}
+	m.set, m.loadedAt = &ks, m.now()
+	return ks, nil
+}
