@@ -92,8 +92,9 @@ var oauth = map[string]bool{"token": true}
 
 // Token events cannot hold the admin client's secret, which the service
 // generates: they hold these markers, which the test replaces (with
-// `make invoke`, put the values from .local/bootstrap.json in by hand).
+// `make invoke`, infra/invoke puts in those of .local/bootstrap.json).
 const (
+	idMarker     = "REPLACE_WITH_CLIENT_ID"         // client_id in a form body
 	secretMarker = "REPLACE_WITH_CLIENT_SECRET"     // client_secret in a form body
 	basicMarker  = "REPLACE_WITH_BASIC_CREDENTIALS" // base64(client_id:client_secret)
 )
@@ -252,7 +253,7 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 					}
 					event := []byte(substituted)
 					if oauth[function] {
-						event = []byte(strings.NewReplacer(secretMarker, admin.SecretString,
+						event = []byte(strings.NewReplacer(idMarker, admin.Client.ID, secretMarker, admin.SecretString,
 							basicMarker, base64.StdEncoding.EncodeToString([]byte(admin.Client.ID+":"+admin.SecretString))).Replace(substituted))
 					} else if event, err = authorize(event); err != nil {
 						t.Fatal(err)

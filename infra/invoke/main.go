@@ -4,8 +4,10 @@
 //
 //	go run ./infra/invoke -bootstrap .local/invoke/NAME/bootstrap -event events/NAME/CASE.json [-function NAME]
 //
-// The function's response goes to stdout, pretty-printed, and its logs to
-// stderr. The exit status is 1 if the function reports an error (printed as
+// An HTTP event without an Authorization header gets a bearer token of the
+// demo Account Administrator client of `make run` (.local/bootstrap.json),
+// and the token events get that client's credentials. The function's
+// response goes to stdout, pretty-printed, and its logs to stderr. The exit status is 1 if the function reports an error (printed as
 // Lambda returns it) or the invocation fails.
 package main
 
@@ -29,18 +31,19 @@ func main() {
 	eventFile := flag.String("event", "", "`file` holding the event JSON (- for stdin)")
 	function := flag.String("function", "function", "the function's `name`, as AWS_LAMBDA_FUNCTION_NAME")
 	timeout := flag.Duration("timeout", 30*time.Second, "the function's timeout")
+	boot := flag.String("bootstrap-file", ".local/bootstrap.json", "`file` written by `make run`, whose demo client fills in credentials the event lacks (see withCredentials)")
 	flag.Parse()
 	if *bootstrap == "" || *eventFile == "" || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*bootstrap, *eventFile, *function, *timeout); err != nil {
+	if err := run(*bootstrap, *eventFile, *function, *boot, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "invoke:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bootstrap, eventFile, function string, timeout time.Duration) error {
+func run(bootstrap, eventFile, function, bootPath string, timeout time.Duration) error {
 	var event []byte
 	var err error
 	if eventFile == "-" {
@@ -51,6 +54,7 @@ func run(bootstrap, eventFile, function string, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	event = withCredentials(event, bootPath)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := lambdaruntime.Invoke(ctx, lambdaruntime.Options{

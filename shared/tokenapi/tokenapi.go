@@ -3,7 +3,6 @@
 package tokenapi
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -158,15 +157,19 @@ func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) {
-	ks, err := h.issuer.Keys.KeySet(r.Context())
-	if err != nil {
+	// Load the key set first: on a fresh stack that creates and publishes
+	// the first key. Then serve what is published, not this process's
+	// cached set, so that a key rotated in by another process (or by the
+	// operator) is visible at once.
+	if _, err := h.issuer.Keys.KeySet(r.Context()); err != nil {
 		httpapi.Logger(r.Context()).ErrorContext(r.Context(), "signing keys unavailable", "error", err.Error())
 		writeTokenError(w, http.StatusInternalServerError, "server_error", "The signing keys could not be read; retry.")
 		return
 	}
-	body, err := json.Marshal(ks.JWKS())
+	body, err := h.issuer.Keys.Public.JWKS(r.Context())
 	if err != nil {
-		writeTokenError(w, http.StatusInternalServerError, "server_error", "The signing keys could not be encoded.")
+		httpapi.Logger(r.Context()).ErrorContext(r.Context(), "published JWKS unreadable", "error", err.Error())
+		writeTokenError(w, http.StatusInternalServerError, "server_error", "The signing keys could not be read; retry.")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
