@@ -1,0 +1,117 @@
+package template_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// statement is one IAM policy statement of a function in template.yaml.
+type statement struct {
+	Sid       string
+	Actions   []string
+	Resources []string // scalar values as written (the text of !Sub / !GetAtt)
+}
+
+func child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// scalars returns the scalar values under n (one scalar, or a sequence).
+func scalars(n *yaml.Node) []string {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode {
+		return []string{n.Value}
+	}
+	var out []string
+	for _, c := range n.Content {
+		out = append(out, scalars(c)...)
+	}
+	return out
+}
+
+// functionStatements returns every function's inline policy statements.
+func functionStatements(t *testing.T) map[string][]statement {
+	t.Helper()
+	raw, err := os.ReadFile(templateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]statement{}
+	res := child(doc.Content[0], "Resources")
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		id, r := res.Content[i].Value, res.Content[i+1]
+		if v := child(r, "Type"); v == nil || v.Value != "AWS::Serverless::Function" {
+			continue
+		}
+		out[id] = nil
+		policies := child(child(r, "Properties"), "Policies")
+		if policies == nil {
+			continue
+		}
+		for _, p := range policies.Content {
+			st := child(p, "Statement")
+			if st == nil {
+				t.Fatalf("%s: a policy that is not an inline statement list; this test reads only those", id)
+			}
+			for _, s := range st.Content {
+				out[id] = append(out[id], statement{Sid: scalars(child(s, "Sid"))[0], Actions: scalars(child(s, "Action")), Resources: scalars(child(s, "Resource"))})
+			}
+		}
+	}
+	return out
+}
+
+// Only the token function can read the signing keys' private halves, and
+// it can; no function can read or write Secrets Manager outside the
+// service's prefixes.
+func TestOnlyTheTokenFunctionReadsSigningKeys(t *testing.T) {
+	functions := functionStatements(t)
+	if _, ok := functions["TokenFunction"]; !ok {
+		t.Fatal("template.yaml has no TokenFunction")
+	}
+	tokenReads := false
+	for id, statements := range functions {
+		for _, s := range statements {
+			for _, a := range s.Actions {
+				if !strings.HasPrefix(strings.ToLower(a), "secretsmanager:") || strings.EqualFold(a, "secretsmanager:ListSecrets") {
+					continue // ListSecrets names secrets, it reads no value
+				}
+				if strings.Contains(a, "*") {
+					t.Errorf("%s/%s: wildcard action %s", id, s.Sid, a)
+				}
+				for _, r := range s.Resources {
+					signing := strings.Contains(r, "${AWS::StackName}/signing-keys")
+					clients := strings.Contains(r, "${AWS::StackName}/clients/")
+					switch {
+					case !signing && !clients:
+						t.Errorf("%s/%s: %s on %q, outside the service's prefixes", id, s.Sid, a, r)
+					case signing && id != "TokenFunction":
+						t.Errorf("%s/%s: %s on the signing keys; only TokenFunction may touch them", id, s.Sid, a)
+					case signing && a == "secretsmanager:GetSecretValue":
+						tokenReads = true
+					}
+				}
+			}
+		}
+	}
+	if !tokenReads {
+		t.Error("TokenFunction cannot read the signing keys (secretsmanager:GetSecretValue on ${AWS::StackName}/signing-keys-??????)")
+	}
+}
