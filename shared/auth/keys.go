@@ -228,15 +228,7 @@ func (m *KeyManager) KeySet(ctx context.Context) (KeySet, error) {
 		}
 		return KeySet{}, err
 	}
-	jwks, err := json.Marshal(ks.JWKS())
-	if err != nil {
-		return KeySet{}, err
-	}
-	if err := m.Public.PublishJWKS(ctx, jwks); err != nil {
-		return KeySet{}, fmt.Errorf("publish JWKS: %w", err)
-	}
-	m.set, m.loadedAt = &ks, m.now()
-	return ks, nil
+	return m.publish(ctx, ks)
 }
 
 // Rotate makes a new active signing key. The retired key stays in the set,
@@ -262,6 +254,12 @@ func (m *KeyManager) Rotate(ctx context.Context) (KeySet, error) {
 	if err != nil {
 		return KeySet{}, err
 	}
+	return m.publish(ctx, ks)
+}
+
+// publish makes ks this process's key set and publishes its public keys.
+// The caller holds m.mu.
+func (m *KeyManager) publish(ctx context.Context, ks KeySet) (KeySet, error) {
 	jwks, err := json.Marshal(ks.JWKS())
 	if err != nil {
 		return KeySet{}, err
