@@ -45,7 +45,7 @@ func decodeError(err error) error {
 		if typ.Field == "" {
 			return identity.Invalid("The request body must be a JSON object, not %s.", "Send a JSON object such as {\"Name\": \"...\"}.", article(typ.Value))
 		}
-		return identity.Invalid("Property %s must be %s, not %s.", "Send the right JSON type for %s.", typ.Field, typeName(typ.Type.String()), article(typ.Value), typ.Field)
+		return identity.Invalid("Property %s must be %s, not %s.", fmt.Sprintf("Send the right JSON type for %s.", typ.Field), typ.Field, typeName(typ.Type.String()), article(typ.Value))
 	case errors.As(err, &tooBig):
 		return identity.Invalid("The request body is larger than %d bytes.", "Send a smaller body.", MaxBodyBytes)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -57,8 +57,10 @@ func decodeError(err error) error {
 
 func article(v string) string {
 	switch v {
-	case "object", "array", "number", "string":
+	case "object", "array":
 		return "an " + v
+	case "number", "string":
+		return "a " + v
 	case "bool":
 		return "a boolean"
 	}

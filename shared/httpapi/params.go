@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -45,9 +46,9 @@ func intParam(raw, name string, def, lo, hi int) (int, error) {
 	v, err := strconv.Atoi(raw)
 	if err != nil || v < lo || v > hi {
 		if hi == int(^uint32(0)>>1) {
-			return 0, identity.Invalid("%s=%s is not valid: it must be an integer of at least %d.", "Send a whole number such as %s=%d.", name, raw, lo, name, lo)
+			return 0, identity.Invalid("%s=%s is not valid: it must be an integer of at least %d.", fmt.Sprintf("Send a whole number such as %s=%d.", name, lo), name, raw, lo)
 		}
-		return 0, identity.Invalid("%s=%s is not valid: it must be an integer from %d to %d.", "Send a whole number in that range, e.g. %s=%d.", name, raw, lo, hi, name, def)
+		return 0, identity.Invalid("%s=%s is not valid: it must be an integer from %d to %d.", fmt.Sprintf("Send a whole number in that range, e.g. %s=%d.", name, def), name, raw, lo, hi)
 	}
 	return v, nil
 }

@@ -151,9 +151,16 @@ func authorize(authn Authenticator, rt Route, r *http.Request) (auth.Principal, 
 	if err != nil {
 		return p, identity.Internal("authenticate", err)
 	}
-	tenant := r.PathValue("tenantId")
+	tenant, name := r.PathValue("tenantId"), "tenantId"
 	if tenant == "" {
-		tenant = r.PathValue("tenant")
+		tenant, name = r.PathValue("tenant"), "tenant"
+	}
+	if tenant != "" {
+		// A malformed tenant id is the caller's typo, not another tenant:
+		// say so (400) rather than answer 403.
+		if _, err := identity.ParseGUID(name, tenant); err != nil {
+			return p, err
+		}
 	}
 	roleAllowed := false
 	for _, want := range rt.Roles {

@@ -58,7 +58,8 @@ func KindOf(err error) Kind {
 	return KindInternal
 }
 
-// Invalid reports a client mistake in one input.
+// Invalid reports a client mistake in one input. args format reason only;
+// resolution is used as it is (format it with fmt.Sprintf first).
 func Invalid(reason, resolution string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Title: "Missing or invalid inputs", Reason: fmt.Sprintf(reason, args...), Resolution: resolution}
 }

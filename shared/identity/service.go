@@ -296,7 +296,7 @@ func (s *Service) logger() *slog.Logger {
 
 func normalizeRedirects(field string, uris []string) ([]string, error) {
 	if len(uris) > MaxRedirectURIs {
-		return nil, Invalid("%s has %d URIs; the limit is %d.", "Send at most %d URIs.", field, len(uris), MaxRedirectURIs, MaxRedirectURIs)
+		return nil, Invalid("%s has %d URIs; the limit is %d.", fmt.Sprintf("Send at most %d URIs.", MaxRedirectURIs), field, len(uris), MaxRedirectURIs)
 	}
 	out := make([]string, 0, len(uris))
 	seen := map[string]bool{}

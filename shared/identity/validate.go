@@ -32,7 +32,7 @@ func ParseGUID(field, value string) (string, error) {
 // characters, no control characters.
 func ValidateName(name string) error {
 	if strings.TrimSpace(name) == "" {
-		return Invalid("Name is required and must not be blank.", "Send a Name of 1 to %d characters.", MaxNameLength)
+		return Invalid("Name is required and must not be blank.", fmt.Sprintf("Send a Name of 1 to %d characters.", MaxNameLength))
 	}
 	if n := utf8.RuneCountInString(name); n > MaxNameLength {
 		return Invalid("Name has %d characters; the limit is %d.", "Shorten the Name.", n, MaxNameLength)
@@ -64,7 +64,7 @@ func NormalizeTags(tags []string) ([]string, error) {
 		}
 	}
 	if len(out) > MaxTags {
-		return nil, Invalid("%d distinct Tags were sent; the limit is %d.", "Send at most %d tags.", len(out), MaxTags, MaxTags)
+		return nil, Invalid("%d distinct Tags were sent; the limit is %d.", fmt.Sprintf("Send at most %d tags.", MaxTags), len(out), MaxTags)
 	}
 	return out, nil
 }
@@ -83,7 +83,7 @@ func NormalizeRoleIDs(ids []string) ([]string, error) {
 		}
 		role, ok := RoleByID(id)
 		if !ok {
-			return nil, Invalid("RoleIds[%d] %s is not a known role.", "Use tenant role ids: Account Administrator %s, Account Member %s.", i, id, RoleAccountAdministrator, RoleAccountMember)
+			return nil, Invalid("RoleIds[%d] %s is not a known role.", fmt.Sprintf("Use tenant role ids: Account Administrator %s, Account Member %s.", RoleAccountAdministrator, RoleAccountMember), i, id)
 		}
 		if role.Cluster {
 			return nil, Invalid("RoleIds[%d] is the cluster role %q, which cannot be granted through the tenant API.", "Remove it; only tenant roles (Account Administrator, Account Member) can be assigned here.", i, role.Name)
@@ -97,7 +97,7 @@ func NormalizeRoleIDs(ids []string) ([]string, error) {
 		}
 	}
 	if !member {
-		return nil, Invalid("RoleIds must include the Account Member role.", "Add %s (Account Member) to RoleIds.", RoleAccountMember)
+		return nil, Invalid("RoleIds must include the Account Member role.", fmt.Sprintf("Add %s (Account Member) to RoleIds.", RoleAccountMember))
 	}
 	return out, nil
 }

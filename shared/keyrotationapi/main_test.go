@@ -132,6 +132,9 @@ func (r response) problem(t *testing.T, want int, path, detailContains string) h
 	if p.Type == "" || p.Title == "" || p.Detail == "" || p.Status != want || p.Instance != path {
 		t.Fatalf("ProblemDetails %+v (status want %d, instance want %s)", p, want, path)
 	}
+	if strings.Contains(p.Detail, "%!") {
+		t.Fatalf("detail has an unformatted verb: %q", p.Detail)
+	}
 	if !strings.Contains(p.Title+" "+p.Detail, detailContains) {
 		t.Fatalf("problem %q / %q does not mention %q", p.Title, p.Detail, detailContains)
 	}

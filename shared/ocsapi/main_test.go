@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -118,6 +119,9 @@ func (r response) ocsError(t *testing.T, want int, reasonContains string) httpap
 	if e.Error == "" || e.Reason == "" || e.Resolution == "" {
 		t.Fatalf("error body has empty fields: %+v", e)
 	}
+	if unformatted.MatchString(e.Reason + e.Resolution) {
+		t.Fatalf("error text has an unformatted verb: %q / %q", e.Reason, e.Resolution)
+	}
 	if !strings.Contains(e.Error+" "+e.Reason, reasonContains) {
 		t.Fatalf("error %q / %q does not mention %q", e.Error, e.Reason, reasonContains)
 	}
@@ -128,6 +132,9 @@ func (r response) ocsError(t *testing.T, want int, reasonContains string) httpap
 	}
 	return e
 }
+
+// unformatted finds a printf verb left in, or fmt's complaint about one.
+var unformatted = regexp.MustCompile(`%!|%[sdvq]\b|%[sdvq]\W`)
 
 func cccPath(tenantID string, rest ...string) string {
 	p := "/api/v1-preview/Tenants/" + tenantID + "/ClientCredentialClients"
