@@ -117,6 +117,9 @@ func TestTokenVerifiesAgainstPublishedJWKS(t *testing.T) {
 	if want := s.srv.URL + "/identity"; disc.Issuer != want {
 		t.Errorf("issuer %q, want %q", disc.Issuer, want)
 	}
+	if want := s.srv.URL + tokenapi.TokenPath; disc.TokenEndpoint != want {
+		t.Errorf("token_endpoint %q, want %q", disc.TokenEndpoint, want)
+	}
 
 	admin := s.callers[accountAdmin]
 	raw := s.mustToken(t, clientSecretPost, admin.clientID, admin.secret)
