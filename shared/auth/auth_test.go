@@ -230,3 +230,28 @@ func sign(t *testing.T, k auth.SigningKey, extra map[string]any) string {
 	}
 	return s
 }
+
+// On a new deployment a function may check a token before the first key is
+// published; once the token function publishes it, tokens verify at once
+// (nothing empty was cached).
+func TestFirstPublishedKeyIsSeenAtOnce(t *testing.T) {
+	ctx := context.Background()
+	prefix, table := "first-"+identity.NewID(), freshTable(t)
+	v := &auth.Verifier{Keys: store.New(env.Clients.DynamoDB, table)}
+	iss := "https://id.example.com/identity"
+	// A token signed by a key of another deployment: nothing is published here yet.
+	stranger, _, err := (&auth.Issuer{Keys: keyManager(t, "stranger-"+identity.NewID(), freshTable(t))}).Issue(ctx, iss, client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(ctx, stranger, iss); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("with no key published: %v, want ErrInvalidToken", err)
+	}
+	tok, _, err := (&auth.Issuer{Keys: keyManager(t, prefix, table)}).Issue(ctx, iss, client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(ctx, tok, iss); err != nil {
+		t.Fatalf("a token of the first published key, right after publication: %v", err)
+	}
+}

@@ -157,11 +157,15 @@ func (v *Verifier) key(ctx context.Context, kid string) (*jose.JSONWebKey, error
 			}
 			return nil, err
 		}
+		if errors.Is(err, ErrNoKeySet) {
+			// Nothing published yet (a new deployment before its first
+			// token): remember nothing, so the first key is seen as soon
+			// as the token function publishes it.
+			return nil, ErrInvalidToken
+		}
 		var set jose.JSONWebKeySet
-		if err == nil {
-			if err := json.Unmarshal(raw, &set); err != nil {
-				return nil, fmt.Errorf("decode JWKS: %w", err)
-			}
+		if err := json.Unmarshal(raw, &set); err != nil {
+			return nil, fmt.Errorf("decode JWKS: %w", err)
 		}
 		v.jwks, v.fetchedAt = &set, v.now()
 	}

@@ -89,6 +89,7 @@ func NewHandler(log *slog.Logger, routes []Route, opts ...Option) http.Handler {
 	}
 	mux := http.NewServeMux()
 	methodsByPattern := map[string][]string{}
+	familyByPattern := map[string]Family{}
 	for _, rt := range routes {
 		if len(rt.Roles) > 0 && o.authn == nil && !o.noAuth {
 			panic("httpapi: route " + rt.Method + " " + rt.Path + " needs roles but no authenticator was given")
@@ -109,6 +110,7 @@ func NewHandler(log *slog.Logger, routes []Route, opts ...Option) http.Handler {
 			rt.Handler(w, r)
 		})
 		methodsByPattern[rt.Path] = append(methodsByPattern[rt.Path], rt.Method)
+		familyByPattern[rt.Path] = rt.Family
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		// Nothing matched: a known path with another method is a 405.
@@ -119,6 +121,8 @@ func NewHandler(log *slog.Logger, routes []Route, opts ...Option) http.Handler {
 				path := strings.TrimPrefix(pattern, m+" ")
 				allowed := methodsByPattern[path]
 				w.Header().Set("Allow", strings.Join(allowed, ", "))
+				// Answer in the path's own error format.
+				r = r.WithContext(context.WithValue(r.Context(), familyKey{}, familyByPattern[path]))
 				writeError(w, r, http.StatusMethodNotAllowed, &identity.Error{Kind: identity.KindInvalid, Title: "Method not allowed",
 					Reason: fmt.Sprintf("%s is not supported on this path.", r.Method), Resolution: "Use one of: " + strings.Join(allowed, ", ") + "."})
 				return

@@ -367,6 +367,7 @@ func TestErrorsAreProblemDetails(t *testing.T) {
 		{"POST unknown client", http.MethodPost, secretsPath(tenantID, ghost), `{"expirationDate":"2030-01-01T00:00:00Z"}`, 404, "Client not found"},
 		{"GET unknown client", http.MethodGet, secretsPath(tenantID, ghost), nil, 404, "Client not found"},
 		{"DELETE unknown client", http.MethodDelete, secretsPath(tenantID, ghost, firstID), nil, 404, "Client not found"},
+		{"PATCH, a method the path does not serve", http.MethodPatch, secretsPath(tenantID, clientID), nil, 405, "PATCH is not supported"},
 		{"POST unknown tenant", http.MethodPost, secretsPath(ghost, clientID), ``, 404, "Tenant not found"},
 		{"GET unknown tenant", http.MethodGet, secretsPath(ghost, clientID), nil, 404, "Tenant not found"},
 		{"DELETE unknown tenant", http.MethodDelete, secretsPath(ghost, clientID, firstID), nil, 404, "Tenant not found"},
