@@ -61,6 +61,9 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 	if err := ValidateExpiration(expirationField, expiration, now); err != nil {
 		return CreatedSecret{}, err
 	}
+	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
+		return CreatedSecret{}, err
+	}
 	plain, verifier, err := GenerateSecret()
 	if err != nil {
 		return CreatedSecret{}, err
@@ -91,6 +94,9 @@ func (s *Service) UpdateSecret(ctx context.Context, tenantID string, kind Client
 	if err := ValidateExpiration("Expiration", expiration, now); err != nil {
 		return Secret{}, err
 	}
+	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
+		return Secret{}, err
+	}
 	sec, err := s.Store.UpdateSecret(ctx, tenantID, kind, clientID, secretID, description, expiration, now)
 	if err != nil {
 		return Secret{}, err
@@ -102,6 +108,9 @@ func (s *Service) UpdateSecret(ctx context.Context, tenantID string, kind Client
 // DeleteSecret removes a secret: the record first, so it stops working at
 // once, then its material.
 func (s *Service) DeleteSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) error {
+	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
+		return err
+	}
 	if err := s.Store.DeleteSecret(ctx, tenantID, kind, clientID, secretID); err != nil {
 		return err
 	}
@@ -113,6 +122,9 @@ func (s *Service) DeleteSecret(ctx context.Context, tenantID string, kind Client
 // SoftDeleteSecret marks a secret deleted (it stays listed by the Key
 // Rotation API) and destroys its material at once.
 func (s *Service) SoftDeleteSecret(ctx context.Context, tenantID, clientID, secretID string) (Secret, error) {
+	if err := s.guardOperatorClient(ctx, tenantID, "", clientID); err != nil {
+		return Secret{}, err
+	}
 	sec, err := s.Store.SoftDeleteSecret(ctx, tenantID, clientID, secretID, s.now())
 	if err != nil {
 		return Secret{}, err

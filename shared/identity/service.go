@@ -248,6 +248,9 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind Client
 			}
 		}
 	}
+	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
+		return Client{}, err
+	}
 	c, err := s.Store.UpdateClient(ctx, tenantID, kind, clientID, p, s.now())
 	if err != nil {
 		return Client{}, err
@@ -260,6 +263,9 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind Client
 // records go first: once they are gone nothing can authenticate, and
 // material left behind by a failure is unreferenced, for the sweeper.
 func (s *Service) DeleteClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) error {
+	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
+		return err
+	}
 	secrets, err := s.Store.DeleteClient(ctx, tenantID, kind, clientID)
 	if err != nil {
 		return err
