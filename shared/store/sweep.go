@@ -68,6 +68,12 @@ func queueOf(p string) (sweep.Queue, bool) {
 
 func warnAttr(days int) string { return warnAttrPrefix + strconv.Itoa(days) }
 
+// claimNames are the expression attribute names of a claim's map (At is a
+// reserved word; all three go through names alike).
+func claimNames(days int) map[string]string {
+	return map[string]string{"#w": warnAttr(days), "#E": "E", "#S": "S", "#At": "At"}
+}
+
 // SecretRecordItem is the stored item of a secret record, for bulk loads
 // (BatchWriteItem) such as the sweeper's scale test.
 func SecretRecordItem(sec identity.Secret) map[string]types.AttributeValue { return secretItem(sec) }
@@ -159,8 +165,8 @@ func (d *Dynamo) ClaimWarning(ctx context.Context, r sweep.Record, days int, at,
 		Key:              recordKey(r),
 		UpdateExpression: aws.String("SET #w = :claim"),
 		ConditionExpression: aws.String("ExpiresAt = :e AND attribute_not_exists(DeletedAt) AND attribute_not_exists(SweptAt)" +
-			" AND (attribute_not_exists(#w) OR #w.E <> :e OR (#w.S = :pending AND #w.At < :stale))"),
-		ExpressionAttributeNames: map[string]string{"#w": warnAttr(days)},
+			" AND (attribute_not_exists(#w) OR #w.#E <> :e OR (#w.#S = :pending AND #w.#At < :stale))"),
+		ExpressionAttributeNames: claimNames(days),
 		ExpressionAttributeValues: item{
 			":claim":   &types.AttributeValueMemberM{Value: item{"E": n(exp), "S": s(claimPending), "At": n(at.UnixMilli())}},
 			":e":       n(exp),
@@ -174,8 +180,8 @@ func (d *Dynamo) ClaimWarning(ctx context.Context, r sweep.Record, days int, at,
 // claimHeld is the condition that the claim made at instant at is still
 // this run's and not yet sent.
 func claimHeld(r sweep.Record, days int, at time.Time) (string, map[string]string, item) {
-	return "#w.E = :e AND #w.At = :at AND #w.S = :pending",
-		map[string]string{"#w": warnAttr(days)},
+	return "#w.#E = :e AND #w.#At = :at AND #w.#S = :pending",
+		claimNames(days),
 		item{":e": n(r.Secret.Expiration.Unix()), ":at": n(at.UnixMilli()), ":pending": s(claimPending)}
 }
 
@@ -184,7 +190,7 @@ func claimHeld(r sweep.Record, days int, at time.Time) (string, map[string]strin
 func (d *Dynamo) ConfirmWarning(ctx context.Context, r sweep.Record, days int, at time.Time) error {
 	cond, names, values := claimHeld(r, days, at)
 	values[":sent"] = s(claimSent)
-	_, err := conditional("confirm warning", d.updateItem(ctx, r, "SET #w.S = :sent", cond, names, values))
+	_, err := conditional("confirm warning", d.updateItem(ctx, r, "SET #w.#S = :sent", cond, names, values))
 	return err
 }
 
@@ -228,7 +234,8 @@ func (d *Dynamo) Move(ctx context.Context, r sweep.Record, to sweep.Queue, sent 
 	for _, days := range sent {
 		alias := "#w" + strconv.Itoa(days)
 		names[alias] = warnAttr(days)
-		cond += " AND " + alias + ".E = :e AND " + alias + ".S = :sent"
+		names["#E"], names["#S"] = "E", "S"
+		cond += " AND " + alias + ".#E = :e AND " + alias + ".#S = :sent"
 	}
 	values[":to"] = s(partition(to))
 	if len(sent) > 0 {
