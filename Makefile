@@ -9,7 +9,8 @@ GO    ?= go
 FUNCTIONS := ClientCredentialClientsFunction:clientcredentialclients \
 	HybridClientsFunction:hybridclients \
 	ClientSecretsFunction:clientsecrets \
-	ApplicationSecretsFunction:applicationsecrets
+	ApplicationSecretsFunction:applicationsecrets \
+	SweeperFunction:sweeper
 
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 NODE_STAMP   := infra/local/node_modules/.package-lock.json
@@ -19,7 +20,8 @@ export PATH  := $(PATH):$(PYENV_SHIMS)
 # What `make admin` and `make invoke` use to reach the stack of `make run`.
 LOCAL_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
 	AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:4566 \
-	TABLE_NAME=identity-local SECRET_PREFIX=identity-local
+	TABLE_NAME=identity-local SECRET_PREFIX=identity-local \
+	AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:4566
 
 .PHONY: run test unit build invoke admin deploy lint bench deps tools clean
 
@@ -70,6 +72,9 @@ build-ClientSecretsFunction:
 
 build-ApplicationSecretsFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/applicationsecrets
+
+build-SweeperFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweeper
 
 ## invoke: run a function's real bootstrap under a local Lambda Runtime API with one event
 ##   make invoke FUNCTION=clientcredentialclients EVENT=events/clientcredentialclients/create.json

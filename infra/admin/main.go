@@ -1,8 +1,10 @@
 // Command admin is the operator's CLI against a stack (by default the local
 // one that `make run` starts): it creates tenants and, later, clients with
-// any role. Each command prints one JSON object.
+// any role, and runs the expiration sweep on demand. Each command prints
+// one JSON object.
 //
 //	admin tenant create --name NAME [--client-limit N]
+//	admin sweep
 package main
 
 import (
@@ -15,7 +17,10 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
 	"identityservice/shared/config"
+	"identityservice/shared/eventbus"
 	"identityservice/shared/identity"
 )
 
@@ -29,9 +34,15 @@ func main() {
 const usage = `usage:
   admin tenant create --name NAME [--client-limit N] [--id GUID]
   admin client create --tenant ID --role ROLE [--role ROLE ...] [--name NAME] [--id GUID]
-      ROLE: "Account Administrator", "Account Member", "Cluster Operator", "Cluster Support", or a role id`
+      ROLE: "Account Administrator", "Account Member", "Cluster Operator", "Cluster Support", or a role id
+  admin sweep
+      one expiration sweep now, as the scheduled SweeperFunction runs it (its variables: README, "Configuration");
+      prints the run's counts`
 
 func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 1 && args[0] == "sweep" {
+		return sweep(ctx, out)
+	}
 	if len(args) < 2 {
 		return errors.New(usage)
 	}
@@ -101,6 +112,31 @@ func clientCreate(ctx context.Context, svc *identity.Service, args []string, out
 		return describe(err)
 	}
 	return printJSON(out, map[string]any{"ClientId": created.Client.ID, "ClientSecret": created.SecretString, "SecretId": created.Secret.ID, "TenantId": tenantID, "RoleIds": created.Client.RoleIDs})
+}
+
+// sweep runs one sweep with the sweeper function's configuration and
+// wiring; its log lines (the summary line included) go to stderr, the
+// counts to out.
+func sweep(ctx context.Context, out io.Writer) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	sc, err := config.SweepFromEnv()
+	if err != nil {
+		return err
+	}
+	awsCfg, err := config.AWS(ctx)
+	if err != nil {
+		return err
+	}
+	events := eventbus.New(eventbridge.NewFromConfig(awsCfg), sc.EventBus, sc.EventSource)
+	sw := cfg.Sweeper(config.NewClients(awsCfg), events, sc.Settings, cfg.Logger(os.Stderr), config.SummaryLogger(os.Stderr))
+	counts, err := sw.Run(ctx)
+	if err != nil {
+		return err
+	}
+	return printJSON(out, counts)
 }
 
 func effectiveLimit(t identity.Tenant, svc *identity.Service) int {
