@@ -16,17 +16,18 @@ type ScheduledEvent struct {
 	AttemptNumber string `json:"attemptNumber"`
 }
 
-// deadlineMargin is what a run leaves between its budget and the
-// invocation's deadline, for the summary line and the last writes.
-const deadlineMargin = 30 * time.Second
+// maxDeadlineMargin is the most a run leaves between its budget and the
+// invocation's deadline, for the summary line and the last writes: a fifth
+// of the time left, at most 30 seconds.
+const maxDeadlineMargin = 30 * time.Second
 
-// Handle is the Lambda handler: one run, its budget cut to end
-// deadlineMargin before the invocation's deadline. The counts are the
-// function's result.
+// Handle is the Lambda handler: one run, its budget cut to end a margin
+// before the invocation's deadline. The counts are the function's result.
 func (s *Sweeper) Handle(ctx context.Context, ev ScheduledEvent) (Counts, error) {
 	run := *s
 	if dl, ok := ctx.Deadline(); ok {
-		if left := time.Until(dl) - deadlineMargin; left < run.Settings.Budget {
+		left := time.Until(dl)
+		if left -= min(left/5, maxDeadlineMargin); left < run.Settings.Budget {
 			run.Settings.Budget = max(left, time.Second)
 		}
 	}
