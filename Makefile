@@ -10,7 +10,8 @@ FUNCTIONS := ClientCredentialClientsFunction:clientcredentialclients \
 	HybridClientsFunction:hybridclients \
 	ClientSecretsFunction:clientsecrets \
 	ApplicationSecretsFunction:applicationsecrets \
-	TokenFunction:token
+	TokenFunction:token \
+	SweeperFunction:sweeper
 
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 NODE_STAMP   := infra/local/node_modules/.package-lock.json
@@ -20,7 +21,8 @@ export PATH  := $(PATH):$(PYENV_SHIMS)
 # What `make admin` and `make invoke` use to reach the stack of `make run`.
 LOCAL_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
 	AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:4566 \
-	TABLE_NAME=identity-local SECRET_PREFIX=identity-local
+	TABLE_NAME=identity-local SECRET_PREFIX=identity-local \
+	AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:4566
 
 .PHONY: run test unit build invoke admin deploy lint bench deps tools clean
 
@@ -75,10 +77,14 @@ build-ApplicationSecretsFunction:
 build-TokenFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/token
 
+build-SweeperFunction:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweeper
+
 ## invoke: run a function's real bootstrap under a local Lambda Runtime API with one event
 ##   make invoke FUNCTION=clientcredentialclients EVENT=events/clientcredentialclients/create.json
-##   Events carry no bearer token and name existing secrets by a placeholder id
-##   (00000000-0000-4000-8000-00000000000N): add the token and the ids by hand (README, "Sample events").
+##   With `make run` up, a bearer token (or the token events' credentials) of the demo
+##   Account Administrator client is filled in; secret id placeholders
+##   (00000000-0000-4000-8000-00000000000N) are replaced by hand (README, "Sample events").
 invoke:
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<dir under functions/> EVENT=events/<dir>/<case>.json"; exit 2; }
 	@mkdir -p .local/invoke/$(FUNCTION)

@@ -1,7 +1,8 @@
 // Command admin is the operator's CLI against a stack (by default the local
 // one that `make run` starts): it creates tenants and clients with any role
-// (cluster roles included: the one way to grant them), and rotates the token
-// signing keys. Each command prints one JSON object; see usage.
+// (cluster roles included: the one way to grant them), rotates the token
+// signing keys, and runs the expiration sweep on demand. Each command prints
+// one JSON object; see usage.
 package main
 
 import (
@@ -14,8 +15,11 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
 	"identityservice/shared/auth"
 	"identityservice/shared/config"
+	"identityservice/shared/eventbus"
 	"identityservice/shared/identity"
 )
 
@@ -31,9 +35,15 @@ const usage = `usage:
   admin client create --tenant ID --role ROLE [--role ROLE ...] [--name NAME] [--id GUID]
       ROLE: "Account Administrator", "Account Member", "Cluster Operator", "Cluster Support", or a role id
   admin keys rotate
-      a new token signing key; the old one stays published until its tokens expire`
+      a new token signing key; the old one stays published until its tokens expire
+  admin sweep
+      one expiration sweep now, as the scheduled SweeperFunction runs it (its variables: README, "Configuration");
+      prints the run's counts`
 
 func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 1 && args[0] == "sweep" {
+		return sweep(ctx, out)
+	}
 	if len(args) < 2 {
 		return errors.New(usage)
 	}
@@ -118,6 +128,31 @@ func keysRotate(ctx context.Context, km *auth.KeyManager, out io.Writer) error {
 		published = append(published, k.KID)
 	}
 	return printJSON(out, map[string]any{"ActiveKid": ks.Active, "PublishedKids": published})
+}
+
+// sweep runs one sweep with the sweeper function's configuration and
+// wiring; its log lines (the summary line included) go to stderr, the
+// counts to out.
+func sweep(ctx context.Context, out io.Writer) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	sc, err := config.SweepFromEnv()
+	if err != nil {
+		return err
+	}
+	awsCfg, err := config.AWS(ctx)
+	if err != nil {
+		return err
+	}
+	events := eventbus.New(eventbridge.NewFromConfig(awsCfg), sc.EventBus, sc.EventSource)
+	sw := cfg.Sweeper(config.NewClients(awsCfg), events, sc.Settings, cfg.Logger(os.Stderr), config.SummaryLogger(os.Stderr))
+	counts, err := sw.Run(ctx)
+	if err != nil {
+		return err
+	}
+	return printJSON(out, counts)
 }
 
 func effectiveLimit(t identity.Tenant, svc *identity.Service) int {

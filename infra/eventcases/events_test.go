@@ -1,6 +1,8 @@
-// Package eventcases runs every API Gateway v2 event in events/ through the
-// real Lambda entry point: each function is built as a bootstrap binary and
-// run under the local Lambda Runtime API, against the test's emulators.
+// Package eventcases runs every event in events/ through the real Lambda
+// entry point: each function is built as a bootstrap binary and run under
+// the local Lambda Runtime API, against the test's emulators. API Gateway
+// v2 events go through TestEventsThroughTheLambdaEntryPoint; the sweeper's
+// scheduled events, which are not HTTP, through their own test at the end.
 package eventcases
 
 import (
@@ -8,6 +10,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -27,6 +31,8 @@ import (
 	"identityservice/shared/auth"
 	"identityservice/shared/config"
 	"identityservice/shared/identity"
+	"identityservice/shared/store"
+	"identityservice/shared/vault"
 )
 
 var env *testenv.Env
@@ -486,3 +492,94 @@ func build(t *testing.T, function string) string {
 	}
 	return out
 }
+
+// --- The sweeper: not an API Gateway function -------------------------------
+
+// sweeperEvents lists every file in events/sweeper/: EventBridge Scheduler
+// payloads (the Input of the schedule in template.yaml, filled in).
+var sweeperEvents = []string{"scheduled"}
+
+// TestSweeperEventsThroughTheLambdaEntryPoint runs each scheduled event
+// through the real sweeper bootstrap against the emulators (EventBridge
+// included) and checks its JSON result: the run's counts. A secret that
+// expired an hour ago, with its material, is seeded first; the run must
+// sweep exactly it.
+func TestSweeperEventsThroughTheLambdaEntryPoint(t *testing.T) {
+	ctx := context.Background()
+	files, _ := filepath.Glob(filepath.Join(env.Root, "events", "sweeper", "*.json"))
+	var names []string
+	for _, f := range files {
+		names = append(names, strings.TrimSuffix(filepath.Base(f), ".json"))
+	}
+	sort.Strings(names)
+	if strings.Join(names, ",") != strings.Join(sweeperEvents, ",") {
+		t.Fatalf("events/sweeper holds %v, the test expects %v", names, sweeperEvents)
+	}
+	svc := env.Service(nil)
+	tenant, err := svc.CreateTenant(ctx, "", "sweeper events", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := svc.CreateClient(ctx, tenant.ID, identity.NewClient{Kind: identity.ClientCredential, Name: "swept by the scheduled event"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The API refuses a past expiration, so the expired secret is written
+	// below it: material first, then the record, as the API orders them.
+	st := store.New(env.Clients.DynamoDB, env.Config.Table)
+	vlt := vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix)
+	past := time.Now().UTC().Add(-time.Hour)
+	expired := identity.Secret{TenantID: tenant.ID, ClientID: created.Client.ID, ID: identity.NewID(), Expiration: &past, CreatedAt: past.Add(-sweepDay)}
+	ref := identity.MaterialRef{TenantID: tenant.ID, ClientID: created.Client.ID, SecretID: expired.ID}
+	if err := vlt.PutVerifier(ctx, ref, identity.Verifier("expired")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddSecret(ctx, tenant.ID, "", expired, past); err != nil {
+		t.Fatal(err)
+	}
+
+	bootstrap := build(t, "sweeper")
+	for _, name := range sweeperEvents {
+		t.Run(name, func(t *testing.T) {
+			event, err := os.ReadFile(filepath.Join(env.Root, "events", "sweeper", name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := lambdaruntime.Invoke(ctx, lambdaruntime.Options{
+				Bootstrap: bootstrap, Event: event, FunctionName: "sweeper",
+				Env: append(env.Stack.Env(), "TABLE_NAME="+env.Config.Table, "SECRET_PREFIX="+env.Config.SecretPrefix, "EVENT_SOURCE=identity-events-test"),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Error != nil {
+				t.Fatalf("function error %+v; logs:\n%s", res.Error, res.Logs)
+			}
+			var counts struct {
+				Expired, Failed int
+				Unfinished      *bool
+			}
+			if err := json.Unmarshal(res.Payload, &counts); err != nil || counts.Unfinished == nil {
+				t.Fatalf("result %s: want the run's counts (%v)", res.Payload, err)
+			}
+			if counts.Expired != 1 || counts.Failed != 0 || *counts.Unfinished {
+				t.Fatalf("result %s: want Expired 1, Failed 0, Unfinished false; logs:\n%s", res.Payload, res.Logs)
+			}
+			if _, err := vlt.Verifier(ctx, ref); !errors.Is(err, vault.ErrNoMaterial) {
+				t.Fatalf("the expired secret's material: %v, want it destroyed", err)
+			}
+			page, err := svc.ListSecrets(ctx, tenant.ID, "", created.Client.ID, true, 0, 100)
+			if err != nil || page.Total != 2 {
+				t.Fatalf("the client lists %d secrets (%v), want 2: the expired one stays listed", page.Total, err)
+			}
+			if !strings.Contains(res.Logs, `"msg":"sweep finished"`) || !strings.Contains(res.Logs, `"CloudWatchMetrics"`) {
+				t.Fatalf("no summary line with metrics in the logs:\n%s", res.Logs)
+			}
+			if strings.Contains(res.Logs, created.SecretString) {
+				t.Fatal("a client secret reached the sweeper's logs")
+			}
+		})
+	}
+}
+
+const sweepDay = 24 * time.Hour

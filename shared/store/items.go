@@ -7,10 +7,23 @@
 //	TENANT#<tenant>  CCC#<client>    Client Credential client metadata
 //	TENANT#<tenant>  HYB#<client>    Hybrid client metadata
 //	CLIENT#<client>  #CLIENT         registration: owning tenant and kind; reserves the id across tenants
-//	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt when it expires
+//	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt: see below
+//	SWEEPER          #CURSORS        where the sweeper's reconciliation walks stopped
 //
 // A tenant's clients of one kind are one Query; a client's registration and
 // all its secrets are one Query (what the token endpoint reads).
+//
+// Every secret record is in the index ByExpiry (ExpiryPK, ExpiresAt), in one
+// partition at a time (docs/sweeper.md):
+//
+//	EXPIRY     ExpiresAt: the expiration, or the soft deletion; written by the API
+//	           on create, add, update of the expiration and soft delete
+//	NOEXPIRY   ExpiresAt: neverExpires; a secret without expiration
+//	PENDING#k  ExpiresAt: the expiration; the sweeper sent every warning due so far, k are to come
+//	SWEPT      ExpiresAt: the expiration or the soft deletion; material destroyed, the
+//	           record is removed after the retention period
+//
+// Only secret records have ExpiryPK, so the index holds nothing else.
 package store
 
 import (
@@ -34,6 +47,13 @@ const (
 	// ExpiryPK (always expiryPartition) and ExpiresAt (unix seconds).
 	ExpiryIndex     = "ByExpiry"
 	expiryPartition = "EXPIRY"
+	// noExpiryPartition holds secrets that never expire, so that the
+	// sweeper's reconciliation finds every active secret through the index.
+	noExpiryPartition = "NOEXPIRY"
+	// neverExpires is the ExpiresAt of a secret without expiration
+	// (9999-12-31T23:59:59Z): later than any instant, so conditions of the
+	// form ExpiresAt > now hold for it.
+	neverExpires = 253402300799
 
 	skTenant       = "#TENANT"
 	skRegistration = "#CLIENT"
@@ -133,6 +153,9 @@ func secretItem(sec identity.Secret) item {
 		it["Expiration"] = ts(*sec.Expiration)
 		it[attrExpiryPK] = s(expiryPartition)
 		it[attrExpiresAt] = n(sec.Expiration.Unix())
+	} else {
+		it[attrExpiryPK] = s(noExpiryPartition)
+		it[attrExpiresAt] = n(neverExpires)
 	}
 	if sec.DeletedAt != nil {
 		it["DeletedAt"] = ts(*sec.DeletedAt)

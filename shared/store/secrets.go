@@ -141,7 +141,8 @@ func secretOwned(tenantID string, kind identity.ClientKind) (string, item) {
 // the stored value). An expired secret cannot be revived.
 func (d *Dynamo) UpdateSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string, description *string, expiration *time.Time, now time.Time) (identity.Secret, error) {
 	cond, values := secretOwned(tenantID, kind)
-	cond += " AND (attribute_not_exists(ExpiresAt) OR ExpiresAt > :now)"
+	// SweptAt: the sweeper destroyed the material, whatever ExpiresAt says.
+	cond += " AND (attribute_not_exists(ExpiresAt) OR ExpiresAt > :now) AND attribute_not_exists(SweptAt)"
 	values[":now"] = n(now.Unix())
 	var sets []string
 	if description != nil {

@@ -1,0 +1,460 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"identityservice/shared/identity"
+	"identityservice/shared/sweep"
+)
+
+// The sweeper's side of the table: the queues of the index ByExpiry (see
+// the package comment and docs/sweeper.md), warning claims on the records,
+// and the reconciliation cursors. Every read of due work is a Query of one
+// queue for what is due, so a run reads what it has to do and not the
+// table; every write is conditional on the record being as it was read.
+
+var _ sweep.Store = (*Dynamo)(nil)
+
+const (
+	pendingPartitionPrefix = "PENDING#"
+	sweptPartition         = "SWEPT"
+
+	pkSweeper = "SWEEPER"
+	skCursors = "#CURSORS"
+
+	// warnAttrPrefix + window days names a record's warning claim: a map
+	// {E: expiration (unix s), S: "pending" | "sent", At: claim time (unix ms)}.
+	warnAttrPrefix = "Warn"
+	claimPending   = "pending"
+	claimSent      = "sent"
+
+	// duePage is the page size of the sweeper's queries.
+	duePage = 100
+)
+
+func partition(q sweep.Queue) string {
+	switch q.Stage {
+	case sweep.Inbox:
+		return expiryPartition
+	case sweep.Pending:
+		return pendingPartitionPrefix + strconv.Itoa(q.Pending)
+	default:
+		return sweptPartition
+	}
+}
+
+func queueOf(p string) (sweep.Queue, bool) {
+	switch {
+	case p == expiryPartition:
+		return sweep.Queue{Stage: sweep.Inbox}, true
+	case p == sweptPartition:
+		return sweep.Queue{Stage: sweep.Swept}, true
+	case strings.HasPrefix(p, pendingPartitionPrefix):
+		k, err := strconv.Atoi(strings.TrimPrefix(p, pendingPartitionPrefix))
+		return sweep.Queue{Stage: sweep.Pending, Pending: k}, err == nil && k >= 0
+	}
+	return sweep.Queue{}, false
+}
+
+func warnAttr(days int) string { return warnAttrPrefix + strconv.Itoa(days) }
+
+// claimNames are the expression attribute names of a claim's map (At is a
+// reserved word; all three go through names alike).
+func claimNames(days int) map[string]string {
+	return map[string]string{"#w": warnAttr(days), "#E": "E", "#S": "S", "#At": "At"}
+}
+
+// SecretRecordItem is the stored item of a secret record, for bulk loads
+// (BatchWriteItem) such as the sweeper's scale test.
+func SecretRecordItem(sec identity.Secret) map[string]types.AttributeValue { return secretItem(sec) }
+
+// Due returns a page of the records in queue q due at or before upTo.
+func (d *Dynamo) Due(ctx context.Context, q sweep.Queue, upTo time.Time, after string) ([]sweep.Record, string, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 &d.table,
+		IndexName:                 aws.String(ExpiryIndex),
+		KeyConditionExpression:    aws.String("ExpiryPK = :q AND ExpiresAt <= :upTo"),
+		ExpressionAttributeValues: item{":q": s(partition(q)), ":upTo": n(upTo.Unix())},
+		Limit:                     aws.Int32(duePage),
+	}
+	if after != "" {
+		k, err := decodeCursorKey(after)
+		if err != nil {
+			return nil, "", err
+		}
+		in.ExclusiveStartKey = k
+	}
+	out, err := d.api.Query(ctx, in)
+	if err != nil {
+		return nil, "", storageError("query "+partition(q), err)
+	}
+	recs := make([]sweep.Record, 0, len(out.Items))
+	for _, it := range out.Items {
+		recs = append(recs, decodeRecord(it))
+	}
+	next, err := encodeCursorKey(out.LastEvaluatedKey)
+	return recs, next, err
+}
+
+func decodeRecord(it item) sweep.Record {
+	sec, err := decodeSecret(it)
+	r := reader{it: it}
+	rec := sweep.Record{Secret: sec, Problem: err, Warnings: map[int]sweep.Claim{}}
+	p := r.str(attrExpiryPK, true)
+	q, ok := queueOf(p)
+	if !ok && rec.Problem == nil {
+		rec.Problem = fmt.Errorf("attribute %s: unknown queue %q", attrExpiryPK, p)
+	}
+	rec.Queue = q
+	rec.DueAt = time.Unix(r.num(attrExpiresAt, true), 0).UTC()
+	for name, v := range it {
+		days, err := strconv.Atoi(strings.TrimPrefix(name, warnAttrPrefix))
+		if !strings.HasPrefix(name, warnAttrPrefix) || err != nil {
+			continue
+		}
+		m, ok := v.(*types.AttributeValueMemberM)
+		if !ok {
+			continue
+		}
+		cr := reader{it: m.Value}
+		rec.Warnings[days] = sweep.Claim{
+			Expiration: time.Unix(cr.num("E", true), 0).UTC(),
+			Sent:       cr.str("S", true) == claimSent,
+			ClaimedAt:  time.UnixMilli(cr.num("At", true)).UTC(),
+		}
+	}
+	if rec.Problem == nil {
+		rec.Problem = r.err
+	}
+	return rec
+}
+
+func recordKey(r sweep.Record) item { return key(clientPK(r.Secret.ClientID), secretSK(r.Secret.ID)) }
+
+// conditional runs a conditional write and reports whether its condition
+// held.
+func conditional(op string, err error) (bool, error) {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storageError(op, err)
+	}
+	return true, nil
+}
+
+// ClaimWarning claims r's warning for a window with a conditional write.
+func (d *Dynamo) ClaimWarning(ctx context.Context, r sweep.Record, days int, at, staleBefore time.Time) (bool, error) {
+	if r.Secret.Expiration == nil {
+		return false, nil
+	}
+	exp := r.Secret.Expiration.Unix()
+	_, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        &d.table,
+		Key:              recordKey(r),
+		UpdateExpression: aws.String("SET #w = :claim"),
+		ConditionExpression: aws.String("ExpiresAt = :e AND attribute_not_exists(DeletedAt) AND attribute_not_exists(SweptAt)" +
+			" AND (attribute_not_exists(#w) OR #w.#E <> :e OR (#w.#S = :pending AND #w.#At < :stale))"),
+		ExpressionAttributeNames: claimNames(days),
+		ExpressionAttributeValues: item{
+			":claim":   &types.AttributeValueMemberM{Value: item{"E": n(exp), "S": s(claimPending), "At": n(at.UnixMilli())}},
+			":e":       n(exp),
+			":pending": s(claimPending),
+			":stale":   n(staleBefore.UnixMilli()),
+		},
+	})
+	return conditional("claim warning", err)
+}
+
+// claimHeld is the condition that the claim made at instant at is still
+// this run's and not yet sent.
+func claimHeld(r sweep.Record, days int, at time.Time) (string, map[string]string, item) {
+	return "#w.#E = :e AND #w.#At = :at AND #w.#S = :pending",
+		claimNames(days),
+		item{":e": n(r.Secret.Expiration.Unix()), ":at": n(at.UnixMilli()), ":pending": s(claimPending)}
+}
+
+// ConfirmWarning marks a claim sent. A claim taken over meanwhile is left
+// to its new holder.
+func (d *Dynamo) ConfirmWarning(ctx context.Context, r sweep.Record, days int, at time.Time) error {
+	cond, names, values := claimHeld(r, days, at)
+	values[":sent"] = s(claimSent)
+	_, err := conditional("confirm warning", d.updateItem(ctx, r, "SET #w.#S = :sent", cond, names, values))
+	return err
+}
+
+// ReleaseWarning withdraws a claim, so that the next run sends the warning.
+func (d *Dynamo) ReleaseWarning(ctx context.Context, r sweep.Record, days int, at time.Time) error {
+	cond, names, values := claimHeld(r, days, at)
+	_, err := conditional("release warning", d.updateItem(ctx, r, "REMOVE #w", cond, names, values))
+	return err
+}
+
+func (d *Dynamo) updateItem(ctx context.Context, r sweep.Record, update, cond string, names map[string]string, values item) error {
+	in := &dynamodb.UpdateItemInput{
+		TableName:                 &d.table,
+		Key:                       recordKey(r),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeValues: values,
+	}
+	if len(names) > 0 {
+		in.ExpressionAttributeNames = names
+	}
+	_, err := d.api.UpdateItem(ctx, in)
+	return err
+}
+
+// unchanged is the condition that a record is where and as the sweeper read
+// it: same queue, same time in the index.
+func unchanged(r sweep.Record) (string, item) {
+	return "ExpiryPK = :q AND ExpiresAt = :due", item{":q": s(partition(r.Queue)), ":due": n(r.DueAt.Unix())}
+}
+
+// Move puts r in another queue once the warnings of the windows sent are
+// sent for its expiration.
+func (d *Dynamo) Move(ctx context.Context, r sweep.Record, to sweep.Queue, sent []int) (bool, error) {
+	if r.Secret.Expiration == nil {
+		return false, nil
+	}
+	cond, values := unchanged(r)
+	cond += " AND attribute_not_exists(DeletedAt) AND attribute_not_exists(SweptAt)"
+	names := map[string]string{}
+	for _, days := range sent {
+		alias := "#w" + strconv.Itoa(days)
+		names[alias] = warnAttr(days)
+		names["#E"], names["#S"] = "E", "S"
+		cond += " AND " + alias + ".#E = :e AND " + alias + ".#S = :sent"
+	}
+	values[":to"] = s(partition(to))
+	if len(sent) > 0 {
+		values[":e"] = n(r.Secret.Expiration.Unix())
+		values[":sent"] = s(claimSent)
+	}
+	return conditional("move secret record", d.updateItem(ctx, r, "SET ExpiryPK = :to", cond, names, values))
+}
+
+// MarkSwept moves r to the swept queue and records when.
+func (d *Dynamo) MarkSwept(ctx context.Context, r sweep.Record, at time.Time) (bool, error) {
+	cond, values := unchanged(r)
+	values[":swept"] = s(sweptPartition)
+	values[":at"] = ts(at)
+	return conditional("mark secret swept", d.updateItem(ctx, r, "SET ExpiryPK = :swept, SweptAt = :at", cond, nil, values))
+}
+
+// Remove deletes a swept record.
+func (d *Dynamo) Remove(ctx context.Context, r sweep.Record) (bool, error) {
+	cond, values := unchanged(r)
+	_, err := d.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &d.table,
+		Key:                       recordKey(r),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeValues: values,
+	})
+	return conditional("remove secret record", err)
+}
+
+// RecordStates reads the records of up to 100 pieces of material in one
+// strongly consistent BatchGetItem.
+func (d *Dynamo) RecordStates(ctx context.Context, refs []identity.MaterialRef) ([]sweep.RecordState, error) {
+	if len(refs) > 100 {
+		return nil, fmt.Errorf("record states of %d refs: at most 100", len(refs))
+	}
+	seen := map[string]bool{}
+	var keys []item
+	for _, ref := range refs {
+		k := clientPK(ref.ClientID) + "|" + secretSK(ref.SecretID)
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, key(clientPK(ref.ClientID), secretSK(ref.SecretID)))
+		}
+	}
+	states := make([]sweep.RecordState, len(refs))
+	if len(keys) == 0 {
+		return states, nil
+	}
+	found, err := d.batchGet(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]item{}
+	for _, it := range found {
+		r := reader{it: it}
+		byKey[r.str(attrPK, true)+"|"+r.str(attrSK, true)] = it
+	}
+	for i, ref := range refs {
+		it, ok := byKey[clientPK(ref.ClientID)+"|"+secretSK(ref.SecretID)]
+		r := reader{it: it}
+		switch {
+		case !ok || r.str("TenantId", true) != ref.TenantID:
+			states[i] = sweep.NoRecord
+		case it["SweptAt"] != nil || it["DeletedAt"] != nil:
+			states[i] = sweep.Finished
+		default:
+			states[i] = sweep.Live
+		}
+	}
+	return states, nil
+}
+
+// activePartitions are the queues that may hold active records, in the
+// order the records walk visits them.
+func activePartitions() []string {
+	ps := []string{noExpiryPartition, expiryPartition}
+	for k := 0; k <= sweep.MaxWarningWindows; k++ {
+		ps = append(ps, partition(sweep.Queue{Stage: sweep.Pending, Pending: k}))
+	}
+	return ps
+}
+
+// walkCursor is a position in the records walk: a partition and the last
+// key read there.
+type walkCursor struct {
+	Partition int    `json:"p"`
+	Key       string `json:"k,omitempty"`
+}
+
+// ActiveRecords returns the next page of the records walk: secrets that
+// never expire, and those whose expiration is after now.
+func (d *Dynamo) ActiveRecords(ctx context.Context, cursor string, limit int, now time.Time) ([]identity.Secret, string, error) {
+	var c walkCursor
+	if cursor != "" {
+		if err := json.Unmarshal([]byte(cursor), &c); err != nil {
+			c = walkCursor{} // unreadable: start over
+		}
+	}
+	parts := activePartitions()
+	if c.Partition < 0 || c.Partition >= len(parts) {
+		c = walkCursor{}
+	}
+	for {
+		p := parts[c.Partition]
+		in := &dynamodb.QueryInput{
+			TableName:                 &d.table,
+			IndexName:                 aws.String(ExpiryIndex),
+			KeyConditionExpression:    aws.String("ExpiryPK = :q AND ExpiresAt > :now"),
+			ExpressionAttributeValues: item{":q": s(p), ":now": n(now.Unix())},
+			Limit:                     aws.Int32(int32(max(limit, 1))),
+		}
+		if c.Key != "" {
+			k, err := decodeCursorKey(c.Key)
+			if err != nil {
+				return nil, "", err
+			}
+			in.ExclusiveStartKey = k
+		}
+		out, err := d.api.Query(ctx, in)
+		if err != nil {
+			return nil, "", storageError("query "+p, err)
+		}
+		secs := make([]identity.Secret, 0, len(out.Items))
+		for _, it := range out.Items {
+			if sec, err := decodeSecret(it); err == nil {
+				secs = append(secs, sec)
+			}
+		}
+		if c.Key, err = encodeCursorKey(out.LastEvaluatedKey); err != nil {
+			return nil, "", err
+		}
+		if c.Key == "" {
+			c.Partition++
+			if c.Partition == len(parts) {
+				return secs, "", nil // the walk is complete
+			}
+		}
+		if len(secs) > 0 {
+			b, err := json.Marshal(c)
+			return secs, string(b), err
+		}
+	}
+}
+
+// StillActive reads a secret's record again, strongly consistent.
+func (d *Dynamo) StillActive(ctx context.Context, sec identity.Secret, now time.Time) (bool, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(clientPK(sec.ClientID), secretSK(sec.ID)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, storageError("get secret", err)
+	}
+	if out.Item == nil || out.Item["SweptAt"] != nil {
+		return false, nil
+	}
+	cur, err := decodeSecret(out.Item)
+	if err != nil {
+		return false, identity.Internal("decode secret "+sec.ID, err)
+	}
+	return cur.TenantID == sec.TenantID && cur.Active(now), nil
+}
+
+// LoadCursors reads the reconciliation cursors.
+func (d *Dynamo) LoadCursors(ctx context.Context) (sweep.Cursors, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(pkSweeper, skCursors), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return sweep.Cursors{}, storageError("get sweeper cursors", err)
+	}
+	r := reader{it: out.Item}
+	return sweep.Cursors{Material: r.str("Material", false), Records: r.str("Records", false)}, nil
+}
+
+// SaveCursors stores the reconciliation cursors. Overlapping runs may
+// overwrite each other's: the walks then repeat a little, which is harmless.
+func (d *Dynamo) SaveCursors(ctx context.Context, c sweep.Cursors) error {
+	it := key(pkSweeper, skCursors)
+	it["Type"] = s("SweeperCursors")
+	it["Material"] = s(c.Material)
+	it["Records"] = s(c.Records)
+	if _, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: it}); err != nil {
+		return storageError("put sweeper cursors", err)
+	}
+	return nil
+}
+
+// encodeCursorKey turns a LastEvaluatedKey (string and number attributes)
+// into an opaque string; nil becomes "".
+func encodeCursorKey(k item) (string, error) {
+	if len(k) == 0 {
+		return "", nil
+	}
+	m := map[string][2]string{}
+	for name, v := range k {
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			m[name] = [2]string{"S", v.Value}
+		case *types.AttributeValueMemberN:
+			m[name] = [2]string{"N", v.Value}
+		default:
+			return "", fmt.Errorf("cursor key attribute %s: unsupported type %T", name, v)
+		}
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+func decodeCursorKey(c string) (item, error) {
+	var m map[string][2]string
+	if err := json.Unmarshal([]byte(c), &m); err != nil {
+		return nil, fmt.Errorf("cursor %q: %w", c, err)
+	}
+	k := item{}
+	for name, v := range m {
+		switch v[0] {
+		case "S":
+			k[name] = s(v[1])
+		case "N":
+			k[name] = &types.AttributeValueMemberN{Value: v[1]}
+		default:
+			return nil, fmt.Errorf("cursor %q: attribute %s of type %q", c, name, v[0])
+		}
+	}
+	return k, nil
+}

@@ -1,0 +1,248 @@
+package sweep_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"identityservice/shared/identity"
+	"identityservice/shared/store"
+	"identityservice/shared/sweep"
+)
+
+// metered is the real DynamoDB Local client, asking for and adding up the
+// consumed capacity of every request, and counting the items each read
+// returned.
+type metered struct {
+	*dynamodb.Client
+	mu        sync.Mutex
+	readUnits float64
+	itemsRead int
+	reads     int // read requests
+	writes    int // write requests
+}
+
+func (m *metered) read(cc *types.ConsumedCapacity, items int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reads++
+	m.itemsRead += items
+	if cc != nil {
+		m.readUnits += aws.ToFloat64(cc.CapacityUnits)
+	}
+}
+
+func (m *metered) wrote() {
+	m.mu.Lock()
+	m.writes++
+	m.mu.Unlock()
+}
+
+func (m *metered) reset() (units float64, items, reads int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	units, items, reads = m.readUnits, m.itemsRead, m.reads
+	m.readUnits, m.itemsRead, m.reads, m.writes = 0, 0, 0, 0
+	return
+}
+
+func (m *metered) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+	out, err := m.Client.Query(ctx, in, o...)
+	if err == nil {
+		m.read(out.ConsumedCapacity, int(out.ScannedCount))
+	}
+	return out, err
+}
+
+func (m *metered) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+	out, err := m.Client.GetItem(ctx, in, o...)
+	if err == nil {
+		n := 0
+		if out.Item != nil {
+			n = 1
+		}
+		m.read(out.ConsumedCapacity, n)
+	}
+	return out, err
+}
+
+func (m *metered) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+	out, err := m.Client.BatchGetItem(ctx, in, o...)
+	if err == nil {
+		n := 0
+		for _, items := range out.Responses {
+			n += len(items)
+		}
+		var cc *types.ConsumedCapacity
+		if len(out.ConsumedCapacity) > 0 {
+			cc = &out.ConsumedCapacity[0]
+		}
+		m.read(cc, n)
+	}
+	return out, err
+}
+
+func (m *metered) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	m.wrote()
+	return m.Client.UpdateItem(ctx, in, o...)
+}
+
+func (m *metered) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	m.wrote()
+	return m.Client.DeleteItem(ctx, in, o...)
+}
+
+func (m *metered) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	m.wrote()
+	return m.Client.PutItem(ctx, in, o...)
+}
+
+// seed writes secret records straight to the table, 25 per BatchWriteItem,
+// on a few connections.
+func seed(t *testing.T, ctx context.Context, table string, secs []identity.Secret) {
+	t.Helper()
+	var batches [][]types.WriteRequest
+	for start := 0; start < len(secs); start += 25 {
+		var b []types.WriteRequest
+		for _, sec := range secs[start:min(start+25, len(secs))] {
+			b = append(b, types.WriteRequest{PutRequest: &types.PutRequest{Item: store.SecretRecordItem(sec)}})
+		}
+		batches = append(batches, b)
+	}
+	work := make(chan []types.WriteRequest)
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for b := range work {
+				req := map[string][]types.WriteRequest{table: b}
+				for len(req) > 0 {
+					out, err := env.Clients.DynamoDB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: req})
+					if err != nil {
+						errs <- err
+						return
+					}
+					req = out.UnprocessedItems
+				}
+			}
+		})
+	}
+	for _, b := range batches {
+		work <- b
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+}
+
+// A sweep reads what it has to do, not the table: among 10,000 secret
+// records of which 100 have expired, the expiry steps read the 100 (and
+// the queues' empty pages); the reconciliation walks read at most their
+// batch, however large the table.
+func TestSweepReadsProportionalToTheWork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 10,000 records")
+	}
+	const total, expired = 10000, 100
+	f := newFixture(t)
+	now := f.base.Add(time.Hour)
+	past := now.Add(-30 * time.Minute)
+	secs := make([]identity.Secret, 0, total)
+	for i := range total {
+		sec := identity.Secret{TenantID: f.tenant, ClientID: fmt.Sprintf("%08x-0000-4000-8000-%012x", i/10, i/10), ID: identity.NewID(),
+			Kind: identity.ClientCredential, CreatedAt: f.base.Add(-400 * sweep.Day)}
+		switch {
+		case i%100 == 0: // 100 expired half an hour ago
+			sec.Expiration = &past
+		case i%2 == 0: // 4,950 never expire
+		default: // 4,950 expire in one to two years
+			sec.Expiration = at(now.Add(time.Duration(365+i%365) * sweep.Day))
+		}
+		secs = append(secs, sec)
+	}
+	began := time.Now()
+	seed(t, f.ctx, f.table, secs)
+	var expiredSecs []identity.Secret
+	for _, sec := range secs {
+		if sec.Expiration != nil && sec.Expiration.Equal(past) {
+			expiredSecs = append(expiredSecs, sec)
+			if err := f.vault.PutVerifier(f.ctx, identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}, identity.Verifier("x")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Logf("seeded %d records (%d expired, with material) in %s", total, len(expiredSecs), time.Since(began).Round(time.Millisecond))
+
+	api := &metered{Client: env.Clients.DynamoDB}
+	f.clock.Set(now)
+
+	// The expiry steps alone: purge, expire and warn.
+	s := settings()
+	s.ReconcileBatch = 0
+	c, err := f.sweeperOn(s, "default", store.New(api, f.table)).Run(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	units, items, reads := api.reset()
+	t.Logf("expiry steps: %d items read in %d requests, %.1f read capacity units, for %d expired secrets among %d records (Expired %d)",
+		items, reads, units, expired, total, c.Expired)
+	if c.Expired != expired || c.Failed != 0 {
+		t.Fatalf("sweep: %+v, want Expired %d", c, expired)
+	}
+	// For scale: what reading the table would have cost (a test-only Scan).
+	var scanUnits float64
+	var scanned int32
+	scan := &dynamodb.ScanInput{TableName: aws.String(f.table), Select: types.SelectCount, ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal}
+	for {
+		out, err := env.Clients.DynamoDB.Scan(f.ctx, scan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scanned += out.ScannedCount
+		scanUnits += aws.ToFloat64(out.ConsumedCapacity.CapacityUnits)
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		scan.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	t.Logf("for comparison, a Scan of the table reads %d items, %.1f read capacity units", scanned, scanUnits)
+	if items > 2*expired {
+		t.Fatalf("the expiry steps read %d items for %d expired secrets: not proportional to the work", items, expired)
+	}
+	for _, sec := range expiredSecs[:5] {
+		if f.materialExists(sec) {
+			t.Fatalf("expired secret %s: material survived", sec.ID)
+		}
+	}
+
+	// A whole run with reconciliation at its default batch: the walks read
+	// a batch of records (plus a strongly consistent re-read of each
+	// record that has no material: these seeded records have none), not
+	// the table.
+	s = settings()
+	c, err = f.sweeperOn(s, "default", store.New(api, f.table)).Run(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	units, items, reads = api.reset()
+	t.Logf("next run with reconciliation (batch %d): %d items read in %d requests, %.1f read capacity units (Expired %d, MaterialMissing %d)",
+		s.ReconcileBatch, items, reads, units, c.Expired, c.MaterialMissing)
+	if c.Expired != 0 {
+		t.Fatalf("second run: %+v, want nothing expired again", c)
+	}
+	if limit := 2*s.ReconcileBatch + 10; items > limit {
+		t.Fatalf("the run read %d items; want at most %d (twice the reconcile batch, plus the cursors)", items, limit)
+	}
+}

@@ -1,0 +1,144 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"identityservice/shared/identity"
+	"identityservice/shared/sweep"
+)
+
+// InventoryAPI is the part of the Secrets Manager client the inventory
+// uses: it lists and destroys material, never reads it.
+type InventoryAPI interface {
+	ListSecrets(context.Context, *secretsmanager.ListSecretsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
+	DeleteSecret(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+}
+
+// Inventory is the client secret material under the service's prefix, as
+// the sweeper sees it: listed by name, checked for existence, destroyed.
+type Inventory struct {
+	api   InventoryAPI
+	names *SecretsManager // naming only
+}
+
+var _ sweep.Inventory = (*Inventory)(nil)
+
+// NewInventory returns the inventory of the material under prefix.
+func NewInventory(api InventoryAPI, prefix string) *Inventory {
+	return &Inventory{api: api, names: &SecretsManager{prefix: prefix}}
+}
+
+// maxNameFilterValues is Secrets Manager's limit of values in one filter.
+const maxNameFilterValues = 10
+
+// List returns a page of the material whose name starts with
+// <prefix>/clients/ (the "name" filter is a prefix match). cursor is the
+// previous page's NextToken; a token Secrets Manager no longer accepts
+// restarts the listing.
+func (v *Inventory) List(ctx context.Context, cursor string, limit int) ([]sweep.Material, string, error) {
+	in := &secretsmanager.ListSecretsInput{
+		Filters:    []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{v.names.ClientsPrefix()}}},
+		MaxResults: aws.Int32(int32(min(max(limit, 1), 100))),
+	}
+	if cursor != "" {
+		in.NextToken = aws.String(cursor)
+	}
+	out, err := v.api.ListSecrets(ctx, in)
+	var invalid *types.InvalidNextTokenException
+	if cursor != "" && errors.As(err, &invalid) {
+		in.NextToken = nil
+		out, err = v.api.ListSecrets(ctx, in)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("list secret material: %w", err)
+	}
+	mats := make([]sweep.Material, 0, len(out.SecretList))
+	for _, e := range out.SecretList {
+		name := aws.ToString(e.Name)
+		ref, ok := v.ParseName(name)
+		mats = append(mats, sweep.Material{Name: name, Ref: ref, Named: ok, CreatedAt: aws.ToTime(e.CreatedDate)})
+	}
+	return mats, aws.ToString(out.NextToken), nil
+}
+
+// ParseName returns the ids a material name stands for, if it is a name
+// this service gives: <prefix>/clients/<tenant>/<client>/<secret>, GUIDs
+// in lower case.
+func (v *Inventory) ParseName(name string) (identity.MaterialRef, bool) {
+	rest, ok := strings.CutPrefix(name, v.names.ClientsPrefix())
+	if !ok {
+		return identity.MaterialRef{}, false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 {
+		return identity.MaterialRef{}, false
+	}
+	for _, p := range parts {
+		if g, err := identity.ParseGUID("id", p); err != nil || g != p {
+			return identity.MaterialRef{}, false
+		}
+	}
+	return identity.MaterialRef{TenantID: parts[0], ClientID: parts[1], SecretID: parts[2]}, true
+}
+
+// Missing returns the refs without material: one ListSecrets call per ten
+// refs, each name a filter value (a prefix match, exact here: every name
+// ends in a fixed-length id).
+func (v *Inventory) Missing(ctx context.Context, refs []identity.MaterialRef) ([]identity.MaterialRef, error) {
+	var missing []identity.MaterialRef
+	for start := 0; start < len(refs); start += maxNameFilterValues {
+		chunk := refs[start:min(start+maxNameFilterValues, len(refs))]
+		names := make([]string, len(chunk))
+		for i, ref := range chunk {
+			names[i] = v.names.Name(ref)
+		}
+		found := map[string]bool{}
+		in := &secretsmanager.ListSecretsInput{
+			Filters:    []types.Filter{{Key: types.FilterNameStringTypeName, Values: names}},
+			MaxResults: aws.Int32(100),
+		}
+		for {
+			out, err := v.api.ListSecrets(ctx, in)
+			if err != nil {
+				return nil, fmt.Errorf("look up secret material: %w", err)
+			}
+			for _, e := range out.SecretList {
+				found[aws.ToString(e.Name)] = true
+			}
+			if aws.ToString(out.NextToken) == "" {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+		for i, ref := range chunk {
+			if !found[names[i]] {
+				missing = append(missing, ref)
+			}
+		}
+	}
+	return missing, nil
+}
+
+// Destroy deletes material at once, without a recovery window; material
+// already gone is not an error.
+func (v *Inventory) Destroy(ctx context.Context, ref identity.MaterialRef) error {
+	_, err := v.api.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
+		SecretId:                   aws.String(v.names.Name(ref)),
+		ForceDeleteWithoutRecovery: aws.Bool(true),
+	})
+	var nf *types.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete secret material: %w", err)
+	}
+	return nil
+}
