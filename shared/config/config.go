@@ -15,6 +15,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go/logging"
 
 	"identityservice/shared/auth"
 	"identityservice/shared/identity"
@@ -74,8 +75,22 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 // variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SECRETS_MANAGER), so
 // the emulators, LocalStack or AWS are a matter of configuration. It makes no
 // network call.
+// The SDK's own log lines (e.g. its warning when DynamoDB Local's error
+// responses fail the CRC32 check) go out as JSON lines like ours, so a log
+// pipeline that parses JSON never meets a plain-text line.
 func AWS(ctx context.Context) (aws.Config, error) {
-	return awsconfig.LoadDefaultConfig(ctx)
+	return awsconfig.LoadDefaultConfig(ctx, awsconfig.WithLogger(sdkLogger{slog.New(slog.NewJSONHandler(os.Stderr, nil))}))
+}
+
+// sdkLogger writes the SDK's log lines through slog.
+type sdkLogger struct{ log *slog.Logger }
+
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelInfo
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, fmt.Sprintf(format, v...), "source", "aws-sdk")
 }
 
 // Clients are the AWS clients of a process, built once.
