@@ -255,3 +255,40 @@ func TestFirstPublishedKeyIsSeenAtOnce(t *testing.T) {
 		t.Fatalf("a token of the first published key, right after publication: %v", err)
 	}
 }
+
+// A process that loaded the key set just before a rotation, and publishes
+// it after, does not hide the rotated-in key: the newer set stays published.
+func TestStaleKeySetDoesNotOverwriteANewerJWKS(t *testing.T) {
+	ctx := context.Background()
+	table := freshTable(t)
+	pub := store.New(env.Clients.DynamoDB, table)
+	old, err := auth.NewKeySet(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := old.Rotate(time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish := func(ks auth.KeySet) {
+		t.Helper()
+		raw, err := json.Marshal(ks.JWKS())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.PublishJWKS(ctx, raw, ks.Newest()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(old)
+	publish(rotated)
+	publish(old) // the stale process
+	raw, err := pub.JWKS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(raw, &set); err != nil || len(set.Key(rotated.Active)) != 1 || len(set.Key(old.Active)) != 1 {
+		t.Fatalf("published JWKS %s: want the rotated set (keys %s and %s)", raw, rotated.Active, old.Active)
+	}
+}

@@ -89,6 +89,18 @@ func (ks KeySet) Rotate(now time.Time) (KeySet, error) {
 	return out, nil
 }
 
+// Newest is when the set's newest key was created: a rotation always makes
+// it later.
+func (ks KeySet) Newest() time.Time {
+	var t time.Time
+	for _, k := range ks.Keys {
+		if k.Created.After(t) {
+			t = k.Created
+		}
+	}
+	return t
+}
+
 // ActiveKey returns the key that signs.
 func (ks KeySet) ActiveKey() (SigningKey, error) {
 	for _, k := range ks.Keys {
@@ -175,7 +187,11 @@ type PrivateKeyStore interface {
 // PublicKeyStore keeps the published JWKS (DynamoDB), readable by every
 // function.
 type PublicKeyStore interface {
-	PublishJWKS(ctx context.Context, jwks []byte) error
+	// PublishJWKS stores the public keys of a key set whose newest key was
+	// created at newest, unless a set with a newer key is already
+	// published: a process that loaded the set just before a rotation must
+	// not hide the new key.
+	PublishJWKS(ctx context.Context, jwks []byte, newest time.Time) error
 	JWKS(ctx context.Context) ([]byte, error) // ErrNoKeySet when none is published
 }
 
@@ -264,7 +280,7 @@ func (m *KeyManager) publish(ctx context.Context, ks KeySet) (KeySet, error) {
 	if err != nil {
 		return KeySet{}, err
 	}
-	if err := m.Public.PublishJWKS(ctx, jwks); err != nil {
+	if err := m.Public.PublishJWKS(ctx, jwks, ks.Newest()); err != nil {
 		return KeySet{}, fmt.Errorf("publish JWKS: %w", err)
 	}
 	m.set, m.loadedAt = &ks, m.now()

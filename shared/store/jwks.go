@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -18,12 +20,20 @@ const (
 
 var _ auth.PublicKeyStore = (*Dynamo)(nil)
 
-// PublishJWKS stores the public key set.
-func (d *Dynamo) PublishJWKS(ctx context.Context, jwks []byte) error {
+// PublishJWKS stores the public key set, unless one with a newer key is
+// already published (see auth.PublicKeyStore).
+func (d *Dynamo) PublishJWKS(ctx context.Context, jwks []byte, newest time.Time) error {
 	it := key(pkSigningKeys, skJWKS)
 	it["Type"] = s("JWKS")
 	it["Jwks"] = s(string(jwks))
-	_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: it})
+	it["NewestKey"] = n(newest.UnixNano())
+	_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: it,
+		ConditionExpression:       aws.String("attribute_not_exists(NewestKey) OR NewestKey <= :newest"),
+		ExpressionAttributeValues: item{":newest": n(newest.UnixNano())}})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // a newer set is published; it includes this one's active key
+	}
 	if err != nil {
 		return storageError("publish JWKS", err)
 	}
