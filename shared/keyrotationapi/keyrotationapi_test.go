@@ -142,7 +142,7 @@ func TestAddSecret(t *testing.T) {
 			}
 			// The returned secret is the one whose material is stored, and
 			// the OCS API sees the same secret.
-			if !secretWorks(t, tenantID, clientID, added.ClientSecretID, *app.ClientSecret) {
+			if !env.SecretWorks(t, tenantID, clientID, added.ClientSecretID, *app.ClientSecret) {
 				t.Fatal("the returned clientSecret does not match the stored material")
 			}
 			var ocs ocsapi.ClientSecretDto
@@ -183,7 +183,7 @@ func TestAddSecretBodyForms(t *testing.T) {
 			if got := str(s.ClientSecretExpirationDate); got != tc.want {
 				t.Fatalf("clientSecretExpirationDate %s, want %s", got, tc.want)
 			}
-			if app.ClientSecret == nil || !secretWorks(t, tenantID, clientID, s.ClientSecretID, *app.ClientSecret) {
+			if app.ClientSecret == nil || !env.SecretWorks(t, tenantID, clientID, s.ClientSecretID, *app.ClientSecret) {
 				t.Fatal("the returned clientSecret does not work")
 			}
 		})
@@ -237,7 +237,7 @@ func TestSoftDelete(t *testing.T) {
 			tenantID := a.tenant()
 			clientID, firstID := a.newClient(kind, tenantID)
 			doomedApp, doomed := a.add(tenantID, clientID, `{"expirationDate":"2036-06-06T06:06:06Z"}`)
-			if !materialExists(t, tenantID, clientID, doomed.ClientSecretID) {
+			if !env.MaterialExists(t, tenantID, clientID, doomed.ClientSecretID) {
 				t.Fatal("no material before delete")
 			}
 			if !a.authenticates(clientID, *doomedApp.ClientSecret) {
@@ -259,10 +259,10 @@ func TestSoftDelete(t *testing.T) {
 			}
 
 			// Its material is destroyed at once; the other secret keeps its own.
-			if materialExists(t, tenantID, clientID, doomed.ClientSecretID) {
+			if env.MaterialExists(t, tenantID, clientID, doomed.ClientSecretID) {
 				t.Fatal("the soft-deleted secret's material is still live")
 			}
-			if !materialExists(t, tenantID, clientID, firstID) {
+			if !env.MaterialExists(t, tenantID, clientID, firstID) {
 				t.Fatal("another secret's material was destroyed")
 			}
 			if a.authenticates(clientID, *doomedApp.ClientSecret) {
@@ -388,7 +388,7 @@ func TestErrorsAreProblemDetails(t *testing.T) {
 		if len(l) != 1 || l[0].ClientSecretID != c.secret || l[0].Deleted {
 			t.Fatalf("refused requests changed client %s's secrets: %+v", c.client, l)
 		}
-		if !materialExists(t, tenantID, c.client, c.secret) {
+		if !env.MaterialExists(t, tenantID, c.client, c.secret) {
 			t.Fatalf("a refused request destroyed client %s's material", c.client)
 		}
 	}

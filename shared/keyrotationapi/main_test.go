@@ -8,16 +8,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-
 	"identityservice/infra/testenv"
 	"identityservice/infra/testenv/apiclient"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/keyrotationapi"
 	"identityservice/shared/ocsapi"
-	"identityservice/shared/vault"
 )
 
 var env *testenv.Env
@@ -111,31 +107,6 @@ func ocsSecretsPath(kind identity.ClientKind, tenantID, clientID string, rest ..
 		p += "/" + r
 	}
 	return p
-}
-
-// materialExists reports whether a secret's material is live in Secrets Manager.
-func materialExists(t *testing.T, tenantID, clientID, secretID string) bool {
-	t.Helper()
-	name := vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix).Name(identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
-	_, err := env.Clients.SecretsManager.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: &name})
-	var nf *smtypes.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		return false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return true
-}
-
-// secretWorks reports whether a plain-text secret matches its stored material.
-func secretWorks(t *testing.T, tenantID, clientID, secretID, secret string) bool {
-	t.Helper()
-	v, err := vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix).Verifier(context.Background(), identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
-	if err != nil {
-		t.Fatalf("read material of secret %s: %v", secretID, err)
-	}
-	return identity.VerifySecret(secret, v)
 }
 
 // authenticates reports whether a client id and secret pass client

@@ -3,7 +3,6 @@ package ocsapi_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -15,11 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"identityservice/shared/identity"
 	"identityservice/shared/ocsapi"
-	"identityservice/shared/vault"
 )
 
 type created = ocsapi.ClientCredentialClientResponseDto
@@ -30,43 +27,6 @@ func (a *api) create(tenantID string, body any) created {
 	var c created
 	a.do(http.MethodPost, cccPath(tenantID), body).JSON(a.t, http.StatusCreated, &c)
 	return c
-}
-
-// materialExists reports whether a secret's material is live in Secrets Manager.
-func materialExists(t *testing.T, tenantID, clientID, secretID string) bool {
-	t.Helper()
-	name := vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix).Name(identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
-	_, err := env.Clients.SecretsManager.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: &name})
-	var nf *smtypes.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		return false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return true
-}
-
-// materialCount counts live material under a tenant's prefix.
-func materialCount(t *testing.T, tenantID string) int {
-	t.Helper()
-	prefix := env.Config.SecretPrefix + "/clients/" + tenantID + "/"
-	p := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, &secretsmanager.ListSecretsInput{
-		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
-	})
-	n := 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range out.SecretList {
-			if strings.HasPrefix(aws.ToString(s.Name), prefix) {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 func tenantCount(t *testing.T, svc *identity.Service, tenantID string) int {
@@ -111,7 +71,7 @@ func TestCreate(t *testing.T) {
 				t.Errorf("create response lacks %s", k)
 			}
 		}
-		if !materialExists(t, tenantID, id, c.SecretId) {
+		if !env.MaterialExists(t, tenantID, id, c.SecretId) {
 			t.Fatal("no secret material after create")
 		}
 		// GET shows the client and never the secret.
@@ -145,7 +105,7 @@ func TestCreate(t *testing.T) {
 		if n := tenantCount(t, a.svc, other); n != 0 {
 			t.Fatalf("other tenant counts %d clients after refused creates", n)
 		}
-		if n := materialCount(t, other); n != 0 {
+		if n := env.MaterialCount(t, other, ""); n != 0 {
 			t.Fatalf("%d secret material left behind by refused creates", n)
 		}
 	})
@@ -153,7 +113,7 @@ func TestCreate(t *testing.T) {
 	t.Run("unknown tenant", func(t *testing.T) {
 		ghost := identity.NewID()
 		a.do(http.MethodPost, cccPath(ghost), map[string]any{"Name": "x"}).ocsError(t, http.StatusNotFound, "Tenant not found")
-		if n := materialCount(t, ghost); n != 0 {
+		if n := env.MaterialCount(t, ghost, ""); n != 0 {
 			t.Fatalf("%d secret material left behind for an unknown tenant", n)
 		}
 	})
@@ -197,8 +157,8 @@ func TestCreateRejectsBadInput(t *testing.T) {
 	// Nothing was stored by any of them.
 	var list []dto
 	a.do(http.MethodGet, cccPath(tenantID), nil).JSON(t, http.StatusOK, &list)
-	if len(list) != 0 || tenantCount(t, a.svc, tenantID) != 0 || materialCount(t, tenantID) != 0 {
-		t.Fatalf("refused creates left %d clients, count %d, %d material", len(list), tenantCount(t, a.svc, tenantID), materialCount(t, tenantID))
+	if len(list) != 0 || tenantCount(t, a.svc, tenantID) != 0 || env.MaterialCount(t, tenantID, "") != 0 {
+		t.Fatalf("refused creates left %d clients, count %d, %d material", len(list), tenantCount(t, a.svc, tenantID), env.MaterialCount(t, tenantID, ""))
 	}
 }
 
@@ -213,7 +173,7 @@ func TestClientLimit(t *testing.T) {
 	if n := tenantCount(t, a.svc, tenantID); n != 2 {
 		t.Fatalf("counter %d, want 2", n)
 	}
-	if n := materialCount(t, tenantID); n != 2 {
+	if n := env.MaterialCount(t, tenantID, ""); n != 2 {
 		t.Fatalf("%d secret material, want 2", n)
 	}
 }
@@ -248,7 +208,7 @@ func TestConcurrentCreatesRespectTheLimit(t *testing.T) {
 	if n := tenantCount(t, a.svc, tenantID); n != 10 {
 		t.Fatalf("counter %d, want 10", n)
 	}
-	if n := materialCount(t, tenantID); n != 10 {
+	if n := env.MaterialCount(t, tenantID, ""); n != 10 {
 		t.Fatalf("%d secret material, want 10 (refused creates must not leave any)", n)
 	}
 }
@@ -409,7 +369,7 @@ func TestDelete(t *testing.T) {
 	tenantID := a.tenant(0)
 	c := a.create(tenantID, map[string]any{"Name": "doomed"})
 	keep := a.create(tenantID, map[string]any{"Name": "kept"})
-	if !materialExists(t, tenantID, c.ClientId, c.SecretId) {
+	if !env.MaterialExists(t, tenantID, c.ClientId, c.SecretId) {
 		t.Fatal("no material before delete")
 	}
 	other := a.tenant(0)
@@ -419,10 +379,10 @@ func TestDelete(t *testing.T) {
 	if res.Status != http.StatusNoContent || len(res.Body) != 0 {
 		t.Fatalf("delete: %d %s", res.Status, res.Body)
 	}
-	if materialExists(t, tenantID, c.ClientId, c.SecretId) {
+	if env.MaterialExists(t, tenantID, c.ClientId, c.SecretId) {
 		t.Fatal("the deleted client's secret material is still live")
 	}
-	if !materialExists(t, tenantID, keep.ClientId, keep.SecretId) {
+	if !env.MaterialExists(t, tenantID, keep.ClientId, keep.SecretId) {
 		t.Fatal("another client's material was destroyed")
 	}
 	a.do(http.MethodGet, cccPath(tenantID, c.ClientId), nil).ocsError(t, http.StatusNotFound, "Client not found")

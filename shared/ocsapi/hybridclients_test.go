@@ -90,7 +90,7 @@ func TestHybridCreate(t *testing.T) {
 		if _, err := identity.ParseGUID("SecretId", sid); err != nil {
 			t.Fatal(err)
 		}
-		if !materialExists(t, tenantID, id, c.SecretId) || !secretWorks(t, tenantID, id, c.SecretId, c.ClientSecret) {
+		if !env.MaterialExists(t, tenantID, id, c.SecretId) || !env.SecretWorks(t, tenantID, id, c.SecretId, c.ClientSecret) {
 			t.Fatal("the returned secret does not match the stored material")
 		}
 		// GET shows the same client, and never the secret.
@@ -154,7 +154,7 @@ func TestHybridCreate(t *testing.T) {
 		if n := tenantCount(t, a.svc, other); n != 0 {
 			t.Fatalf("other tenant counts %d clients after refused creates", n)
 		}
-		if n := materialCount(t, other); n != 0 {
+		if n := env.MaterialCount(t, other, ""); n != 0 {
 			t.Fatalf("%d secret material left behind by refused creates", n)
 		}
 		var still ocsapi.ClientCredentialClientDto
@@ -165,7 +165,7 @@ func TestHybridCreate(t *testing.T) {
 		a := a.with(t)
 		ghost := identity.NewID()
 		a.do(http.MethodPost, hybridPath(ghost), map[string]any{"Name": "x"}).ocsError(t, http.StatusNotFound, "Tenant not found")
-		if n := materialCount(t, ghost); n != 0 {
+		if n := env.MaterialCount(t, ghost, ""); n != 0 {
 			t.Fatalf("%d secret material left behind for an unknown tenant", n)
 		}
 	})
@@ -245,8 +245,8 @@ func TestHybridCreateRejectsBadInput(t *testing.T) {
 	// Nothing was stored by any of them.
 	var list []hybridDto
 	a.do(http.MethodGet, hybridPath(tenantID), nil).JSON(t, http.StatusOK, &list)
-	if len(list) != 0 || tenantCount(t, a.svc, tenantID) != 0 || materialCount(t, tenantID) != 0 {
-		t.Fatalf("refused creates left %d clients, count %d, %d material", len(list), tenantCount(t, a.svc, tenantID), materialCount(t, tenantID))
+	if len(list) != 0 || tenantCount(t, a.svc, tenantID) != 0 || env.MaterialCount(t, tenantID, "") != 0 {
+		t.Fatalf("refused creates left %d clients, count %d, %d material", len(list), tenantCount(t, a.svc, tenantID), env.MaterialCount(t, tenantID, ""))
 	}
 }
 
@@ -454,13 +454,13 @@ func TestHybridDelete(t *testing.T) {
 	var added ocsapi.ClientSecretResponseDto
 	a.do(http.MethodPost, secretsPath(identity.Hybrid, tenantID, c.ClientId), map[string]any{"Description": "second"}).JSON(t, http.StatusCreated, &added)
 	keep := a.createHybrid(tenantID, map[string]any{"Name": "kept"})
-	if !materialExists(t, tenantID, c.ClientId, c.SecretId) || !materialExists(t, tenantID, c.ClientId, added.SecretId) {
+	if !env.MaterialExists(t, tenantID, c.ClientId, c.SecretId) || !env.MaterialExists(t, tenantID, c.ClientId, added.SecretId) {
 		t.Fatal("no material before delete")
 	}
 	other := a.tenant(0)
 	a.do(http.MethodDelete, hybridPath(other, c.ClientId), nil).ocsError(t, http.StatusNotFound, "Client not found")
 	a.do(http.MethodDelete, hybridPath(tenantID, "nope"), nil).ocsError(t, http.StatusBadRequest, "not a GUID")
-	if !materialExists(t, tenantID, c.ClientId, c.SecretId) {
+	if !env.MaterialExists(t, tenantID, c.ClientId, c.SecretId) {
 		t.Fatal("a refused delete destroyed material")
 	}
 
@@ -468,10 +468,10 @@ func TestHybridDelete(t *testing.T) {
 	if res.Status != http.StatusNoContent || len(res.Body) != 0 {
 		t.Fatalf("delete: %d %s", res.Status, res.Body)
 	}
-	if materialExists(t, tenantID, c.ClientId, c.SecretId) || materialExists(t, tenantID, c.ClientId, added.SecretId) {
+	if env.MaterialExists(t, tenantID, c.ClientId, c.SecretId) || env.MaterialExists(t, tenantID, c.ClientId, added.SecretId) {
 		t.Fatal("the deleted client's secret material is still live")
 	}
-	if !materialExists(t, tenantID, keep.ClientId, keep.SecretId) {
+	if !env.MaterialExists(t, tenantID, keep.ClientId, keep.SecretId) {
 		t.Fatal("another client's material was destroyed")
 	}
 	a.do(http.MethodGet, hybridPath(tenantID, c.ClientId), nil).ocsError(t, http.StatusNotFound, "Client not found")
@@ -520,7 +520,7 @@ func TestClientKindsDoNotMix(t *testing.T) {
 	if h.Name != "hybrid" || c.Name != "machine" {
 		t.Fatalf("a request on the wrong kind's route changed a client: %q %q", h.Name, c.Name)
 	}
-	if !materialExists(t, tenantID, hyb.ClientId, hyb.SecretId) || !materialExists(t, tenantID, cccID, cccSecret) {
+	if !env.MaterialExists(t, tenantID, hyb.ClientId, hyb.SecretId) || !env.MaterialExists(t, tenantID, cccID, cccSecret) {
 		t.Fatal("a delete on the wrong kind's route destroyed material")
 	}
 	if n := tenantCount(t, a.svc, tenantID); n != 2 {

@@ -14,14 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"identityservice/infra/testenv"
 	"identityservice/infra/testenv/apiclient"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/ocsapi"
-	"identityservice/shared/vault"
 )
 
 var env *testenv.Env
@@ -203,37 +201,4 @@ func storedText(t *testing.T) (text string, items, values int) {
 		}
 	}
 	return haystack.String(), items, values
-}
-
-// secretWorks reports whether a plain-text secret matches the material
-// stored for it: what the token endpoint will check.
-func secretWorks(t *testing.T, tenantID, clientID, secretID, secret string) bool {
-	t.Helper()
-	v, err := vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix).Verifier(context.Background(), identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
-	if err != nil {
-		t.Fatalf("read material of secret %s: %v", secretID, err)
-	}
-	return identity.VerifySecret(secret, v)
-}
-
-// clientMaterialCount counts live material of one client.
-func clientMaterialCount(t *testing.T, tenantID, clientID string) int {
-	t.Helper()
-	prefix := env.Config.SecretPrefix + "/clients/" + tenantID + "/" + clientID + "/"
-	p := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, &secretsmanager.ListSecretsInput{
-		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
-	})
-	n := 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range out.SecretList {
-			if strings.HasPrefix(aws.ToString(s.Name), prefix) {
-				n++
-			}
-		}
-	}
-	return n
 }

@@ -122,10 +122,10 @@ func TestSecretLifecycle(t *testing.T) {
 				if loc := res.Header.Get("Location"); loc != secretsPath(kind, tenantID, clientID, added.SecretId) {
 					t.Fatalf("Location %q", loc)
 				}
-				if !secretWorks(t, tenantID, clientID, added.SecretId, added.ClientSecret) {
+				if !env.SecretWorks(t, tenantID, clientID, added.SecretId, added.ClientSecret) {
 					t.Fatal("the returned secret does not match its stored material")
 				}
-				if secretWorks(t, tenantID, clientID, firstID, added.ClientSecret) {
+				if env.SecretWorks(t, tenantID, clientID, firstID, added.ClientSecret) {
 					t.Fatal("the new secret matches the first secret's material")
 				}
 				if !a.authenticates(clientID, added.ClientSecret) || !a.authenticates(clientID, firstSecret) {
@@ -196,7 +196,7 @@ func TestSecretLifecycle(t *testing.T) {
 				if stored := a.getSecret(kind, tenantID, clientID, added.SecretId); show(stored) != show(got) {
 					t.Fatalf("stored %+v, answered %+v", stored, got)
 				}
-				if !secretWorks(t, tenantID, clientID, added.SecretId, added.ClientSecret) {
+				if !env.SecretWorks(t, tenantID, clientID, added.SecretId, added.ClientSecret) {
 					t.Fatal("an update changed the secret's material")
 				}
 			})
@@ -263,24 +263,24 @@ func TestSecretLifecycle(t *testing.T) {
 						a.do(http.MethodGet, tc.path, nil).ocsError(t, http.StatusBadRequest, tc.reason)
 					})
 				}
-				if n := clientMaterialCount(t, tenantID, clientID); n != 2 {
+				if n := env.MaterialCount(t, tenantID, clientID); n != 2 {
 					t.Fatalf("%d material for the client, want 2 (refused adds must leave none)", n)
 				}
 			})
 
 			t.Run("delete answers 204 and destroys the material at once", func(t *testing.T) {
 				a := a.with(t)
-				if !materialExists(t, tenantID, clientID, added.SecretId) {
+				if !env.MaterialExists(t, tenantID, clientID, added.SecretId) {
 					t.Fatal("no material before delete")
 				}
 				res := a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, added.SecretId), nil)
 				if res.Status != http.StatusNoContent || len(res.Body) != 0 {
 					t.Fatalf("delete: %d %s", res.Status, res.Body)
 				}
-				if materialExists(t, tenantID, clientID, added.SecretId) {
+				if env.MaterialExists(t, tenantID, clientID, added.SecretId) {
 					t.Fatal("the deleted secret's material is still live")
 				}
-				if !materialExists(t, tenantID, clientID, firstID) {
+				if !env.MaterialExists(t, tenantID, clientID, firstID) {
 					t.Fatal("the other secret's material was destroyed")
 				}
 				if a.authenticates(clientID, added.ClientSecret) || !a.authenticates(clientID, firstSecret) {
@@ -326,7 +326,7 @@ func TestSecretRoutesRefuseTheOtherKind(t *testing.T) {
 			if len(l) != 1 || l[0].SecretId != secretID || l[0].Description != "kept" {
 				t.Fatalf("requests on the wrong kind's route changed the secrets: %+v", l)
 			}
-			if n := clientMaterialCount(t, tenantID, clientID); n != 1 || !materialExists(t, tenantID, clientID, secretID) {
+			if n := env.MaterialCount(t, tenantID, clientID); n != 1 || !env.MaterialExists(t, tenantID, clientID, secretID) {
 				t.Fatalf("%d material for the client, want exactly its first secret's", n)
 			}
 		})
@@ -358,7 +358,7 @@ func TestSecretAddRejectsBadInput(t *testing.T) {
 		if l, _ := a.listSecrets(kind, tenantID, clientID, ""); len(l) != 1 {
 			t.Fatalf("refused adds stored secrets: %+v", l)
 		}
-		if n := clientMaterialCount(t, tenantID, clientID); n != 1 {
+		if n := env.MaterialCount(t, tenantID, clientID); n != 1 {
 			t.Fatalf("refused adds left %d material, want the first secret's only", n)
 		}
 	}
@@ -394,7 +394,7 @@ func TestSecretLimit(t *testing.T) {
 			if len(l) != 10 || total != "10" {
 				t.Fatalf("%d secrets listed, Total-Count %s", len(l), total)
 			}
-			if n := clientMaterialCount(t, tenantID, clientID); n != 10 {
+			if n := env.MaterialCount(t, tenantID, clientID); n != 10 {
 				t.Fatalf("%d material, want 10 (the refused add must leave none)", n)
 			}
 			// Deleting one frees a place, whichever it is.
@@ -403,7 +403,7 @@ func TestSecretLimit(t *testing.T) {
 			a.do(http.MethodPost, secretsPath(kind, tenantID, clientID), map[string]any{}).ocsError(t, http.StatusBadRequest, "Secret limit exceeded")
 			a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, last.SecretId), nil).JSON(t, http.StatusNoContent, nil)
 			a.addSecret(kind, tenantID, clientID, map[string]any{})
-			if n := clientMaterialCount(t, tenantID, clientID); n != 10 {
+			if n := env.MaterialCount(t, tenantID, clientID); n != 10 {
 				t.Fatalf("%d material, want 10", n)
 			}
 		})
@@ -438,11 +438,11 @@ func TestConcurrentSecretAddsRespectTheLimit(t *testing.T) {
 			if len(l) != 10 || total != "10" {
 				t.Fatalf("%d secrets listed, Total-Count %s, want 10", len(l), total)
 			}
-			if n := clientMaterialCount(t, tenantID, clientID); n != 10 {
+			if n := env.MaterialCount(t, tenantID, clientID); n != 10 {
 				t.Fatalf("%d live material, want 10 (refused adds must not leave any)", n)
 			}
 			for _, s := range l {
-				if !materialExists(t, tenantID, clientID, s.SecretId) {
+				if !env.MaterialExists(t, tenantID, clientID, s.SecretId) {
 					t.Fatalf("listed secret %s has no material", s.SecretId)
 				}
 			}
@@ -513,7 +513,7 @@ func TestExpiredSecrets(t *testing.T) {
 			a.do(http.MethodPost, secretsPath(kind, tenantID, clientID), map[string]any{"Expiration": soon.Add(30 * time.Minute).Format(time.RFC3339)}).ocsError(t, http.StatusBadRequest, "not in the future")
 			// It can still be deleted, which destroys its material.
 			a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, expiring.SecretId), nil).JSON(t, http.StatusNoContent, nil)
-			if materialExists(t, tenantID, clientID, expiring.SecretId) {
+			if env.MaterialExists(t, tenantID, clientID, expiring.SecretId) {
 				t.Fatal("the deleted expired secret's material is still live")
 			}
 		})
@@ -606,7 +606,7 @@ func TestObsoleteSecretRoutes(t *testing.T) {
 				// Only GET on the collection and PUT on a secret are obsolete routes.
 				a.do(http.MethodPost, secretsPath("", tenantID, clientID), map[string]any{}).ocsError(t, http.StatusMethodNotAllowed, "Method not allowed")
 				a.do(http.MethodDelete, secretsPath("", tenantID, clientID, added.SecretId), nil).ocsError(t, http.StatusMethodNotAllowed, "Method not allowed")
-				if !materialExists(t, tenantID, clientID, added.SecretId) {
+				if !env.MaterialExists(t, tenantID, clientID, added.SecretId) {
 					t.Fatal("a refused obsolete request destroyed material")
 				}
 			})
