@@ -111,7 +111,7 @@ func TestTokenVerifiesAgainstPublishedJWKS(t *testing.T) {
 	ctx := context.Background()
 	res := s.do(t, http.MethodGet, tokenapi.DiscoveryPath, "", nil)
 	var disc discovery
-	if res.status != http.StatusOK || json.Unmarshal(res.body, &disc) != nil || disc.JWKSURI == "" {
+	if res.Status != http.StatusOK || json.Unmarshal(res.Body, &disc) != nil || disc.JWKSURI == "" {
 		t.Fatalf("discovery: %s", res)
 	}
 	if want := s.srv.URL + "/identity"; disc.Issuer != want {
@@ -127,7 +127,7 @@ func TestTokenVerifiesAgainstPublishedJWKS(t *testing.T) {
 	// The published keys are public keys only.
 	pub := s.do(t, http.MethodGet, strings.TrimPrefix(disc.JWKSURI, s.srv.URL), "", nil)
 	var members struct{ Keys []map[string]any }
-	if pub.status != http.StatusOK || json.Unmarshal(pub.body, &members) != nil || len(members.Keys) == 0 {
+	if pub.Status != http.StatusOK || json.Unmarshal(pub.Body, &members) != nil || len(members.Keys) == 0 {
 		t.Fatalf("JWKS: %s", pub)
 	}
 	for _, k := range members.Keys {

@@ -27,6 +27,7 @@ import (
 	"identityservice/infra/local/server"
 	"identityservice/infra/template"
 	"identityservice/infra/testenv"
+	"identityservice/infra/testenv/apiclient"
 	"identityservice/shared/config"
 	"identityservice/shared/identity"
 	"identityservice/shared/tokenapi"
@@ -59,10 +60,11 @@ type caller struct {
 // stack is the API on a test server, plus the tenants and callers the
 // tests share. It is built once per test binary.
 type stack struct {
-	srv   *httptest.Server
-	app   *config.App
-	tpl   *template.Template
-	clock *clock
+	srv    *httptest.Server
+	client apiclient.Client // requests to srv
+	app    *config.App
+	tpl    *template.Template
+	clock  *clock
 
 	tenant      string // the tenant the tests act in
 	otherTenant string // a second tenant, with its own administrator
@@ -118,7 +120,8 @@ func newStack(ctx context.Context) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{srv: httptest.NewServer(h), app: app, tpl: tpl, clock: clk, callers: map[string]*caller{}}
+	srv := httptest.NewServer(h)
+	s := &stack{srv: srv, client: apiclient.Client{BaseURL: srv.URL}, app: app, tpl: tpl, clock: clk, callers: map[string]*caller{}}
 	// The server lives as long as the test binary; TestMain's exit ends it.
 
 	for _, ten := range []*string{&s.tenant, &s.otherTenant, &s.opsTenant} {
@@ -162,8 +165,8 @@ func newStack(ctx context.Context) (*stack, error) {
 			return nil, err
 		}
 		var tok tokenResponse
-		if res.status != http.StatusOK || json.Unmarshal(res.body, &tok) != nil || tok.AccessToken == "" {
-			return nil, fmt.Errorf("token for the %s client: %d %s", c.name, res.status, res.body)
+		if res.Status != http.StatusOK || json.Unmarshal(res.Body, &tok) != nil || tok.AccessToken == "" {
+			return nil, fmt.Errorf("token for the %s client: %d %s", c.name, res.Status, res.Body)
 		}
 		cl.token = tok.AccessToken
 		s.callers[c.name] = cl
@@ -172,64 +175,19 @@ func newStack(ctx context.Context) (*stack, error) {
 }
 
 // response is an HTTP answer, read in full.
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r response) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
+type response = apiclient.Response
 
 // do sends a request to the API. authorization is the Authorization header
 // ("" for none); body is nil, a string sent as is, or a value sent as JSON.
 func (s *stack) do(t *testing.T, method, path, authorization string, body any) response {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, s.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	res, err := send(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return s.client.Do(t, method, path, authorization, body)
 }
 
 // as sends a request with the caller's bearer token.
 func (s *stack) as(t *testing.T, c *caller, method, path string, body any) response {
 	t.Helper()
 	return s.do(t, method, path, "Bearer "+c.token, body)
-}
-
-func send(req *http.Request) (response, error) {
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return response{}, err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		return response{}, err
-	}
-	return response{status: res.StatusCode, header: res.Header, body: body}, nil
 }
 
 // authMethod is a token endpoint client authentication method.
@@ -262,7 +220,7 @@ func (s *stack) postToken(ctx context.Context, m authMethod, clientID, secret st
 		// RFC 6749 2.3.1: form-encoded, then Basic.
 		req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
 	}
-	return send(req)
+	return s.client.Send(req)
 }
 
 func (s *stack) tokenRequest(t *testing.T, m authMethod, clientID, secret string) response {
@@ -280,7 +238,7 @@ func (s *stack) mustToken(t *testing.T, m authMethod, clientID, secret string) s
 	t.Helper()
 	res := s.tokenRequest(t, m, clientID, secret)
 	var tok tokenResponse
-	if res.status != http.StatusOK || json.Unmarshal(res.body, &tok) != nil || tok.AccessToken == "" || tok.TokenType != "Bearer" {
+	if res.Status != http.StatusOK || json.Unmarshal(res.Body, &tok) != nil || tok.AccessToken == "" || tok.TokenType != "Bearer" {
 		t.Fatalf("token request (%s) for %s: %s", m, clientID, res)
 	}
 	return tok.AccessToken
@@ -302,7 +260,7 @@ func (s *stack) createClient(t *testing.T, body map[string]any) createdClient {
 	t.Helper()
 	res := s.as(t, s.callers[accountAdmin], http.MethodPost, fmt.Sprintf(cccPath, s.tenant), body)
 	var c createdClient
-	if res.status != http.StatusCreated || json.Unmarshal(res.body, &c) != nil || c.ClientSecret == "" {
+	if res.Status != http.StatusCreated || json.Unmarshal(res.Body, &c) != nil || c.ClientSecret == "" {
 		t.Fatalf("create client: %s", res)
 	}
 	return c

@@ -344,11 +344,11 @@ func TestRouteAuthorizationMatrix(t *testing.T) {
 					switch {
 					case k.caller == nil:
 						checkError(t, res, http.StatusUnauthorized, spec.family, path)
-						if h := res.header.Get("WWW-Authenticate"); !strings.HasPrefix(h, "Bearer") {
+						if h := res.Header.Get("WWW-Authenticate"); !strings.HasPrefix(h, "Bearer") {
 							t.Errorf("WWW-Authenticate %q, want a Bearer challenge", h)
 						}
 					case allowed(spec, k.caller, s.tenant):
-						if res.status != spec.status {
+						if res.Status != spec.status {
 							t.Errorf("%s is allowed on %s (%s): got %s, want %d", k.name, key, spec.section, res, spec.status)
 						}
 					default:
@@ -388,35 +388,35 @@ type keyRotationForbidden struct {
 // the shape of its family's format.
 func checkError(t *testing.T, res response, status int, family httpapi.Family, path string) {
 	t.Helper()
-	if res.status != status {
+	if res.Status != status {
 		t.Fatalf("got %s, want %d", res, status)
 	}
-	opID := res.header.Get("Operation-Id")
+	opID := res.Header.Get("Operation-Id")
 	if _, err := uuid.Parse(opID); err != nil {
 		t.Errorf("Operation-Id %q is not a UUID", opID)
 	}
-	ct := res.header.Get("Content-Type")
+	ct := res.Header.Get("Content-Type")
 	switch {
 	case family == httpapi.OCS:
 		var e ocsError
-		if err := decodeStrict(res.body, &e); err != nil || !strings.HasPrefix(ct, "application/json") {
-			t.Fatalf("not an OCS error body (%v, Content-Type %q): %s", err, ct, res.body)
+		if err := decodeStrict(res.Body, &e); err != nil || !strings.HasPrefix(ct, "application/json") {
+			t.Fatalf("not an OCS error body (%v, Content-Type %q): %s", err, ct, res.Body)
 		}
 		if e.OperationId != opID || e.Error == "" || e.Reason == "" || e.Resolution == "" {
 			t.Errorf("OCS error body %+v: want OperationId %s and Error, Reason, Resolution", e, opID)
 		}
 	case family == httpapi.KeyRotation && status == http.StatusForbidden:
 		var e keyRotationForbidden
-		if err := decodeStrict(res.body, &e); err != nil || !strings.HasPrefix(ct, "application/json") {
-			t.Fatalf("not the Key Rotation forbidden body (%v, Content-Type %q): %s", err, ct, res.body)
+		if err := decodeStrict(res.Body, &e); err != nil || !strings.HasPrefix(ct, "application/json") {
+			t.Fatalf("not the Key Rotation forbidden body (%v, Content-Type %q): %s", err, ct, res.Body)
 		}
 		if _, err := uuid.Parse(e.Identifier); err != nil || e.Type == "" || e.Message == "" || e.ResponseCode == "" || len(e.Errors) == 0 {
 			t.Errorf("Key Rotation forbidden body %+v: want type, a UUID identifier, message, responseCode and errors", e)
 		}
 	case family == httpapi.KeyRotation:
 		var e problemDetails
-		if err := decodeStrict(res.body, &e); err != nil || !strings.HasPrefix(ct, "application/problem+json") {
-			t.Fatalf("not a ProblemDetails body (%v, Content-Type %q): %s", err, ct, res.body)
+		if err := decodeStrict(res.Body, &e); err != nil || !strings.HasPrefix(ct, "application/problem+json") {
+			t.Fatalf("not a ProblemDetails body (%v, Content-Type %q): %s", err, ct, res.Body)
 		}
 		if e.Status != status || e.Type == "" || e.Title == "" || e.Instance != path {
 			t.Errorf("ProblemDetails %+v: want status %d, type, title and instance %s", e, status, path)
@@ -439,7 +439,7 @@ func TestTokenRoutesArePublic(t *testing.T) {
 		{"JWKS", http.MethodGet, tokenapi.JWKSPath, 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if res := s.do(t, tc.method, tc.path, "", nil); res.status != tc.want {
+			if res := s.do(t, tc.method, tc.path, "", nil); res.Status != tc.want {
 				t.Fatalf("got %s, want %d", res, tc.want)
 			}
 		})

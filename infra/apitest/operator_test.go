@@ -56,7 +56,7 @@ func TestClusterRoleClientsAreOutOfTheTenantAPIsReach(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := s.as(t, admin, tc.method, tc.path, tc.body)
-			if res.status != tc.want {
+			if res.Status != tc.want {
 				t.Fatalf("%s %s: %s, want %d", tc.method, tc.path, res, tc.want)
 			}
 		})
@@ -83,7 +83,7 @@ func TestClusterRoleClientsAreOutOfTheTenantAPIsReach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := s.as(t, admin, http.MethodPost, "/api/v1-preview/Tenants/"+tenant+"/ClientCredentialClients/"+plain.Client.ID+"/Secret", map[string]any{}); res.status != http.StatusCreated {
+	if res := s.as(t, admin, http.MethodPost, "/api/v1-preview/Tenants/"+tenant+"/ClientCredentialClients/"+plain.Client.ID+"/Secret", map[string]any{}); res.Status != http.StatusCreated {
 		t.Fatalf("adding a secret to an ordinary client: %s", res)
 	}
 }

@@ -36,16 +36,16 @@ func (s *stack) unknownClientAnswer(t *testing.T, m authMethod) response {
 func checkInvalidClient(t *testing.T, res, ref response) {
 	t.Helper()
 	var e tokenError
-	if res.status != http.StatusUnauthorized || decodeStrict(res.body, &e) != nil || e.Error != "invalid_client" {
+	if res.Status != http.StatusUnauthorized || decodeStrict(res.Body, &e) != nil || e.Error != "invalid_client" {
 		t.Fatalf("got %s, want 401 invalid_client", res)
 	}
-	if !bytes.Equal(res.body, ref.body) {
-		t.Errorf("body %s differs from the unknown client's %s", res.body, ref.body)
+	if !bytes.Equal(res.Body, ref.Body) {
+		t.Errorf("body %s differs from the unknown client's %s", res.Body, ref.Body)
 	}
-	if got, want := comparableHeader(res.header), comparableHeader(ref.header); !maps(got, want) {
+	if got, want := comparableHeader(res.Header), comparableHeader(ref.Header); !maps(got, want) {
 		t.Errorf("headers %v differ from the unknown client's %v", got, want)
 	}
-	if cc := res.header.Get("Cache-Control"); cc != "no-store" {
+	if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control %q, want no-store", cc)
 	}
 }
@@ -117,14 +117,14 @@ func TestRevocationTakesEffectOnTheNextTokenRequest(t *testing.T) {
 			c := s.createClient(t, body)
 			var second struct{ ClientSecret string }
 			res := s.as(t, admin, http.MethodPost, fmt.Sprintf(cccPath+"/%s/Secret", s.tenant, c.ClientId), map[string]any{"Description": "second, never expires"})
-			if res.status != http.StatusCreated || json.Unmarshal(res.body, &second) != nil || second.ClientSecret == "" {
+			if res.Status != http.StatusCreated || json.Unmarshal(res.Body, &second) != nil || second.ClientSecret == "" {
 				t.Fatalf("add a second secret: %s", res)
 			}
 			for _, m := range []authMethod{clientSecretBasic, clientSecretPost} {
 				s.mustToken(t, m, c.ClientId, c.ClientSecret)
 			}
 
-			if res := tc.revoke(t, c); res.status != tc.want {
+			if res := tc.revoke(t, c); res.Status != tc.want {
 				t.Fatalf("revoke: got %s, want %d", res, tc.want)
 			}
 

@@ -44,11 +44,11 @@ func sameRoles(a, b []string) bool {
 func checkRoleIDsRefused(t *testing.T, res response) {
 	t.Helper()
 	var e ocsError
-	if res.status != http.StatusBadRequest || json.Unmarshal(res.body, &e) != nil {
+	if res.Status != http.StatusBadRequest || json.Unmarshal(res.Body, &e) != nil {
 		t.Fatalf("got %s, want 400", res)
 	}
 	if !strings.Contains(e.Reason, "RoleIds") {
-		t.Errorf("the 400 is not about RoleIds: %s", res.body)
+		t.Errorf("the 400 is not about RoleIds: %s", res.Body)
 	}
 }
 
@@ -66,16 +66,16 @@ func TestClientRoleIDsOnCreate(t *testing.T) {
 			get := s.as(t, admin, http.MethodGet, fmt.Sprintf(cccPath+"/%s", s.tenant, id), nil)
 			if tc.want == nil {
 				checkRoleIDsRefused(t, res)
-				if get.status != http.StatusNotFound {
+				if get.Status != http.StatusNotFound {
 					t.Errorf("a refused create left a client behind: %s", get)
 				}
 				return
 			}
 			var c createdClient
-			if res.status != http.StatusCreated || json.Unmarshal(res.body, &c) != nil || !sameRoles(c.RoleIds, tc.want) {
+			if res.Status != http.StatusCreated || json.Unmarshal(res.Body, &c) != nil || !sameRoles(c.RoleIds, tc.want) {
 				t.Fatalf("got %s, want 201 with RoleIds %v", res, tc.want)
 			}
-			if err := json.Unmarshal(get.body, &c); err != nil || get.status != http.StatusOK || !sameRoles(c.RoleIds, tc.want) {
+			if err := json.Unmarshal(get.Body, &c); err != nil || get.Status != http.StatusOK || !sameRoles(c.RoleIds, tc.want) {
 				t.Errorf("stored client %s, want RoleIds %v", get, tc.want)
 			}
 		})
@@ -95,12 +95,12 @@ func TestClientRoleIDsOnUpdate(t *testing.T) {
 			if want == nil {
 				checkRoleIDsRefused(t, res)
 				want = []string{identity.RoleAccountMember} // unchanged
-			} else if res.status != http.StatusOK {
+			} else if res.Status != http.StatusOK {
 				t.Fatalf("got %s, want 200", res)
 			}
 			var stored createdClient
 			get := s.as(t, admin, http.MethodGet, path, nil)
-			if get.status != http.StatusOK || json.Unmarshal(get.body, &stored) != nil || !sameRoles(stored.RoleIds, want) {
+			if get.Status != http.StatusOK || json.Unmarshal(get.Body, &stored) != nil || !sameRoles(stored.RoleIds, want) {
 				t.Errorf("stored client %s, want RoleIds %v", get, want)
 			}
 		})

@@ -38,11 +38,11 @@ func (a *api) newClient(kind identity.ClientKind, tenantID string) (clientID, fi
 			"Name": "web app", "AllowOfflineAccess": true,
 			"RedirectUris": []string{"https://app.example.com/cb"}, "PostLogoutRedirectUris": []string{"https://app.example.com/out"},
 			"ClientUri": "https://app.example.com/",
-		}).json(a.t, http.StatusCreated, &c)
+		}).JSON(a.t, http.StatusCreated, &c)
 	} else {
 		a.do(http.MethodPost, "/api/v1-preview/Tenants/"+tenantID+"/ClientCredentialClients", map[string]any{
 			"Name": "worker", "RoleIds": []string{identity.RoleAccountAdministrator, identity.RoleAccountMember},
-		}).json(a.t, http.StatusCreated, &c)
+		}).JSON(a.t, http.StatusCreated, &c)
 	}
 	return c.ClientId, c.SecretId
 }
@@ -51,14 +51,14 @@ func (a *api) list(tenantID, clientID string) []secretInfo {
 	a.t.Helper()
 	res := a.do(http.MethodGet, secretsPath(tenantID, clientID), nil)
 	var l []secretInfo
-	res.json(a.t, http.StatusOK, &l)
+	res.JSON(a.t, http.StatusOK, &l)
 	return l
 }
 
 func (a *api) ocsList(kind identity.ClientKind, tenantID, clientID string) []ocsapi.ClientSecretDto {
 	a.t.Helper()
 	var l []ocsapi.ClientSecretDto
-	a.do(http.MethodGet, ocsSecretsPath(kind, tenantID, clientID), nil).json(a.t, http.StatusOK, &l)
+	a.do(http.MethodGet, ocsSecretsPath(kind, tenantID, clientID), nil).JSON(a.t, http.StatusOK, &l)
 	return l
 }
 
@@ -71,7 +71,7 @@ func (a *api) add(tenantID, clientID string, body any) (application, secretInfo)
 		before[s.ClientSecretID] = true
 	}
 	var app application
-	a.do(http.MethodPost, secretsPath(tenantID, clientID), body).json(a.t, http.StatusOK, &app)
+	a.do(http.MethodPost, secretsPath(tenantID, clientID), body).JSON(a.t, http.StatusOK, &app)
 	var fresh []secretInfo
 	for _, s := range a.list(tenantID, clientID) {
 		if !before[s.ClientSecretID] {
@@ -100,22 +100,22 @@ func TestAddSecret(t *testing.T) {
 
 			res := a.do(http.MethodPost, secretsPath(tenantID, clientID), `{"expirationDate": "2031-05-05T07:05:05+02:00"}`)
 			var app application
-			res.json(t, http.StatusOK, &app)
-			if ct := res.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			res.JSON(t, http.StatusOK, &app)
+			if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Fatalf("Content-Type %q", ct)
 			}
 			var raw map[string]json.RawMessage
-			_ = json.Unmarshal(res.body, &raw)
+			_ = json.Unmarshal(res.Body, &raw)
 			for _, f := range applicationFields {
 				if _, ok := raw[f]; !ok {
-					t.Errorf("the application object lacks %q: %s", f, res.body)
+					t.Errorf("the application object lacks %q: %s", f, res.Body)
 				}
 			}
 			if len(raw) != len(applicationFields) {
-				t.Errorf("the application object has %d members, want the reference's %d: %s", len(raw), len(applicationFields), res.body)
+				t.Errorf("the application object has %d members, want the reference's %d: %s", len(raw), len(applicationFields), res.Body)
 			}
 			if app.ClientID != clientID || app.Tenant != tenantID || len(app.Tenants) != 1 || app.Tenants[0] != tenantID || app.Type != string(kind) {
-				t.Fatalf("application %s", res.body)
+				t.Fatalf("application %s", res.Body)
 			}
 			if app.ClientSecret == nil || len(*app.ClientSecret) != 43 {
 				t.Fatalf("clientSecret %s", str(app.ClientSecret))
@@ -124,11 +124,11 @@ func TestAddSecret(t *testing.T) {
 			case identity.Hybrid:
 				if app.DisplayName != "web app" || strings.Join(app.RedirectURIs, ",") != "https://app.example.com/cb" ||
 					strings.Join(app.PostLogoutRedirectURIs, ",") != "https://app.example.com/out" || str(app.HomepageURL) != "https://app.example.com/" {
-					t.Fatalf("Hybrid application %s", res.body)
+					t.Fatalf("Hybrid application %s", res.Body)
 				}
 			case identity.ClientCredential:
 				if app.DisplayName != "worker" || len(app.Roles) != 2 || strings.Join(app.GrantTypes, ",") != "client_credentials" {
-					t.Fatalf("Client Credential application %s", res.body)
+					t.Fatalf("Client Credential application %s", res.Body)
 				}
 			}
 
@@ -142,16 +142,16 @@ func TestAddSecret(t *testing.T) {
 			}
 			// The returned secret is the one whose material is stored, and
 			// the OCS API sees the same secret.
-			if !secretWorks(t, tenantID, clientID, added.ClientSecretID, *app.ClientSecret) {
+			if !env.SecretWorks(t, tenantID, clientID, added.ClientSecretID, *app.ClientSecret) {
 				t.Fatal("the returned clientSecret does not match the stored material")
 			}
 			var ocs ocsapi.ClientSecretDto
-			a.do(http.MethodGet, ocsSecretsPath(kind, tenantID, clientID, added.ClientSecretID), nil).json(t, http.StatusOK, &ocs)
+			a.do(http.MethodGet, ocsSecretsPath(kind, tenantID, clientID, added.ClientSecretID), nil).JSON(t, http.StatusOK, &ocs)
 			if str(ocs.Expiration) != "2031-05-05T05:05:05Z" {
 				t.Fatalf("OCS sees %+v", ocs)
 			}
 			// The secret is shown once: not by the list.
-			if body := a.do(http.MethodGet, secretsPath(tenantID, clientID), nil).body; strings.Contains(string(body), *app.ClientSecret) {
+			if body := a.do(http.MethodGet, secretsPath(tenantID, clientID), nil).Body; strings.Contains(string(body), *app.ClientSecret) {
 				t.Fatal("the list shows the secret")
 			}
 		})
@@ -183,7 +183,7 @@ func TestAddSecretBodyForms(t *testing.T) {
 			if got := str(s.ClientSecretExpirationDate); got != tc.want {
 				t.Fatalf("clientSecretExpirationDate %s, want %s", got, tc.want)
 			}
-			if app.ClientSecret == nil || !secretWorks(t, tenantID, clientID, s.ClientSecretID, *app.ClientSecret) {
+			if app.ClientSecret == nil || !env.SecretWorks(t, tenantID, clientID, s.ClientSecretID, *app.ClientSecret) {
 				t.Fatal("the returned clientSecret does not work")
 			}
 		})
@@ -196,13 +196,13 @@ func TestListSecrets(t *testing.T) {
 	clientID, firstID := a.newClient(identity.ClientCredential, tenantID)
 	_, second := a.add(tenantID, clientID, `{"expirationDate":"2035-01-01T00:00:00Z"}`)
 	_, third := a.add(tenantID, clientID, ``)
-	a.do(http.MethodDelete, secretsPath(tenantID, clientID, second.ClientSecretID), nil).json(t, http.StatusOK, nil)
+	a.do(http.MethodDelete, secretsPath(tenantID, clientID, second.ClientSecretID), nil).JSON(t, http.StatusOK, nil)
 
 	res := a.do(http.MethodGet, secretsPath(tenantID, clientID)+"/", nil)
 	var raw []map[string]any
-	res.json(t, http.StatusOK, &raw)
+	res.JSON(t, http.StatusOK, &raw)
 	if len(raw) != 3 {
-		t.Fatalf("%d secrets listed, want 3 (soft-deleted ones included): %s", len(raw), res.body)
+		t.Fatalf("%d secrets listed, want 3 (soft-deleted ones included): %s", len(raw), res.Body)
 	}
 	for _, s := range raw {
 		if len(s) != 3 {
@@ -215,7 +215,7 @@ func TestListSecrets(t *testing.T) {
 		}
 	}
 	var l []secretInfo
-	res.json(t, http.StatusOK, &l)
+	res.JSON(t, http.StatusOK, &l)
 	want := fmt.Sprintf("%s <null> false|%s 2035-01-01T00:00:00Z true|%s <null> false", firstID, second.ClientSecretID, third.ClientSecretID)
 	var got []string
 	for _, s := range l {
@@ -225,8 +225,8 @@ func TestListSecrets(t *testing.T) {
 		t.Fatalf("list\n%s\nwant\n%s", strings.Join(got, "|"), want)
 	}
 	empty := a.do(http.MethodGet, secretsPath(tenantID, strings.ToUpper(clientID)), nil)
-	if empty.status != http.StatusOK {
-		t.Fatalf("upper-case client id: %d", empty.status)
+	if empty.Status != http.StatusOK {
+		t.Fatalf("upper-case client id: %d", empty.Status)
 	}
 }
 
@@ -237,7 +237,7 @@ func TestSoftDelete(t *testing.T) {
 			tenantID := a.tenant()
 			clientID, firstID := a.newClient(kind, tenantID)
 			doomedApp, doomed := a.add(tenantID, clientID, `{"expirationDate":"2036-06-06T06:06:06Z"}`)
-			if !materialExists(t, tenantID, clientID, doomed.ClientSecretID) {
+			if !env.MaterialExists(t, tenantID, clientID, doomed.ClientSecretID) {
 				t.Fatal("no material before delete")
 			}
 			if !a.authenticates(clientID, *doomedApp.ClientSecret) {
@@ -246,23 +246,23 @@ func TestSoftDelete(t *testing.T) {
 
 			res := a.do(http.MethodDelete, secretsPath(tenantID, clientID, doomed.ClientSecretID), nil)
 			var app application
-			res.json(t, http.StatusOK, &app)
+			res.JSON(t, http.StatusOK, &app)
 			var raw map[string]json.RawMessage
-			_ = json.Unmarshal(res.body, &raw)
+			_ = json.Unmarshal(res.Body, &raw)
 			for _, f := range applicationFields {
 				if _, ok := raw[f]; !ok {
 					t.Errorf("the DELETE answer lacks %q", f)
 				}
 			}
 			if app.ClientID != clientID || app.ClientSecret != nil || app.Tenant != tenantID {
-				t.Fatalf("DELETE answered %s", res.body)
+				t.Fatalf("DELETE answered %s", res.Body)
 			}
 
 			// Its material is destroyed at once; the other secret keeps its own.
-			if materialExists(t, tenantID, clientID, doomed.ClientSecretID) {
+			if env.MaterialExists(t, tenantID, clientID, doomed.ClientSecretID) {
 				t.Fatal("the soft-deleted secret's material is still live")
 			}
-			if !materialExists(t, tenantID, clientID, firstID) {
+			if !env.MaterialExists(t, tenantID, clientID, firstID) {
 				t.Fatal("another secret's material was destroyed")
 			}
 			if a.authenticates(clientID, *doomedApp.ClientSecret) {
@@ -278,7 +278,7 @@ func TestSoftDelete(t *testing.T) {
 				t.Fatalf("OCS list after soft delete %+v", ocs)
 			}
 			var ocsObsolete []ocsapi.ClientSecretDto
-			a.do(http.MethodGet, "/api/v1-preview/Tenants/"+tenantID+"/Clients/"+clientID+"/Secret", nil).json(t, http.StatusOK, &ocsObsolete)
+			a.do(http.MethodGet, "/api/v1-preview/Tenants/"+tenantID+"/Clients/"+clientID+"/Secret", nil).JSON(t, http.StatusOK, &ocsObsolete)
 			if len(ocsObsolete) != 1 {
 				t.Fatalf("obsolete OCS list after soft delete %+v", ocsObsolete)
 			}
@@ -290,15 +290,15 @@ func TestSoftDelete(t *testing.T) {
 				}
 				res := a.do(m, path, body)
 				var e struct{ Error string }
-				res.json(t, http.StatusNotFound, &e)
+				res.JSON(t, http.StatusNotFound, &e)
 				if e.Error != "Secret not found" {
-					t.Fatalf("OCS %s of a soft-deleted secret: %s", m, res.body)
+					t.Fatalf("OCS %s of a soft-deleted secret: %s", m, res.Body)
 				}
 			}
-			a.do(http.MethodPut, "/api/v1-preview/Tenants/"+tenantID+"/Clients/"+clientID+"/Secret/"+doomed.ClientSecretID, map[string]any{"Description": "revive"}).json(t, http.StatusNotFound, nil)
+			a.do(http.MethodPut, "/api/v1-preview/Tenants/"+tenantID+"/Clients/"+clientID+"/Secret/"+doomed.ClientSecretID, map[string]any{"Description": "revive"}).JSON(t, http.StatusNotFound, nil)
 
 			// Deleting it again changes nothing.
-			a.do(http.MethodDelete, secretsPath(tenantID, clientID, doomed.ClientSecretID), nil).json(t, http.StatusOK, nil)
+			a.do(http.MethodDelete, secretsPath(tenantID, clientID, doomed.ClientSecretID), nil).JSON(t, http.StatusOK, nil)
 			if again := a.list(tenantID, clientID); len(again) != 2 || !again[1].Deleted || again[0].Deleted {
 				t.Fatalf("list after a second delete %+v", again)
 			}
@@ -322,7 +322,7 @@ func TestSecretLimit(t *testing.T) {
 	if n := len(a.list(tenantID, clientID)); n != 10 {
 		t.Fatalf("%d secrets after a refused add", n)
 	}
-	a.do(http.MethodDelete, secretsPath(tenantID, clientID, firstID), nil).json(t, http.StatusOK, nil)
+	a.do(http.MethodDelete, secretsPath(tenantID, clientID, firstID), nil).JSON(t, http.StatusOK, nil)
 	a.add(tenantID, clientID, `"2040-01-01T00:00:00Z"`)
 	a.do(http.MethodPost, path, ``).problem(t, http.StatusBadRequest, path, "Secret limit exceeded")
 	l := a.list(tenantID, clientID)
@@ -388,7 +388,7 @@ func TestErrorsAreProblemDetails(t *testing.T) {
 		if len(l) != 1 || l[0].ClientSecretID != c.secret || l[0].Deleted {
 			t.Fatalf("refused requests changed client %s's secrets: %+v", c.client, l)
 		}
-		if !materialExists(t, tenantID, c.client, c.secret) {
+		if !env.MaterialExists(t, tenantID, c.client, c.secret) {
 			t.Fatalf("a refused request destroyed client %s's material", c.client)
 		}
 	}

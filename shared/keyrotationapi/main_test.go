@@ -1,25 +1,19 @@
 package keyrotationapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-
 	"identityservice/infra/testenv"
+	"identityservice/infra/testenv/apiclient"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/keyrotationapi"
 	"identityservice/shared/ocsapi"
-	"identityservice/shared/vault"
 )
 
 var env *testenv.Env
@@ -29,9 +23,9 @@ func TestMain(m *testing.M) { testenv.Main(m, &env) }
 // api serves the Key Rotation routes beside the OCS client and secret
 // routes, so a test sees the same clients through both APIs.
 type api struct {
-	t   *testing.T
-	srv *httptest.Server
-	svc *identity.Service
+	t      *testing.T
+	client apiclient.Client
+	svc    *identity.Service
 }
 
 func newAPI(t *testing.T) *api {
@@ -44,7 +38,7 @@ func newAPI(t *testing.T) *api {
 	routes = append(routes, ocsapi.HybridClientRoutes(svc)...)
 	srv := httptest.NewServer(httpapi.NewHandler(svc.Log, routes, httpapi.WithoutAuthentication()))
 	t.Cleanup(srv.Close)
-	return &api{t: t, srv: srv, svc: svc}
+	return &api{t: t, client: apiclient.Client{BaseURL: srv.URL, HTTP: srv.Client()}, svc: svc}
 }
 
 func (a *api) tenant() string {
@@ -56,57 +50,14 @@ func (a *api) tenant() string {
 	return ten.ID
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+// response is an answer of the API, with the ProblemDetails check below.
+type response struct{ apiclient.Response }
 
 // do sends a request; a string body is sent as is, nil sends no body,
 // anything else is sent as JSON.
 func (a *api) do(method, path string, body any) response {
 	a.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			a.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, a.srv.URL+path, rd)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := a.srv.Client().Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: raw}
-}
-
-func (r response) json(t *testing.T, want int, v any) {
-	t.Helper()
-	if r.status != want {
-		t.Fatalf("status %d, want %d; body %s", r.status, want, r.body)
-	}
-	if v != nil {
-		if err := json.Unmarshal(r.body, v); err != nil {
-			t.Fatalf("body %s: %v", r.body, err)
-		}
-	}
+	return response{a.client.Do(a.t, method, path, "", body)}
 }
 
 // problem checks a ProblemDetails answer: the status, the media type,
@@ -115,19 +66,19 @@ func (r response) json(t *testing.T, want int, v any) {
 func (r response) problem(t *testing.T, want int, path, detailContains string) httpapi.ProblemDetails {
 	t.Helper()
 	var p httpapi.ProblemDetails
-	r.json(t, want, &p)
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+	r.JSON(t, want, &p)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 		t.Fatalf("Content-Type %q, want application/problem+json", ct)
 	}
 	var raw map[string]any
-	_ = json.Unmarshal(r.body, &raw)
+	_ = json.Unmarshal(r.Body, &raw)
 	for _, k := range []string{"type", "title", "status", "detail", "instance"} {
 		if _, ok := raw[k]; !ok {
-			t.Fatalf("ProblemDetails lacks %s: %s", k, r.body)
+			t.Fatalf("ProblemDetails lacks %s: %s", k, r.Body)
 		}
 	}
 	if len(raw) != 5 {
-		t.Fatalf("ProblemDetails has %d members, want 5: %s", len(raw), r.body)
+		t.Fatalf("ProblemDetails has %d members, want 5: %s", len(raw), r.Body)
 	}
 	if p.Type == "" || p.Title == "" || p.Detail == "" || p.Status != want || p.Instance != path {
 		t.Fatalf("ProblemDetails %+v (status want %d, instance want %s)", p, want, path)
@@ -156,31 +107,6 @@ func ocsSecretsPath(kind identity.ClientKind, tenantID, clientID string, rest ..
 		p += "/" + r
 	}
 	return p
-}
-
-// materialExists reports whether a secret's material is live in Secrets Manager.
-func materialExists(t *testing.T, tenantID, clientID, secretID string) bool {
-	t.Helper()
-	name := vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix).Name(identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
-	_, err := env.Clients.SecretsManager.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: &name})
-	var nf *smtypes.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		return false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return true
-}
-
-// secretWorks reports whether a plain-text secret matches its stored material.
-func secretWorks(t *testing.T, tenantID, clientID, secretID, secret string) bool {
-	t.Helper()
-	v, err := vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix).Verifier(context.Background(), identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
-	if err != nil {
-		t.Fatalf("read material of secret %s: %v", secretID, err)
-	}
-	return identity.VerifySecret(secret, v)
 }
 
 // authenticates reports whether a client id and secret pass client

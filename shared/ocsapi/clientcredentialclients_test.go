@@ -3,7 +3,6 @@ package ocsapi_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -15,11 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"identityservice/shared/identity"
 	"identityservice/shared/ocsapi"
-	"identityservice/shared/vault"
 )
 
 type created = ocsapi.ClientCredentialClientResponseDto
@@ -28,45 +25,8 @@ type dto = ocsapi.ClientCredentialClientDto
 func (a *api) create(tenantID string, body any) created {
 	a.t.Helper()
 	var c created
-	a.do(http.MethodPost, cccPath(tenantID), body).json(a.t, http.StatusCreated, &c)
+	a.do(http.MethodPost, cccPath(tenantID), body).JSON(a.t, http.StatusCreated, &c)
 	return c
-}
-
-// materialExists reports whether a secret's material is live in Secrets Manager.
-func materialExists(t *testing.T, tenantID, clientID, secretID string) bool {
-	t.Helper()
-	name := vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix).Name(identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
-	_, err := env.Clients.SecretsManager.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: &name})
-	var nf *smtypes.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		return false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return true
-}
-
-// materialCount counts live material under a tenant's prefix.
-func materialCount(t *testing.T, tenantID string) int {
-	t.Helper()
-	prefix := env.Config.SecretPrefix + "/clients/" + tenantID + "/"
-	p := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, &secretsmanager.ListSecretsInput{
-		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
-	})
-	n := 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range out.SecretList {
-			if strings.HasPrefix(aws.ToString(s.Name), prefix) {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 func tenantCount(t *testing.T, svc *identity.Service, tenantID string) int {
@@ -91,7 +51,7 @@ func TestCreate(t *testing.T) {
 			"SecretDescription": "first", "SecretExpirationDate": "2031-04-30T11:35:12.3647771-07:00",
 		})
 		var c created
-		res.json(t, http.StatusCreated, &c)
+		res.JSON(t, http.StatusCreated, &c)
 		if c.ClientId != id || c.Name != "billing" || c.Enabled || len(c.RoleIds) != 2 || strings.Join(c.Tags, ",") != "a,b" {
 			t.Fatalf("client %+v", c.ClientCredentialClientDto)
 		}
@@ -101,25 +61,25 @@ func TestCreate(t *testing.T) {
 		if _, err := identity.ParseGUID("SecretId", c.SecretId); err != nil {
 			t.Fatal(err)
 		}
-		if loc := res.header.Get("Location"); loc != cccPath(tenantID, id) {
+		if loc := res.Header.Get("Location"); loc != cccPath(tenantID, id) {
 			t.Fatalf("Location %q", loc)
 		}
 		var keys map[string]any
-		_ = json.Unmarshal(res.body, &keys)
+		_ = json.Unmarshal(res.Body, &keys)
 		for _, k := range []string{"ClientSecret", "SecretId", "SecretDescription", "SecretExpirationDate", "RoleIds", "ClientId", "Name", "Enabled", "Tags"} {
 			if _, ok := keys[k]; !ok {
 				t.Errorf("create response lacks %s", k)
 			}
 		}
-		if !materialExists(t, tenantID, id, c.SecretId) {
+		if !env.MaterialExists(t, tenantID, id, c.SecretId) {
 			t.Fatal("no secret material after create")
 		}
 		// GET shows the client and never the secret.
 		get := a.do(http.MethodGet, cccPath(tenantID, id), nil)
 		var got map[string]any
-		get.json(t, http.StatusOK, &got)
-		if len(got) != 5 || got["ClientId"] != id || strings.Contains(string(get.body), c.ClientSecret) {
-			t.Fatalf("GET body %s", get.body)
+		get.JSON(t, http.StatusOK, &got)
+		if len(got) != 5 || got["ClientId"] != id || strings.Contains(string(get.Body), c.ClientSecret) {
+			t.Fatalf("GET body %s", get.Body)
 		}
 	})
 
@@ -145,7 +105,7 @@ func TestCreate(t *testing.T) {
 		if n := tenantCount(t, a.svc, other); n != 0 {
 			t.Fatalf("other tenant counts %d clients after refused creates", n)
 		}
-		if n := materialCount(t, other); n != 0 {
+		if n := env.MaterialCount(t, other, ""); n != 0 {
 			t.Fatalf("%d secret material left behind by refused creates", n)
 		}
 	})
@@ -153,7 +113,7 @@ func TestCreate(t *testing.T) {
 	t.Run("unknown tenant", func(t *testing.T) {
 		ghost := identity.NewID()
 		a.do(http.MethodPost, cccPath(ghost), map[string]any{"Name": "x"}).ocsError(t, http.StatusNotFound, "Tenant not found")
-		if n := materialCount(t, ghost); n != 0 {
+		if n := env.MaterialCount(t, ghost, ""); n != 0 {
 			t.Fatalf("%d secret material left behind for an unknown tenant", n)
 		}
 	})
@@ -196,9 +156,9 @@ func TestCreateRejectsBadInput(t *testing.T) {
 	}
 	// Nothing was stored by any of them.
 	var list []dto
-	a.do(http.MethodGet, cccPath(tenantID), nil).json(t, http.StatusOK, &list)
-	if len(list) != 0 || tenantCount(t, a.svc, tenantID) != 0 || materialCount(t, tenantID) != 0 {
-		t.Fatalf("refused creates left %d clients, count %d, %d material", len(list), tenantCount(t, a.svc, tenantID), materialCount(t, tenantID))
+	a.do(http.MethodGet, cccPath(tenantID), nil).JSON(t, http.StatusOK, &list)
+	if len(list) != 0 || tenantCount(t, a.svc, tenantID) != 0 || env.MaterialCount(t, tenantID, "") != 0 {
+		t.Fatalf("refused creates left %d clients, count %d, %d material", len(list), tenantCount(t, a.svc, tenantID), env.MaterialCount(t, tenantID, ""))
 	}
 }
 
@@ -208,12 +168,12 @@ func TestClientLimit(t *testing.T) {
 	first := a.create(tenantID, map[string]any{"Name": "one"})
 	a.create(tenantID, map[string]any{"Name": "two"})
 	a.do(http.MethodPost, cccPath(tenantID), map[string]any{"Name": "three"}).ocsError(t, http.StatusBadRequest, "Client limit exceeded")
-	a.do(http.MethodDelete, cccPath(tenantID, first.ClientId), nil).json(t, http.StatusNoContent, nil)
+	a.do(http.MethodDelete, cccPath(tenantID, first.ClientId), nil).JSON(t, http.StatusNoContent, nil)
 	a.create(tenantID, map[string]any{"Name": "three"})
 	if n := tenantCount(t, a.svc, tenantID); n != 2 {
 		t.Fatalf("counter %d, want 2", n)
 	}
-	if n := materialCount(t, tenantID); n != 2 {
+	if n := env.MaterialCount(t, tenantID, ""); n != 2 {
 		t.Fatalf("%d secret material, want 2", n)
 	}
 }
@@ -228,7 +188,7 @@ func TestConcurrentCreatesRespectTheLimit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses[i] = a.do(http.MethodPost, cccPath(tenantID), map[string]any{"Name": fmt.Sprintf("c%d", i)}).status
+			statuses[i] = a.do(http.MethodPost, cccPath(tenantID), map[string]any{"Name": fmt.Sprintf("c%d", i)}).Status
 		}()
 	}
 	wg.Wait()
@@ -241,14 +201,14 @@ func TestConcurrentCreatesRespectTheLimit(t *testing.T) {
 	}
 	res := a.do(http.MethodGet, cccPath(tenantID), nil)
 	var list []dto
-	res.json(t, http.StatusOK, &list)
-	if len(list) != 10 || res.header.Get("Total-Count") != "10" {
-		t.Fatalf("%d clients listed, Total-Count %s", len(list), res.header.Get("Total-Count"))
+	res.JSON(t, http.StatusOK, &list)
+	if len(list) != 10 || res.Header.Get("Total-Count") != "10" {
+		t.Fatalf("%d clients listed, Total-Count %s", len(list), res.Header.Get("Total-Count"))
 	}
 	if n := tenantCount(t, a.svc, tenantID); n != 10 {
 		t.Fatalf("counter %d, want 10", n)
 	}
-	if n := materialCount(t, tenantID); n != 10 {
+	if n := env.MaterialCount(t, tenantID, ""); n != 10 {
 		t.Fatalf("%d secret material, want 10 (refused creates must not leave any)", n)
 	}
 }
@@ -258,11 +218,11 @@ func TestGet(t *testing.T) {
 	tenantID := a.tenant(0)
 	c := a.create(tenantID, map[string]any{"Name": "svc", "Tags": []string{"x"}})
 	var got dto
-	a.do(http.MethodGet, cccPath(tenantID, c.ClientId), nil).json(t, http.StatusOK, &got)
+	a.do(http.MethodGet, cccPath(tenantID, c.ClientId), nil).JSON(t, http.StatusOK, &got)
 	if got.ClientId != c.ClientId || got.Name != "svc" || !got.Enabled || got.Tags[0] != "x" {
 		t.Fatalf("%+v", got)
 	}
-	a.do(http.MethodGet, cccPath(tenantID, strings.ToUpper(c.ClientId))+"/", nil).json(t, http.StatusOK, &got)
+	a.do(http.MethodGet, cccPath(tenantID, strings.ToUpper(c.ClientId))+"/", nil).JSON(t, http.StatusOK, &got)
 	a.do(http.MethodGet, cccPath(tenantID, identity.NewID()), nil).ocsError(t, http.StatusNotFound, "Client not found")
 	a.do(http.MethodGet, cccPath(identity.NewID(), c.ClientId), nil).ocsError(t, http.StatusNotFound, "Tenant not found")
 	other := a.tenant(0)
@@ -281,8 +241,8 @@ func TestList(t *testing.T) {
 		t.Helper()
 		res := a.do(http.MethodGet, cccPath(tenantID)+query, nil)
 		var l []dto
-		res.json(t, http.StatusOK, &l)
-		return l, res.header.Get("Total-Count")
+		res.JSON(t, http.StatusOK, &l)
+		return l, res.Header.Get("Total-Count")
 	}
 	all, total := list("")
 	if len(all) != 5 || total != "5" {
@@ -310,8 +270,8 @@ func TestList(t *testing.T) {
 	if none, total := list("?tags=purple"); len(none) != 0 || total != "0" {
 		t.Fatalf("tags=purple: %d", len(none))
 	}
-	if withSlash := a.do(http.MethodGet, cccPath(tenantID)+"/", nil); withSlash.status != http.StatusOK {
-		t.Fatalf("trailing slash: %d", withSlash.status)
+	if withSlash := a.do(http.MethodGet, cccPath(tenantID)+"/", nil); withSlash.Status != http.StatusOK {
+		t.Fatalf("trailing slash: %d", withSlash.Status)
 	}
 	for _, tc := range []struct{ query, reason string }{
 		{"?count=0", "count=0 is not valid"},
@@ -326,8 +286,8 @@ func TestList(t *testing.T) {
 	}
 	empty := a.tenant(0)
 	res := a.do(http.MethodGet, cccPath(empty), nil)
-	if res.status != http.StatusOK || strings.TrimSpace(string(res.body)) != "[]" || res.header.Get("Total-Count") != "0" {
-		t.Fatalf("empty tenant: %d %s", res.status, res.body)
+	if res.Status != http.StatusOK || strings.TrimSpace(string(res.Body)) != "[]" || res.Header.Get("Total-Count") != "0" {
+		t.Fatalf("empty tenant: %d %s", res.Status, res.Body)
 	}
 	a.do(http.MethodGet, cccPath(identity.NewID()), nil).ocsError(t, http.StatusNotFound, "Tenant not found")
 }
@@ -351,15 +311,15 @@ func TestListWithUnreadableItem(t *testing.T) {
 	}
 	res := a.do(http.MethodGet, cccPath(tenantID), nil)
 	var ms ocsapi.MultiStatusResponse[dto]
-	res.json(t, http.StatusMultiStatus, &ms)
+	res.JSON(t, http.StatusMultiStatus, &ms)
 	if len(ms.Data) != 1 || ms.Data[0].ClientId != good.ClientId {
 		t.Fatalf("Data %+v", ms.Data)
 	}
 	if len(ms.ChildErrors) != 1 || ms.ChildErrors[0].ModelId["ClientId"] != badID || ms.ChildErrors[0].TenantId != tenantID || ms.ChildErrors[0].StatusCode != 500 {
 		t.Fatalf("ChildErrors %+v", ms.ChildErrors)
 	}
-	if ms.OperationId != res.header.Get("Operation-Id") || res.header.Get("Total-Count") != "1" {
-		t.Fatalf("OperationId %q, Total-Count %q", ms.OperationId, res.header.Get("Total-Count"))
+	if ms.OperationId != res.Header.Get("Operation-Id") || res.Header.Get("Total-Count") != "1" {
+		t.Fatalf("OperationId %q, Total-Count %q", ms.OperationId, res.Header.Get("Total-Count"))
 	}
 }
 
@@ -370,11 +330,11 @@ func TestUpdate(t *testing.T) {
 	path := cccPath(tenantID, c.ClientId)
 
 	var got dto
-	a.do(http.MethodPut, path, map[string]any{"Name": "after", "Tags": nil}).json(t, http.StatusOK, &got)
+	a.do(http.MethodPut, path, map[string]any{"Name": "after", "Tags": nil}).JSON(t, http.StatusOK, &got)
 	if got.Name != "after" || strings.Join(got.Tags, ",") != "t1" || !got.Enabled || len(got.RoleIds) != 1 {
 		t.Fatalf("absent and null properties must keep their value: %+v", got)
 	}
-	a.do(http.MethodPut, path, map[string]any{"Enabled": false, "ClientId": c.ClientId, "RoleIds": []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}, "Tags": []string{}}).json(t, http.StatusOK, &got)
+	a.do(http.MethodPut, path, map[string]any{"Enabled": false, "ClientId": c.ClientId, "RoleIds": []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}, "Tags": []string{}}).JSON(t, http.StatusOK, &got)
 	if got.Enabled || len(got.RoleIds) != 2 || len(got.Tags) != 0 || got.Name != "after" {
 		t.Fatalf("%+v", got)
 	}
@@ -396,7 +356,7 @@ func TestUpdate(t *testing.T) {
 		})
 	}
 	var after dto
-	a.do(http.MethodGet, path, nil).json(t, http.StatusOK, &after)
+	a.do(http.MethodGet, path, nil).JSON(t, http.StatusOK, &after)
 	if after.Name != "after" || after.Enabled || len(after.RoleIds) != 2 {
 		t.Fatalf("refused updates changed the client: %+v", after)
 	}
@@ -409,20 +369,20 @@ func TestDelete(t *testing.T) {
 	tenantID := a.tenant(0)
 	c := a.create(tenantID, map[string]any{"Name": "doomed"})
 	keep := a.create(tenantID, map[string]any{"Name": "kept"})
-	if !materialExists(t, tenantID, c.ClientId, c.SecretId) {
+	if !env.MaterialExists(t, tenantID, c.ClientId, c.SecretId) {
 		t.Fatal("no material before delete")
 	}
 	other := a.tenant(0)
 	a.do(http.MethodDelete, cccPath(other, c.ClientId), nil).ocsError(t, http.StatusNotFound, "Client not found")
 
 	res := a.do(http.MethodDelete, cccPath(tenantID, c.ClientId), nil)
-	if res.status != http.StatusNoContent || len(res.body) != 0 {
-		t.Fatalf("delete: %d %s", res.status, res.body)
+	if res.Status != http.StatusNoContent || len(res.Body) != 0 {
+		t.Fatalf("delete: %d %s", res.Status, res.Body)
 	}
-	if materialExists(t, tenantID, c.ClientId, c.SecretId) {
+	if env.MaterialExists(t, tenantID, c.ClientId, c.SecretId) {
 		t.Fatal("the deleted client's secret material is still live")
 	}
-	if !materialExists(t, tenantID, keep.ClientId, keep.SecretId) {
+	if !env.MaterialExists(t, tenantID, keep.ClientId, keep.SecretId) {
 		t.Fatal("another client's material was destroyed")
 	}
 	a.do(http.MethodGet, cccPath(tenantID, c.ClientId), nil).ocsError(t, http.StatusNotFound, "Client not found")
@@ -441,7 +401,7 @@ func TestUnknownRoutes(t *testing.T) {
 	a.do(http.MethodGet, "/api/v1-preview/Tenants/"+tenantID+"/clientcredentialclients", nil).ocsError(t, http.StatusNotFound, "Route not found")
 	res := a.do(http.MethodPatch, cccPath(tenantID), `{}`)
 	res.ocsError(t, http.StatusMethodNotAllowed, "Method not allowed")
-	if allow := res.header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
+	if allow := res.Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
 		t.Fatalf("Allow %q", allow)
 	}
 }

@@ -24,7 +24,7 @@ func newHybridAPI(t *testing.T) *api {
 func (a *api) createHybrid(tenantID string, body any) hybridCreated {
 	a.t.Helper()
 	var c hybridCreated
-	a.do(http.MethodPost, hybridPath(tenantID), body).json(a.t, http.StatusCreated, &c)
+	a.do(http.MethodPost, hybridPath(tenantID), body).JSON(a.t, http.StatusCreated, &c)
 	return c
 }
 
@@ -51,7 +51,7 @@ func TestHybridCreate(t *testing.T) {
 			"SecretDescription": "first", "SecretExpirationDate": "2031-04-30T11:35:12.3647771-07:00",
 		})
 		var c hybridCreated
-		res.json(t, http.StatusCreated, &c)
+		res.JSON(t, http.StatusCreated, &c)
 		if c.ClientId != id || c.Name != "portal" || c.Enabled || !c.AllowOfflineAccess || !c.AllowAccessTokensViaBrowser {
 			t.Fatalf("client %+v", c.HybridClientDto)
 		}
@@ -67,38 +67,38 @@ func TestHybridCreate(t *testing.T) {
 		if len(c.ClientSecret) != 43 || c.SecretDescription != "first" || str(c.SecretExpirationDate) != "2031-04-30T18:35:12.3647771Z" {
 			t.Fatalf("secret fields %q %q %s", c.ClientSecret, c.SecretDescription, str(c.SecretExpirationDate))
 		}
-		if loc := res.header.Get("Location"); loc != hybridPath(tenantID, id) {
+		if loc := res.Header.Get("Location"); loc != hybridPath(tenantID, id) {
 			t.Fatalf("Location %q", loc)
 		}
 		// Every property of HybridClientResponseDto, and SecretId a GUID
 		// string (the reference's "SecretId": 0 is an error in it).
 		var keys map[string]any
-		_ = json.Unmarshal(res.body, &keys)
+		_ = json.Unmarshal(res.Body, &keys)
 		for _, k := range []string{"ClientSecret", "SecretId", "SecretDescription", "SecretExpirationDate", "AllowOfflineAccess", "AllowAccessTokensViaBrowser",
 			"RedirectUris", "PostLogoutRedirectUris", "ClientUri", "LogoUri", "ClientId", "Name", "Enabled"} {
 			if _, ok := keys[k]; !ok {
-				t.Errorf("create response lacks %s: %s", k, res.body)
+				t.Errorf("create response lacks %s: %s", k, res.Body)
 			}
 		}
 		if len(keys) != 13 {
-			t.Errorf("create response has %d properties, want 13: %s", len(keys), res.body)
+			t.Errorf("create response has %d properties, want 13: %s", len(keys), res.Body)
 		}
 		sid, ok := keys["SecretId"].(string)
 		if !ok {
-			t.Fatalf("SecretId is not a string: %s", res.body)
+			t.Fatalf("SecretId is not a string: %s", res.Body)
 		}
 		if _, err := identity.ParseGUID("SecretId", sid); err != nil {
 			t.Fatal(err)
 		}
-		if !materialExists(t, tenantID, id, c.SecretId) || !secretWorks(t, tenantID, id, c.SecretId, c.ClientSecret) {
+		if !env.MaterialExists(t, tenantID, id, c.SecretId) || !env.SecretWorks(t, tenantID, id, c.SecretId, c.ClientSecret) {
 			t.Fatal("the returned secret does not match the stored material")
 		}
 		// GET shows the same client, and never the secret.
 		get := a.do(http.MethodGet, hybridPath(tenantID, id), nil)
 		var got map[string]any
-		get.json(t, http.StatusOK, &got)
-		if len(got) != 9 || got["ClientId"] != id || got["Name"] != "portal" || got["LogoUri"] != "https://cdn.example.com/logo.png" || strings.Contains(string(get.body), c.ClientSecret) {
-			t.Fatalf("GET body %s", get.body)
+		get.JSON(t, http.StatusOK, &got)
+		if len(got) != 9 || got["ClientId"] != id || got["Name"] != "portal" || got["LogoUri"] != "https://cdn.example.com/logo.png" || strings.Contains(string(get.Body), c.ClientSecret) {
+			t.Fatalf("GET body %s", get.Body)
 		}
 		for _, k := range []string{"ClientSecret", "SecretId", "SecretDescription", "SecretExpirationDate"} {
 			if _, ok := got[k]; ok {
@@ -111,16 +111,16 @@ func TestHybridCreate(t *testing.T) {
 		a := a.with(t)
 		res := a.do(http.MethodPost, hybridPath(tenantID), `{"name":"lower-case property names"}`)
 		var c hybridCreated
-		res.json(t, http.StatusCreated, &c)
+		res.JSON(t, http.StatusCreated, &c)
 		if _, err := identity.ParseGUID("ClientId", c.ClientId); err != nil {
 			t.Fatal(err)
 		}
 		if !c.Enabled || c.AllowOfflineAccess || c.AllowAccessTokensViaBrowser || c.RedirectUris == nil || len(c.RedirectUris) != 0 ||
 			c.PostLogoutRedirectUris == nil || len(c.PostLogoutRedirectUris) != 0 || c.ClientUri != nil || c.LogoUri != nil {
-			t.Fatalf("defaults %s", res.body)
+			t.Fatalf("defaults %s", res.Body)
 		}
 		if c.SecretExpirationDate != nil || c.SecretDescription != "" || len(c.ClientSecret) != 43 || c.Name != "lower-case property names" {
-			t.Fatalf("%s", res.body)
+			t.Fatalf("%s", res.Body)
 		}
 	})
 
@@ -154,18 +154,18 @@ func TestHybridCreate(t *testing.T) {
 		if n := tenantCount(t, a.svc, other); n != 0 {
 			t.Fatalf("other tenant counts %d clients after refused creates", n)
 		}
-		if n := materialCount(t, other); n != 0 {
+		if n := env.MaterialCount(t, other, ""); n != 0 {
 			t.Fatalf("%d secret material left behind by refused creates", n)
 		}
 		var still ocsapi.ClientCredentialClientDto
-		full.do(http.MethodGet, cccPath(tenantID, cccID), nil).json(t, http.StatusOK, &still)
+		full.do(http.MethodGet, cccPath(tenantID, cccID), nil).JSON(t, http.StatusOK, &still)
 	})
 
 	t.Run("unknown tenant", func(t *testing.T) {
 		a := a.with(t)
 		ghost := identity.NewID()
 		a.do(http.MethodPost, hybridPath(ghost), map[string]any{"Name": "x"}).ocsError(t, http.StatusNotFound, "Tenant not found")
-		if n := materialCount(t, ghost); n != 0 {
+		if n := env.MaterialCount(t, ghost, ""); n != 0 {
 			t.Fatalf("%d secret material left behind for an unknown tenant", n)
 		}
 	})
@@ -244,9 +244,9 @@ func TestHybridCreateRejectsBadInput(t *testing.T) {
 	})
 	// Nothing was stored by any of them.
 	var list []hybridDto
-	a.do(http.MethodGet, hybridPath(tenantID), nil).json(t, http.StatusOK, &list)
-	if len(list) != 0 || tenantCount(t, a.svc, tenantID) != 0 || materialCount(t, tenantID) != 0 {
-		t.Fatalf("refused creates left %d clients, count %d, %d material", len(list), tenantCount(t, a.svc, tenantID), materialCount(t, tenantID))
+	a.do(http.MethodGet, hybridPath(tenantID), nil).JSON(t, http.StatusOK, &list)
+	if len(list) != 0 || tenantCount(t, a.svc, tenantID) != 0 || env.MaterialCount(t, tenantID, "") != 0 {
+		t.Fatalf("refused creates left %d clients, count %d, %d material", len(list), tenantCount(t, a.svc, tenantID), env.MaterialCount(t, tenantID, ""))
 	}
 }
 
@@ -255,12 +255,12 @@ func TestHybridGet(t *testing.T) {
 	tenantID := a.tenant(0)
 	c := a.createHybrid(tenantID, map[string]any{"Name": "web", "RedirectUris": []string{"https://web.example.com/cb"}, "AllowOfflineAccess": true})
 	var got hybridDto
-	a.do(http.MethodGet, hybridPath(tenantID, c.ClientId), nil).json(t, http.StatusOK, &got)
+	a.do(http.MethodGet, hybridPath(tenantID, c.ClientId), nil).JSON(t, http.StatusOK, &got)
 	if got.ClientId != c.ClientId || got.Name != "web" || !got.Enabled || !got.AllowOfflineAccess || got.AllowAccessTokensViaBrowser ||
 		len(got.RedirectUris) != 1 || got.RedirectUris[0] != "https://web.example.com/cb" || len(got.PostLogoutRedirectUris) != 0 || got.ClientUri != nil {
 		t.Fatalf("%+v", got)
 	}
-	a.do(http.MethodGet, hybridPath(tenantID, strings.ToUpper(c.ClientId))+"/", nil).json(t, http.StatusOK, &got)
+	a.do(http.MethodGet, hybridPath(tenantID, strings.ToUpper(c.ClientId))+"/", nil).JSON(t, http.StatusOK, &got)
 	a.do(http.MethodGet, hybridPath(tenantID, identity.NewID()), nil).ocsError(t, http.StatusNotFound, "Client not found")
 	a.do(http.MethodGet, hybridPath(identity.NewID(), c.ClientId), nil).ocsError(t, http.StatusNotFound, "Tenant not found")
 	a.do(http.MethodGet, hybridPath(a.tenant(0), c.ClientId), nil).ocsError(t, http.StatusNotFound, "Client not found")
@@ -281,8 +281,8 @@ func TestHybridList(t *testing.T) {
 		t.Helper()
 		res := a.do(http.MethodGet, hybridPath(tenantID)+query, nil)
 		var l []hybridDto
-		res.json(t, http.StatusOK, &l)
-		return l, res.header.Get("Total-Count")
+		res.JSON(t, http.StatusOK, &l)
+		return l, res.Header.Get("Total-Count")
 	}
 	all, total := list("")
 	if len(all) != 5 || total != "5" {
@@ -309,7 +309,7 @@ func TestHybridList(t *testing.T) {
 		}
 	}
 	var cccList []ocsapi.ClientCredentialClientDto
-	a.do(http.MethodGet, cccPath(tenantID), nil).json(t, http.StatusOK, &cccList)
+	a.do(http.MethodGet, cccPath(tenantID), nil).JSON(t, http.StatusOK, &cccList)
 	if len(cccList) != 1 || cccList[0].ClientId != cccID {
 		t.Fatalf("the Client Credential list shows Hybrid clients: %+v", cccList)
 	}
@@ -345,8 +345,8 @@ func TestHybridList(t *testing.T) {
 	}
 	empty := a.tenant(0)
 	res := a.do(http.MethodGet, hybridPath(empty), nil)
-	if res.status != http.StatusOK || strings.TrimSpace(string(res.body)) != "[]" || res.header.Get("Total-Count") != "0" {
-		t.Fatalf("empty tenant: %d %s", res.status, res.body)
+	if res.Status != http.StatusOK || strings.TrimSpace(string(res.Body)) != "[]" || res.Header.Get("Total-Count") != "0" {
+		t.Fatalf("empty tenant: %d %s", res.Status, res.Body)
 	}
 	a.do(http.MethodGet, hybridPath(identity.NewID()), nil).ocsError(t, http.StatusNotFound, "Tenant not found")
 	a.do(http.MethodGet, "/api/Tenants/acme/HybridClient", nil).ocsError(t, http.StatusBadRequest, `tenantId "acme" is not a GUID`)
@@ -364,7 +364,7 @@ func TestHybridUpdate(t *testing.T) {
 	get := func() hybridDto {
 		t.Helper()
 		var got hybridDto
-		a.do(http.MethodGet, path, nil).json(t, http.StatusOK, &got)
+		a.do(http.MethodGet, path, nil).JSON(t, http.StatusOK, &got)
 		return got
 	}
 	same := func(got, want hybridDto) bool {
@@ -376,7 +376,7 @@ func TestHybridUpdate(t *testing.T) {
 		a := a.with(t)
 		before := get()
 		var got hybridDto
-		a.do(http.MethodPut, path, map[string]any{"Name": "after", "RedirectUris": nil, "ClientUri": nil, "LogoUri": nil, "AllowOfflineAccess": nil, "Enabled": nil}).json(t, http.StatusOK, &got)
+		a.do(http.MethodPut, path, map[string]any{"Name": "after", "RedirectUris": nil, "ClientUri": nil, "LogoUri": nil, "AllowOfflineAccess": nil, "Enabled": nil}).JSON(t, http.StatusOK, &got)
 		want := before
 		want.Name = "after"
 		if !same(got, want) || got.ClientId != c.ClientId {
@@ -385,7 +385,7 @@ func TestHybridUpdate(t *testing.T) {
 		if stored := get(); !same(stored, want) {
 			t.Fatalf("stored %+v, want %+v", stored, want)
 		}
-		a.do(http.MethodPut, path, `{}`).json(t, http.StatusOK, &got)
+		a.do(http.MethodPut, path, `{}`).JSON(t, http.StatusOK, &got)
 		if !same(got, want) {
 			t.Fatalf("empty update changed the client: %+v", got)
 		}
@@ -399,7 +399,7 @@ func TestHybridUpdate(t *testing.T) {
 			"AllowOfflineAccess": false, "AllowAccessTokensViaBrowser": true,
 			"RedirectUris": []string{"https://new.example.com/cb", "http://localhost:3000/cb"}, "PostLogoutRedirectUris": []string{},
 			"ClientUri": "https://new.example.com/", "LogoUri": "http://new.example.com/logo.png",
-		}).json(t, http.StatusOK, &got)
+		}).JSON(t, http.StatusOK, &got)
 		want := hybridDto{Name: "renamed", AllowAccessTokensViaBrowser: true, RedirectUris: []string{"https://new.example.com/cb", "http://localhost:3000/cb"},
 			PostLogoutRedirectUris: []string{}, ClientUri: ptr("https://new.example.com/"), LogoUri: ptr("http://new.example.com/logo.png")}
 		if !same(got, want) || !same(get(), want) {
@@ -452,26 +452,26 @@ func TestHybridDelete(t *testing.T) {
 	tenantID := a.tenant(0)
 	c := a.createHybrid(tenantID, map[string]any{"Name": "doomed"})
 	var added ocsapi.ClientSecretResponseDto
-	a.do(http.MethodPost, secretsPath(identity.Hybrid, tenantID, c.ClientId), map[string]any{"Description": "second"}).json(t, http.StatusCreated, &added)
+	a.do(http.MethodPost, secretsPath(identity.Hybrid, tenantID, c.ClientId), map[string]any{"Description": "second"}).JSON(t, http.StatusCreated, &added)
 	keep := a.createHybrid(tenantID, map[string]any{"Name": "kept"})
-	if !materialExists(t, tenantID, c.ClientId, c.SecretId) || !materialExists(t, tenantID, c.ClientId, added.SecretId) {
+	if !env.MaterialExists(t, tenantID, c.ClientId, c.SecretId) || !env.MaterialExists(t, tenantID, c.ClientId, added.SecretId) {
 		t.Fatal("no material before delete")
 	}
 	other := a.tenant(0)
 	a.do(http.MethodDelete, hybridPath(other, c.ClientId), nil).ocsError(t, http.StatusNotFound, "Client not found")
 	a.do(http.MethodDelete, hybridPath(tenantID, "nope"), nil).ocsError(t, http.StatusBadRequest, "not a GUID")
-	if !materialExists(t, tenantID, c.ClientId, c.SecretId) {
+	if !env.MaterialExists(t, tenantID, c.ClientId, c.SecretId) {
 		t.Fatal("a refused delete destroyed material")
 	}
 
 	res := a.do(http.MethodDelete, hybridPath(tenantID, c.ClientId), nil)
-	if res.status != http.StatusNoContent || len(res.body) != 0 {
-		t.Fatalf("delete: %d %s", res.status, res.body)
+	if res.Status != http.StatusNoContent || len(res.Body) != 0 {
+		t.Fatalf("delete: %d %s", res.Status, res.Body)
 	}
-	if materialExists(t, tenantID, c.ClientId, c.SecretId) || materialExists(t, tenantID, c.ClientId, added.SecretId) {
+	if env.MaterialExists(t, tenantID, c.ClientId, c.SecretId) || env.MaterialExists(t, tenantID, c.ClientId, added.SecretId) {
 		t.Fatal("the deleted client's secret material is still live")
 	}
-	if !materialExists(t, tenantID, keep.ClientId, keep.SecretId) {
+	if !env.MaterialExists(t, tenantID, keep.ClientId, keep.SecretId) {
 		t.Fatal("another client's material was destroyed")
 	}
 	a.do(http.MethodGet, hybridPath(tenantID, c.ClientId), nil).ocsError(t, http.StatusNotFound, "Client not found")
@@ -479,7 +479,7 @@ func TestHybridDelete(t *testing.T) {
 	a.do(http.MethodDelete, hybridPath(tenantID, c.ClientId), nil).ocsError(t, http.StatusNotFound, "Client not found")
 	a.do(http.MethodDelete, hybridPath(identity.NewID(), c.ClientId), nil).ocsError(t, http.StatusNotFound, "Tenant not found")
 	var list []hybridDto
-	a.do(http.MethodGet, hybridPath(tenantID), nil).json(t, http.StatusOK, &list)
+	a.do(http.MethodGet, hybridPath(tenantID), nil).JSON(t, http.StatusOK, &list)
 	if len(list) != 1 || list[0].ClientId != keep.ClientId {
 		t.Fatalf("list after delete: %+v", list)
 	}
@@ -514,13 +514,13 @@ func TestClientKindsDoNotMix(t *testing.T) {
 		})
 	}
 	var h hybridDto
-	a.do(http.MethodGet, hybridPath(tenantID, hyb.ClientId), nil).json(t, http.StatusOK, &h)
+	a.do(http.MethodGet, hybridPath(tenantID, hyb.ClientId), nil).JSON(t, http.StatusOK, &h)
 	var c ocsapi.ClientCredentialClientDto
-	a.do(http.MethodGet, cccPath(tenantID, cccID), nil).json(t, http.StatusOK, &c)
+	a.do(http.MethodGet, cccPath(tenantID, cccID), nil).JSON(t, http.StatusOK, &c)
 	if h.Name != "hybrid" || c.Name != "machine" {
 		t.Fatalf("a request on the wrong kind's route changed a client: %q %q", h.Name, c.Name)
 	}
-	if !materialExists(t, tenantID, hyb.ClientId, hyb.SecretId) || !materialExists(t, tenantID, cccID, cccSecret) {
+	if !env.MaterialExists(t, tenantID, hyb.ClientId, hyb.SecretId) || !env.MaterialExists(t, tenantID, cccID, cccSecret) {
 		t.Fatal("a delete on the wrong kind's route destroyed material")
 	}
 	if n := tenantCount(t, a.svc, tenantID); n != 2 {

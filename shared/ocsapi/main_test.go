@@ -1,11 +1,9 @@
 package ocsapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -16,13 +14,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"identityservice/infra/testenv"
+	"identityservice/infra/testenv/apiclient"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/ocsapi"
-	"identityservice/shared/vault"
 )
 
 var env *testenv.Env
@@ -31,17 +28,15 @@ func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
 // api is the Client Credential Clients function's handler on a test server.
 type api struct {
-	t   *testing.T
-	srv *httptest.Server
-	svc *identity.Service
+	t      *testing.T
+	client apiclient.Client
+	svc    *identity.Service
 }
 
 func newAPI(t *testing.T) *api {
 	t.Helper()
 	svc := env.Service(nil)
-	srv := httptest.NewServer(httpapi.NewHandler(svc.Log, ocsapi.ClientCredentialClientRoutes(svc), httpapi.WithoutAuthentication()))
-	t.Cleanup(srv.Close)
-	return &api{t: t, srv: srv, svc: svc}
+	return newAPIWith(t, svc, ocsapi.ClientCredentialClientRoutes(svc))
 }
 
 // tenant creates a tenant with the given client limit (0: default).
@@ -54,56 +49,14 @@ func (a *api) tenant(limit int) string {
 	return ten.ID
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
+// response is an answer of the API, with the OCS checks below.
+type response struct{ apiclient.Response }
 
+// do sends a request; a string body is sent as is, nil sends no body,
+// anything else is sent as JSON.
 func (a *api) do(method, path string, body any) response {
 	a.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			a.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, a.srv.URL+path, rd)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := a.srv.Client().Do(req)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: raw}
-}
-
-// json decodes the body into v, failing on a status other than want.
-func (r response) json(t *testing.T, want int, v any) {
-	t.Helper()
-	if r.status != want {
-		t.Fatalf("status %d, want %d; body %s", r.status, want, r.body)
-	}
-	if v != nil {
-		if err := json.Unmarshal(r.body, v); err != nil {
-			t.Fatalf("body %s: %v", r.body, err)
-		}
-	}
+	return response{a.client.Do(a.t, method, path, "", body)}
 }
 
 // ocsError checks an OCS error answer: the status, every field of the
@@ -112,9 +65,9 @@ func (r response) json(t *testing.T, want int, v any) {
 func (r response) ocsError(t *testing.T, want int, reasonContains string) httpapi.ErrorBody {
 	t.Helper()
 	var e httpapi.ErrorBody
-	r.json(t, want, &e)
-	if e.OperationId == "" || e.OperationId != r.header.Get("Operation-Id") {
-		t.Fatalf("OperationId %q, header %q", e.OperationId, r.header.Get("Operation-Id"))
+	r.JSON(t, want, &e)
+	if e.OperationId == "" || e.OperationId != r.Header.Get("Operation-Id") {
+		t.Fatalf("OperationId %q, header %q", e.OperationId, r.Header.Get("Operation-Id"))
 	}
 	if e.Error == "" || e.Reason == "" || e.Resolution == "" {
 		t.Fatalf("error body has empty fields: %+v", e)
@@ -126,9 +79,9 @@ func (r response) ocsError(t *testing.T, want int, reasonContains string) httpap
 		t.Fatalf("error %q / %q does not mention %q", e.Error, e.Reason, reasonContains)
 	}
 	var raw map[string]any
-	_ = json.Unmarshal(r.body, &raw)
+	_ = json.Unmarshal(r.Body, &raw)
 	if len(raw) != 4 {
-		t.Fatalf("error body has %d properties, want OperationId, Error, Reason, Resolution: %s", len(raw), r.body)
+		t.Fatalf("error body has %d properties, want OperationId, Error, Reason, Resolution: %s", len(raw), r.Body)
 	}
 	return e
 }
@@ -161,7 +114,7 @@ func newAPIWith(t *testing.T, svc *identity.Service, routeSets ...[]httpapi.Rout
 	}
 	srv := httptest.NewServer(httpapi.NewHandler(svc.Log, routes, httpapi.WithoutAuthentication()))
 	t.Cleanup(srv.Close)
-	return &api{t: t, srv: srv, svc: svc}
+	return &api{t: t, client: apiclient.Client{BaseURL: srv.URL, HTTP: srv.Client()}, svc: svc}
 }
 
 func hybridPath(tenantID string, rest ...string) string {
@@ -195,7 +148,7 @@ func (a *api) newClient(kind identity.ClientKind, tenantID string, body map[stri
 		path = hybridPath(tenantID)
 	}
 	var c struct{ ClientId, SecretId, ClientSecret string }
-	a.do(http.MethodPost, path, body).json(a.t, http.StatusCreated, &c)
+	a.do(http.MethodPost, path, body).JSON(a.t, http.StatusCreated, &c)
 	return c.ClientId, c.SecretId, c.ClientSecret
 }
 
@@ -248,37 +201,4 @@ func storedText(t *testing.T) (text string, items, values int) {
 		}
 	}
 	return haystack.String(), items, values
-}
-
-// secretWorks reports whether a plain-text secret matches the material
-// stored for it: what the token endpoint will check.
-func secretWorks(t *testing.T, tenantID, clientID, secretID, secret string) bool {
-	t.Helper()
-	v, err := vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix).Verifier(context.Background(), identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
-	if err != nil {
-		t.Fatalf("read material of secret %s: %v", secretID, err)
-	}
-	return identity.VerifySecret(secret, v)
-}
-
-// clientMaterialCount counts live material of one client.
-func clientMaterialCount(t *testing.T, tenantID, clientID string) int {
-	t.Helper()
-	prefix := env.Config.SecretPrefix + "/clients/" + tenantID + "/" + clientID + "/"
-	p := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, &secretsmanager.ListSecretsInput{
-		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
-	})
-	n := 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range out.SecretList {
-			if strings.HasPrefix(aws.ToString(s.Name), prefix) {
-				n++
-			}
-		}
-	}
-	return n
 }

@@ -46,21 +46,21 @@ func (a *api) listSecrets(kind identity.ClientKind, tenantID, clientID, query st
 	a.t.Helper()
 	res := a.do(http.MethodGet, secretsPath(kind, tenantID, clientID)+query, nil)
 	var l []secretDto
-	res.json(a.t, http.StatusOK, &l)
-	return l, res.header.Get("Total-Count")
+	res.JSON(a.t, http.StatusOK, &l)
+	return l, res.Header.Get("Total-Count")
 }
 
 func (a *api) addSecret(kind identity.ClientKind, tenantID, clientID string, body any) secretCreated {
 	a.t.Helper()
 	var c secretCreated
-	a.do(http.MethodPost, secretsPath(kind, tenantID, clientID), body).json(a.t, http.StatusCreated, &c)
+	a.do(http.MethodPost, secretsPath(kind, tenantID, clientID), body).JSON(a.t, http.StatusCreated, &c)
 	return c
 }
 
 func (a *api) getSecret(kind identity.ClientKind, tenantID, clientID, secretID string) secretDto {
 	a.t.Helper()
 	var s secretDto
-	a.do(http.MethodGet, secretsPath(kind, tenantID, clientID, secretID), nil).json(a.t, http.StatusOK, &s)
+	a.do(http.MethodGet, secretsPath(kind, tenantID, clientID, secretID), nil).JSON(a.t, http.StatusOK, &s)
 	return s
 }
 
@@ -104,9 +104,9 @@ func TestSecretLifecycle(t *testing.T) {
 			t.Run("add answers 201 with the secret, once", func(t *testing.T) {
 				a := a.with(t)
 				res := a.do(http.MethodPost, secretsPath(kind, tenantID, clientID), `{"description":"rotation 2031","EXPIRATION":"2031-01-31T12:00:00+01:00"}`)
-				res.json(t, http.StatusCreated, &added)
+				res.JSON(t, http.StatusCreated, &added)
 				if len(added.ClientSecret) != 43 || added.Description != "rotation 2031" || str(added.Expiration) != "2031-01-31T11:00:00Z" {
-					t.Fatalf("%s", res.body)
+					t.Fatalf("%s", res.Body)
 				}
 				if _, err := identity.ParseGUID("SecretId", added.SecretId); err != nil {
 					t.Fatal(err)
@@ -115,17 +115,17 @@ func TestSecretLifecycle(t *testing.T) {
 					t.Fatal("the new secret equals the first one")
 				}
 				var keys map[string]any
-				_ = json.Unmarshal(res.body, &keys)
+				_ = json.Unmarshal(res.Body, &keys)
 				if len(keys) != 4 {
-					t.Fatalf("ClientSecretResponseDto has %d properties, want ClientSecret, SecretId, Expiration, Description: %s", len(keys), res.body)
+					t.Fatalf("ClientSecretResponseDto has %d properties, want ClientSecret, SecretId, Expiration, Description: %s", len(keys), res.Body)
 				}
-				if loc := res.header.Get("Location"); loc != secretsPath(kind, tenantID, clientID, added.SecretId) {
+				if loc := res.Header.Get("Location"); loc != secretsPath(kind, tenantID, clientID, added.SecretId) {
 					t.Fatalf("Location %q", loc)
 				}
-				if !secretWorks(t, tenantID, clientID, added.SecretId, added.ClientSecret) {
+				if !env.SecretWorks(t, tenantID, clientID, added.SecretId, added.ClientSecret) {
 					t.Fatal("the returned secret does not match its stored material")
 				}
-				if secretWorks(t, tenantID, clientID, firstID, added.ClientSecret) {
+				if env.SecretWorks(t, tenantID, clientID, firstID, added.ClientSecret) {
 					t.Fatal("the new secret matches the first secret's material")
 				}
 				if !a.authenticates(clientID, added.ClientSecret) || !a.authenticates(clientID, firstSecret) {
@@ -137,20 +137,20 @@ func TestSecretLifecycle(t *testing.T) {
 				a := a.with(t)
 				res := a.do(http.MethodGet, secretsPath(kind, tenantID, clientID, strings.ToUpper(added.SecretId)), nil)
 				var got map[string]any
-				res.json(t, http.StatusOK, &got)
+				res.JSON(t, http.StatusOK, &got)
 				if len(got) != 3 || got["SecretId"] != added.SecretId || got["Description"] != "rotation 2031" || got["Expiration"] != "2031-01-31T11:00:00Z" {
-					t.Fatalf("GET %s", res.body)
+					t.Fatalf("GET %s", res.Body)
 				}
 				list := a.do(http.MethodGet, secretsPath(kind, tenantID, clientID), nil)
-				for _, body := range [][]byte{res.body, list.body} {
+				for _, body := range [][]byte{res.Body, list.Body} {
 					if strings.Contains(string(body), added.ClientSecret) || strings.Contains(string(body), firstSecret) || strings.Contains(string(body), "ClientSecret") {
 						t.Fatalf("a secret is shown again: %s", body)
 					}
 				}
 				var l []secretDto
-				list.json(t, http.StatusOK, &l)
-				if strings.Join(ids(l), ",") != firstID+","+added.SecretId || list.header.Get("Total-Count") != "2" {
-					t.Fatalf("list %+v (oldest first), Total-Count %s", l, list.header.Get("Total-Count"))
+				list.JSON(t, http.StatusOK, &l)
+				if strings.Join(ids(l), ",") != firstID+","+added.SecretId || list.Header.Get("Total-Count") != "2" {
+					t.Fatalf("list %+v (oldest first), Total-Count %s", l, list.Header.Get("Total-Count"))
 				}
 			})
 
@@ -174,29 +174,29 @@ func TestSecretLifecycle(t *testing.T) {
 				} {
 					a.do(http.MethodGet, secretsPath(kind, tenantID, clientID)+tc.query, nil).ocsError(t, http.StatusBadRequest, tc.reason)
 				}
-				a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, third.SecretId), nil).json(t, http.StatusNoContent, nil)
+				a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, third.SecretId), nil).JSON(t, http.StatusNoContent, nil)
 			})
 
 			t.Run("update changes only what is sent", func(t *testing.T) {
 				a := a.with(t)
 				path := secretsPath(kind, tenantID, clientID, added.SecretId)
 				var got secretDto
-				a.do(http.MethodPut, path, map[string]any{"Description": "renamed"}).json(t, http.StatusOK, &got)
+				a.do(http.MethodPut, path, map[string]any{"Description": "renamed"}).JSON(t, http.StatusOK, &got)
 				if got.Description != "renamed" || str(got.Expiration) != "2031-01-31T11:00:00Z" || got.SecretId != added.SecretId {
 					t.Fatalf("description only: %+v", got)
 				}
-				a.do(http.MethodPut, path, map[string]any{"Expiration": "2032-06-01T00:00:00Z", "Description": nil}).json(t, http.StatusOK, &got)
+				a.do(http.MethodPut, path, map[string]any{"Expiration": "2032-06-01T00:00:00Z", "Description": nil}).JSON(t, http.StatusOK, &got)
 				if got.Description != "renamed" || str(got.Expiration) != "2032-06-01T00:00:00Z" {
 					t.Fatalf("expiration only: %+v", got)
 				}
-				a.do(http.MethodPut, path, `{}`).json(t, http.StatusOK, &got)
+				a.do(http.MethodPut, path, `{}`).JSON(t, http.StatusOK, &got)
 				if got.Description != "renamed" || str(got.Expiration) != "2032-06-01T00:00:00Z" {
 					t.Fatalf("empty update: %+v", got)
 				}
 				if stored := a.getSecret(kind, tenantID, clientID, added.SecretId); show(stored) != show(got) {
 					t.Fatalf("stored %+v, answered %+v", stored, got)
 				}
-				if !secretWorks(t, tenantID, clientID, added.SecretId, added.ClientSecret) {
+				if !env.SecretWorks(t, tenantID, clientID, added.SecretId, added.ClientSecret) {
 					t.Fatal("an update changed the secret's material")
 				}
 			})
@@ -263,24 +263,24 @@ func TestSecretLifecycle(t *testing.T) {
 						a.do(http.MethodGet, tc.path, nil).ocsError(t, http.StatusBadRequest, tc.reason)
 					})
 				}
-				if n := clientMaterialCount(t, tenantID, clientID); n != 2 {
+				if n := env.MaterialCount(t, tenantID, clientID); n != 2 {
 					t.Fatalf("%d material for the client, want 2 (refused adds must leave none)", n)
 				}
 			})
 
 			t.Run("delete answers 204 and destroys the material at once", func(t *testing.T) {
 				a := a.with(t)
-				if !materialExists(t, tenantID, clientID, added.SecretId) {
+				if !env.MaterialExists(t, tenantID, clientID, added.SecretId) {
 					t.Fatal("no material before delete")
 				}
 				res := a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, added.SecretId), nil)
-				if res.status != http.StatusNoContent || len(res.body) != 0 {
-					t.Fatalf("delete: %d %s", res.status, res.body)
+				if res.Status != http.StatusNoContent || len(res.Body) != 0 {
+					t.Fatalf("delete: %d %s", res.Status, res.Body)
 				}
-				if materialExists(t, tenantID, clientID, added.SecretId) {
+				if env.MaterialExists(t, tenantID, clientID, added.SecretId) {
 					t.Fatal("the deleted secret's material is still live")
 				}
-				if !materialExists(t, tenantID, clientID, firstID) {
+				if !env.MaterialExists(t, tenantID, clientID, firstID) {
 					t.Fatal("the other secret's material was destroyed")
 				}
 				if a.authenticates(clientID, added.ClientSecret) || !a.authenticates(clientID, firstSecret) {
@@ -326,7 +326,7 @@ func TestSecretRoutesRefuseTheOtherKind(t *testing.T) {
 			if len(l) != 1 || l[0].SecretId != secretID || l[0].Description != "kept" {
 				t.Fatalf("requests on the wrong kind's route changed the secrets: %+v", l)
 			}
-			if n := clientMaterialCount(t, tenantID, clientID); n != 1 || !materialExists(t, tenantID, clientID, secretID) {
+			if n := env.MaterialCount(t, tenantID, clientID); n != 1 || !env.MaterialExists(t, tenantID, clientID, secretID) {
 				t.Fatalf("%d material for the client, want exactly its first secret's", n)
 			}
 		})
@@ -358,7 +358,7 @@ func TestSecretAddRejectsBadInput(t *testing.T) {
 		if l, _ := a.listSecrets(kind, tenantID, clientID, ""); len(l) != 1 {
 			t.Fatalf("refused adds stored secrets: %+v", l)
 		}
-		if n := clientMaterialCount(t, tenantID, clientID); n != 1 {
+		if n := env.MaterialCount(t, tenantID, clientID); n != 1 {
 			t.Fatalf("refused adds left %d material, want the first secret's only", n)
 		}
 	}
@@ -394,16 +394,16 @@ func TestSecretLimit(t *testing.T) {
 			if len(l) != 10 || total != "10" {
 				t.Fatalf("%d secrets listed, Total-Count %s", len(l), total)
 			}
-			if n := clientMaterialCount(t, tenantID, clientID); n != 10 {
+			if n := env.MaterialCount(t, tenantID, clientID); n != 10 {
 				t.Fatalf("%d material, want 10 (the refused add must leave none)", n)
 			}
 			// Deleting one frees a place, whichever it is.
-			a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, firstID), nil).json(t, http.StatusNoContent, nil)
+			a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, firstID), nil).JSON(t, http.StatusNoContent, nil)
 			a.addSecret(kind, tenantID, clientID, map[string]any{"Description": "replacement"})
 			a.do(http.MethodPost, secretsPath(kind, tenantID, clientID), map[string]any{}).ocsError(t, http.StatusBadRequest, "Secret limit exceeded")
-			a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, last.SecretId), nil).json(t, http.StatusNoContent, nil)
+			a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, last.SecretId), nil).JSON(t, http.StatusNoContent, nil)
 			a.addSecret(kind, tenantID, clientID, map[string]any{})
-			if n := clientMaterialCount(t, tenantID, clientID); n != 10 {
+			if n := env.MaterialCount(t, tenantID, clientID); n != 10 {
 				t.Fatalf("%d material, want 10", n)
 			}
 		})
@@ -423,7 +423,7 @@ func TestConcurrentSecretAddsRespectTheLimit(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					statuses[i] = a.do(http.MethodPost, secretsPath(kind, tenantID, clientID), map[string]any{"Description": fmt.Sprintf("s%d", i)}).status
+					statuses[i] = a.do(http.MethodPost, secretsPath(kind, tenantID, clientID), map[string]any{"Description": fmt.Sprintf("s%d", i)}).Status
 				}()
 			}
 			wg.Wait()
@@ -438,11 +438,11 @@ func TestConcurrentSecretAddsRespectTheLimit(t *testing.T) {
 			if len(l) != 10 || total != "10" {
 				t.Fatalf("%d secrets listed, Total-Count %s, want 10", len(l), total)
 			}
-			if n := clientMaterialCount(t, tenantID, clientID); n != 10 {
+			if n := env.MaterialCount(t, tenantID, clientID); n != 10 {
 				t.Fatalf("%d live material, want 10 (refused adds must not leave any)", n)
 			}
 			for _, s := range l {
-				if !materialExists(t, tenantID, clientID, s.SecretId) {
+				if !env.MaterialExists(t, tenantID, clientID, s.SecretId) {
 					t.Fatalf("listed secret %s has no material", s.SecretId)
 				}
 			}
@@ -512,8 +512,8 @@ func TestExpiredSecrets(t *testing.T) {
 			// A date that is after real time but before the service's clock is past.
 			a.do(http.MethodPost, secretsPath(kind, tenantID, clientID), map[string]any{"Expiration": soon.Add(30 * time.Minute).Format(time.RFC3339)}).ocsError(t, http.StatusBadRequest, "not in the future")
 			// It can still be deleted, which destroys its material.
-			a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, expiring.SecretId), nil).json(t, http.StatusNoContent, nil)
-			if materialExists(t, tenantID, clientID, expiring.SecretId) {
+			a.do(http.MethodDelete, secretsPath(kind, tenantID, clientID, expiring.SecretId), nil).JSON(t, http.StatusNoContent, nil)
+			if env.MaterialExists(t, tenantID, clientID, expiring.SecretId) {
 				t.Fatal("the deleted expired secret's material is still live")
 			}
 		})
@@ -536,15 +536,15 @@ func TestObsoleteSecretRoutes(t *testing.T) {
 				a := a.with(t)
 				res := a.do(http.MethodGet, secretsPath("", tenantID, clientID), nil)
 				var l []secretDto
-				res.json(t, http.StatusOK, &l)
+				res.JSON(t, http.StatusOK, &l)
 				want, _ := a.listSecrets(kind, tenantID, clientID, "")
-				if showAll(l) != showAll(want) || len(l) != 2 || l[0].SecretId != firstID || res.header.Get("Total-Count") != "2" {
+				if showAll(l) != showAll(want) || len(l) != 2 || l[0].SecretId != firstID || res.Header.Get("Total-Count") != "2" {
 					t.Fatalf("obsolete list %+v, successor %+v", l, want)
 				}
-				if d := res.header.Get("Deprecation"); d != "true" {
+				if d := res.Header.Get("Deprecation"); d != "true" {
 					t.Fatalf("Deprecation %q", d)
 				}
-				if link := res.header.Get("Link"); link != "<"+successor+`>; rel="successor-version"` {
+				if link := res.Header.Get("Link"); link != "<"+successor+`>; rel="successor-version"` {
 					t.Fatalf("Link %q, want <%s>; rel=\"successor-version\"", link, successor)
 				}
 				if page, _ := a.listSecrets("", tenantID, clientID, "?skip=1&count=1"); len(page) != 1 || page[0].SecretId != added.SecretId {
@@ -553,7 +553,7 @@ func TestObsoleteSecretRoutes(t *testing.T) {
 				a.do(http.MethodGet, secretsPath("", tenantID, clientID)+"?query=x", nil).ocsError(t, http.StatusBadRequest, "query parameter is not supported")
 				// The successor named by Link serves the same list.
 				var followed []secretDto
-				a.do(http.MethodGet, successor, nil).json(t, http.StatusOK, &followed)
+				a.do(http.MethodGet, successor, nil).JSON(t, http.StatusOK, &followed)
 				if showAll(followed) != showAll(l) {
 					t.Fatalf("the Link successor lists %+v", followed)
 				}
@@ -563,22 +563,22 @@ func TestObsoleteSecretRoutes(t *testing.T) {
 				a := a.with(t)
 				res := a.do(http.MethodPut, secretsPath("", tenantID, clientID, added.SecretId), map[string]any{"SecretId": added.SecretId, "Description": "via obsolete"})
 				var got secretDto
-				res.json(t, http.StatusOK, &got)
+				res.JSON(t, http.StatusOK, &got)
 				if got.SecretId != added.SecretId || got.Description != "via obsolete" || str(got.Expiration) != "2033-03-03T03:03:03Z" {
 					t.Fatalf("%+v", got)
 				}
-				if d := res.header.Get("Deprecation"); d != "true" {
+				if d := res.Header.Get("Deprecation"); d != "true" {
 					t.Fatalf("Deprecation %q", d)
 				}
-				if link := res.header.Get("Link"); link != "<"+successor+"/"+added.SecretId+`>; rel="successor-version"` {
+				if link := res.Header.Get("Link"); link != "<"+successor+"/"+added.SecretId+`>; rel="successor-version"` {
 					t.Fatalf("Link %q", link)
 				}
 				if stored := a.getSecret(kind, tenantID, clientID, added.SecretId); show(stored) != show(got) {
 					t.Fatalf("stored %+v, answered %+v", stored, got)
 				}
 				res = a.do(http.MethodPut, secretsPath("", tenantID, clientID, added.SecretId), map[string]any{"Expiration": "2034-01-01T00:00:00Z"})
-				res.json(t, http.StatusOK, &got)
-				if got.Description != "via obsolete" || str(got.Expiration) != "2034-01-01T00:00:00Z" || res.header.Get("Deprecation") != "true" {
+				res.JSON(t, http.StatusOK, &got)
+				if got.Description != "via obsolete" || str(got.Expiration) != "2034-01-01T00:00:00Z" || res.Header.Get("Deprecation") != "true" {
 					t.Fatalf("%+v", got)
 				}
 			})
@@ -606,7 +606,7 @@ func TestObsoleteSecretRoutes(t *testing.T) {
 				// Only GET on the collection and PUT on a secret are obsolete routes.
 				a.do(http.MethodPost, secretsPath("", tenantID, clientID), map[string]any{}).ocsError(t, http.StatusMethodNotAllowed, "Method not allowed")
 				a.do(http.MethodDelete, secretsPath("", tenantID, clientID, added.SecretId), nil).ocsError(t, http.StatusMethodNotAllowed, "Method not allowed")
-				if !materialExists(t, tenantID, clientID, added.SecretId) {
+				if !env.MaterialExists(t, tenantID, clientID, added.SecretId) {
 					t.Fatal("a refused obsolete request destroyed material")
 				}
 			})

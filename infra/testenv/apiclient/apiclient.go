@@ -1,0 +1,95 @@
+// Package apiclient is the HTTP client of the API tests: it sends a request
+// to a test server and reads the answer in full. Only tests import it.
+package apiclient
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// Response is an HTTP answer, read in full.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r Response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body) }
+
+// JSON decodes the body into v (nil: the body is not read), failing the
+// test on a status other than want or a body that does not decode.
+func (r Response) JSON(t testing.TB, want int, v any) {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("status %d, want %d; body %s", r.Status, want, r.Body)
+	}
+	if v != nil {
+		if err := json.Unmarshal(r.Body, v); err != nil {
+			t.Fatalf("body %s: %v", r.Body, err)
+		}
+	}
+}
+
+// Client sends requests to one server.
+type Client struct {
+	BaseURL string       // prefixed to every path
+	HTTP    *http.Client // nil: http.DefaultClient
+}
+
+// Do sends a request and fails the test if it cannot be sent or its answer
+// read. authorization is the Authorization header ("" for none); body is
+// nil (no body), a string sent as is, or a value sent as JSON. A request
+// with a body has Content-Type application/json.
+func (c Client) Do(t testing.TB, method, path, authorization string, body any) Response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, c.BaseURL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	res, err := c.Send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// Send sends req as it is and reads the answer in full.
+func (c Client) Send(req *http.Request) (Response, error) {
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return Response{}, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: res.StatusCode, Header: res.Header, Body: body}, nil
+}
