@@ -2,6 +2,7 @@ package identity
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -194,8 +195,14 @@ func ValidateWebURI(field, raw string) error {
 	return nil
 }
 
+// isLoopback reports whether a URI's host is loopback: localhost, or an IP
+// address in 127.0.0.0/8 or ::1 (not a DNS name that merely starts "127.").
 func isLoopback(host string) bool {
-	return host == "localhost" || host == "::1" || strings.HasPrefix(host, "127.")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func hasControl(s string) bool {
