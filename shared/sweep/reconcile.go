@@ -11,13 +11,14 @@ import (
 // listing page of material, one BatchGetItem of their records.
 const reconcilePage = 100
 
-// reconcileMaterial walks the material under the service's prefix, from
-// where the previous run stopped, and destroys the material that no live
-// record refers to: no record (a create or add that failed after writing
-// the material, a delete whose destruction failed), or a record already
-// swept or soft-deleted. Material younger than MaterialMinAge is left
-// alone: its record may still be being written.
-func (r *run) reconcileMaterial(ctx context.Context) error {
+// walk runs one reconciliation walk a page at a time, from the position
+// that cursor selects in the saved cursors, until the run's batch is done,
+// the walk is complete (the next run starts over) or the budget is spent.
+// The position is saved after each page, so an interrupted run resumes
+// after the last page it finished. page handles one page from a position
+// and returns the next position ("" at the end) and how many items it read.
+func (r *run) walk(ctx context.Context, cursor func(*Cursors) *string,
+	page func(ctx context.Context, from string, limit int) (next string, read int, err error)) error {
 	if r.set.ReconcileBatch == 0 {
 		return nil
 	}
@@ -29,34 +30,46 @@ func (r *run) reconcileMaterial(ctx context.Context) error {
 		if r.spent() {
 			return errBudget
 		}
-		mats, next, err := r.Inventory.List(ctx, cursors.Material, min(reconcilePage, r.set.ReconcileBatch-done))
+		next, read, err := page(ctx, *cursor(&cursors), min(reconcilePage, r.set.ReconcileBatch-done))
 		if err != nil {
-			return fmt.Errorf("list material: %w", err)
-		}
-		done += max(len(mats), 1) // a page may be empty yet not the last
-		var old []Material
-		for _, m := range mats {
-			switch {
-			case !m.Named:
-				r.logger().WarnContext(ctx, "material under the clients prefix with a name the service does not give; left alone", "name", m.Name)
-			case r.now.Sub(m.CreatedAt) >= r.set.MaterialMinAge:
-				old = append(old, m)
-			}
-		}
-		if err := r.destroyOrphans(ctx, old); err != nil {
 			return err
 		}
-		// Saved after each page: an interrupted run resumes after the
-		// last page it finished.
-		cursors.Material = next
+		done += max(read, 1) // a page may be empty yet not the last
+		*cursor(&cursors) = next
 		if err := r.Store.SaveCursors(ctx, cursors); err != nil {
 			return fmt.Errorf("save cursors: %w", err)
 		}
 		if next == "" {
-			return nil // the walk is complete; the next run starts over
+			return nil
 		}
 	}
 	return nil
+}
+
+// reconcileMaterial walks the material under the service's prefix, from
+// where the previous run stopped, and destroys the material that no live
+// record refers to: no record (a create or add that failed after writing
+// the material, a delete whose destruction failed), or a record already
+// swept or soft-deleted. Material younger than MaterialMinAge is left
+// alone: its record may still be being written.
+func (r *run) reconcileMaterial(ctx context.Context) error {
+	return r.walk(ctx, func(c *Cursors) *string { return &c.Material },
+		func(ctx context.Context, from string, limit int) (string, int, error) {
+			mats, next, err := r.Inventory.List(ctx, from, limit)
+			if err != nil {
+				return "", 0, fmt.Errorf("list material: %w", err)
+			}
+			var old []Material
+			for _, m := range mats {
+				switch {
+				case !m.Named:
+					r.logger().WarnContext(ctx, "material under the clients prefix with a name the service does not give; left alone", "name", m.Name)
+				case r.now.Sub(m.CreatedAt) >= r.set.MaterialMinAge:
+					old = append(old, m)
+				}
+			}
+			return next, len(mats), r.destroyOrphans(ctx, old)
+		})
 }
 
 func (r *run) destroyOrphans(ctx context.Context, mats []Material) error {
@@ -98,34 +111,14 @@ func (r *run) destroyOrphans(ctx context.Context, mats []Material) error {
 // material is missing: it can no longer authenticate, and only an operator
 // can tell why (the records are the source of truth; nothing is deleted).
 func (r *run) reconcileRecords(ctx context.Context) error {
-	if r.set.ReconcileBatch == 0 {
-		return nil
-	}
-	cursors, err := r.Store.LoadCursors(ctx)
-	if err != nil {
-		return fmt.Errorf("load cursors: %w", err)
-	}
-	for done := 0; done < r.set.ReconcileBatch; {
-		if r.spent() {
-			return errBudget
-		}
-		secs, next, err := r.Store.ActiveRecords(ctx, cursors.Records, min(reconcilePage, r.set.ReconcileBatch-done), r.now)
-		if err != nil {
-			return fmt.Errorf("read active records: %w", err)
-		}
-		done += max(len(secs), 1)
-		if err := r.checkMaterial(ctx, secs); err != nil {
-			return err
-		}
-		cursors.Records = next
-		if err := r.Store.SaveCursors(ctx, cursors); err != nil {
-			return fmt.Errorf("save cursors: %w", err)
-		}
-		if next == "" {
-			return nil
-		}
-	}
-	return nil
+	return r.walk(ctx, func(c *Cursors) *string { return &c.Records },
+		func(ctx context.Context, from string, limit int) (string, int, error) {
+			secs, next, err := r.Store.ActiveRecords(ctx, from, limit, r.now)
+			if err != nil {
+				return "", 0, fmt.Errorf("read active records: %w", err)
+			}
+			return next, len(secs), r.checkMaterial(ctx, secs)
+		})
 }
 
 func (r *run) checkMaterial(ctx context.Context, secs []identity.Secret) error {
