@@ -24,15 +24,15 @@ type InventoryAPI interface {
 // Inventory is the client secret material under the service's prefix, as
 // the sweeper sees it: listed by name, checked for existence, destroyed.
 type Inventory struct {
-	api   InventoryAPI
-	names *SecretsManager // naming only
+	api InventoryAPI
+	naming
 }
 
 var _ sweep.Inventory = (*Inventory)(nil)
 
 // NewInventory returns the inventory of the material under prefix.
 func NewInventory(api InventoryAPI, prefix string) *Inventory {
-	return &Inventory{api: api, names: &SecretsManager{prefix: prefix}}
+	return &Inventory{api: api, naming: naming{prefix: prefix}}
 }
 
 // maxNameFilterValues is Secrets Manager's limit of values in one filter.
@@ -44,7 +44,7 @@ const maxNameFilterValues = 10
 // restarts the listing.
 func (v *Inventory) List(ctx context.Context, cursor string, limit int) ([]sweep.Material, string, error) {
 	in := &secretsmanager.ListSecretsInput{
-		Filters:    []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{v.names.ClientsPrefix()}}},
+		Filters:    []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{v.ClientsPrefix()}}},
 		MaxResults: aws.Int32(int32(min(max(limit, 1), 100))),
 	}
 	if cursor != "" {
@@ -72,7 +72,7 @@ func (v *Inventory) List(ctx context.Context, cursor string, limit int) ([]sweep
 // this service gives: <prefix>/clients/<tenant>/<client>/<secret>, GUIDs
 // in lower case.
 func (v *Inventory) ParseName(name string) (identity.MaterialRef, bool) {
-	rest, ok := strings.CutPrefix(name, v.names.ClientsPrefix())
+	rest, ok := strings.CutPrefix(name, v.ClientsPrefix())
 	if !ok {
 		return identity.MaterialRef{}, false
 	}
@@ -97,7 +97,7 @@ func (v *Inventory) Missing(ctx context.Context, refs []identity.MaterialRef) ([
 		chunk := refs[start:min(start+maxNameFilterValues, len(refs))]
 		names := make([]string, len(chunk))
 		for i, ref := range chunk {
-			names[i] = v.names.Name(ref)
+			names[i] = v.Name(ref)
 		}
 		found := map[string]bool{}
 		in := &secretsmanager.ListSecretsInput{
@@ -129,16 +129,5 @@ func (v *Inventory) Missing(ctx context.Context, refs []identity.MaterialRef) ([
 // Destroy deletes material at once, without a recovery window; material
 // already gone is not an error.
 func (v *Inventory) Destroy(ctx context.Context, ref identity.MaterialRef) error {
-	_, err := v.api.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
-		SecretId:                   aws.String(v.names.Name(ref)),
-		ForceDeleteWithoutRecovery: aws.Bool(true),
-	})
-	var nf *types.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("delete secret material: %w", err)
-	}
-	return nil
+	return deleteMaterial(ctx, v.api, v.Name(ref))
 }

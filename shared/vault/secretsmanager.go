@@ -27,24 +27,27 @@ type API interface {
 
 // SecretsManager is the Secrets Manager implementation of identity.Vault.
 type SecretsManager struct {
-	api    API
-	prefix string
+	api API
+	naming
 }
 
 var _ identity.Vault = (*SecretsManager)(nil)
 
 // New returns a vault that names its secrets under prefix (the stack name).
 func New(api API, prefix string) *SecretsManager {
-	return &SecretsManager{api: api, prefix: prefix}
+	return &SecretsManager{api: api, naming: naming{prefix: prefix}}
 }
 
+// naming is how material is named: <prefix>/clients/<tenant>/<client>/<secret>.
+type naming struct{ prefix string }
+
 // Name returns the Secrets Manager name of a secret's material.
-func (v *SecretsManager) Name(ref identity.MaterialRef) string {
-	return fmt.Sprintf("%s/clients/%s/%s/%s", v.prefix, ref.TenantID, ref.ClientID, ref.SecretID)
+func (n naming) Name(ref identity.MaterialRef) string {
+	return fmt.Sprintf("%s/clients/%s/%s/%s", n.prefix, ref.TenantID, ref.ClientID, ref.SecretID)
 }
 
 // ClientsPrefix is the name prefix under which all material lives.
-func (v *SecretsManager) ClientsPrefix() string { return v.prefix + "/clients/" }
+func (n naming) ClientsPrefix() string { return n.prefix + "/clients/" }
 
 // material is the stored JSON: a verifier, never the secret.
 type material struct {
@@ -77,8 +80,19 @@ func (v *SecretsManager) PutVerifier(ctx context.Context, ref identity.MaterialR
 
 // DeleteVerifier destroys material at once, with no recovery window.
 func (v *SecretsManager) DeleteVerifier(ctx context.Context, ref identity.MaterialRef) error {
-	_, err := v.api.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
-		SecretId:                   aws.String(v.Name(ref)),
+	return deleteMaterial(ctx, v.api, v.Name(ref))
+}
+
+// secretDeleter is the one Secrets Manager call that destroys material.
+type secretDeleter interface {
+	DeleteSecret(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+}
+
+// deleteMaterial deletes the secret named name at once, without a recovery
+// window; a secret already gone is not an error.
+func deleteMaterial(ctx context.Context, api secretDeleter, name string) error {
+	_, err := api.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
+		SecretId:                   aws.String(name),
 		ForceDeleteWithoutRecovery: aws.Bool(true),
 	})
 	var nf *types.ResourceNotFoundException
