@@ -55,14 +55,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc := cfg.Service(config.NewClients(awsCfg), slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	app := config.NewApp(cfg, config.NewClients(awsCfg), slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	svc := app.Service
 	switch args[0] + " " + args[1] {
 	case "tenant create":
 		return tenantCreate(ctx, svc, args[2:], out)
 	case "client create":
 		return clientCreate(ctx, svc, args[2:], out)
 	case "keys rotate":
-		return keysRotate(ctx, config.NewApp(cfg, config.NewClients(awsCfg), svc.Log).KeyManager(), out)
+		return keysRotate(ctx, app.KeyManager(), out)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0]+" "+args[1], usage)
 }

@@ -104,14 +104,10 @@ func NewClients(awsCfg aws.Config) Clients {
 	return Clients{DynamoDB: dynamodb.NewFromConfig(awsCfg), SecretsManager: secretsmanager.NewFromConfig(awsCfg)}
 }
 
-// Service wires the domain service to DynamoDB and Secrets Manager.
+// Service wires the domain service to DynamoDB and Secrets Manager (the
+// Service of NewApp, for callers that need nothing else).
 func (c Config) Service(clients Clients, log *slog.Logger) *identity.Service {
-	return &identity.Service{
-		Store:              store.New(clients.DynamoDB, c.Table),
-		Vault:              vault.New(clients.SecretsManager, c.SecretPrefix),
-		Log:                log,
-		DefaultClientLimit: c.DefaultClientLimit,
-	}
+	return NewApp(c, clients, log).Service
 }
 
 // App is everything a function's routes are built from, built once per
