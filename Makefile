@@ -5,13 +5,14 @@
 SHELL := /bin/bash
 GO    ?= go
 
-# Each Lambda function's logical id in template.yaml and its Go package.
-FUNCTIONS := ClientCredentialClientsFunction:clientcredentialclients \
-	HybridClientsFunction:hybridclients \
-	ClientSecretsFunction:clientsecrets \
-	ApplicationSecretsFunction:applicationsecrets \
-	TokenFunction:token \
-	SweeperFunction:sweeper
+# Each Lambda function of template.yaml as <LogicalId>:<GoPackage>, read from
+# the template itself (the GoPackage line of each function's Metadata; see the
+# comment at the top of template.yaml): adding a function to the template adds
+# its build target. infra/template/build_test.go checks this list against the
+# template's parser and builds every function through its target.
+TEMPLATE  := $(dir $(lastword $(MAKEFILE_LIST)))template.yaml
+FUNCTIONS := $(shell awk '/^  [A-Za-z0-9]+:[ ]*$$/ {id=$$1; sub(":","",id)} /^      GoPackage:/ {print id":"$$2}' $(TEMPLATE))
+gopackage  = $(patsubst $(1):%,%,$(filter $(1):%,$(FUNCTIONS)))
 
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 NODE_STAMP   := infra/local/node_modules/.package-lock.json
@@ -24,10 +25,10 @@ LOCAL_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=
 	TABLE_NAME=identity-local SECRET_PREFIX=identity-local \
 	AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:4566
 
-.PHONY: run test unit build invoke admin deploy lint bench deps tools clean
+.PHONY: run test unit build functions generate invoke admin deploy lint bench deps tools clean
 
 ## run: the whole service on http://127.0.0.1:3000 with DynamoDB Local and the Secrets Manager emulator
-run: deps
+run: deps generate
 	$(GO) run ./infra/local
 
 ## test: every test (unit, integration on emulators it starts itself, Lambda events) and cfn-lint
@@ -56,29 +57,26 @@ tools:
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is missing: pip install cfn-lint"; exit 1; }
 
 ## build: every function as bin/<LogicalId>/bootstrap for provided.al2023 on arm64
-build:
+build: generate
 	@set -e; for f in $(FUNCTIONS); do \
 		$(MAKE) --no-print-directory build-$${f%%:*} ARTIFACTS_DIR=$(CURDIR)/bin/$${f%%:*}; done
 	@ls -l bin/*/bootstrap
 
-# The targets `sam build` runs, one per function.
-build-ClientCredentialClientsFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/clientcredentialclients
+# The target `sam build` runs for each function (BuildMethod: makefile), with
+# ARTIFACTS_DIR set: build-<LogicalId> builds that function's GoPackage.
+build-%Function:
+	@test -n "$(call gopackage,$*Function)" || { echo "$*Function is not a function of template.yaml (GoPackage)"; exit 2; }
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./$(call gopackage,$*Function)
 
-build-HybridClientsFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/hybridclients
+## generate: derive infra/local/server/functions_gen.go (which constructor serves each
+##   function's routes locally) from template.yaml and the functions' main.go; commit
+##   the result (`make test` fails while it is stale)
+generate:
+	$(GO) generate ./infra/local/server
 
-build-ClientSecretsFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/clientsecrets
-
-build-ApplicationSecretsFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/applicationsecrets
-
-build-TokenFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/token
-
-build-SweeperFunction:
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweeper
+## functions: the functions of template.yaml, one <LogicalId>:<GoPackage> a line
+functions:
+	@printf '%s\n' $(FUNCTIONS)
 
 ## invoke: run a function's real bootstrap under a local Lambda Runtime API with one event
 ##   make invoke FUNCTION=clientcredentialclients EVENT=events/clientcredentialclients/create.json

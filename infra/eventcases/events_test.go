@@ -27,9 +27,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"identityservice/infra/lambdaruntime"
+	"identityservice/infra/local/server"
+	"identityservice/infra/template"
 	"identityservice/infra/testenv"
 	"identityservice/shared/auth"
 	"identityservice/shared/config"
+	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/store"
 	"identityservice/shared/vault"
@@ -87,14 +90,39 @@ var placeholderPattern = regexp.MustCompile(placeholderPrefix + `[0-9]{12}`)
 
 func placeholder(n int) string { return fmt.Sprintf("%s%012d", placeholderPrefix, n) }
 
-// keyRotation lists the functions whose routes answer errors as RFC 7807
-// ProblemDetails (403: the Key Rotation forbidden body) instead of the OCS
-// error body.
-var keyRotation = map[string]bool{"applicationsecrets": true}
-
-// oauth lists the functions whose errors are RFC 6749 section 5.2 bodies
-// and whose events carry client credentials, not a bearer token.
-var oauth = map[string]bool{"token": true}
+// family returns the error family of the function whose events are in
+// events/<function>/ (its GoPackage is functions/<function>), from the
+// function's own route table, which the local server mounts too: OCS error
+// bodies, Key Rotation ProblemDetails (403: the Key Rotation forbidden
+// body), or RFC 6749 errors (the token function, whose events carry client
+// credentials, not a bearer token). Every events directory must belong to
+// a template.yaml function with HttpApi routes.
+func family(t *testing.T, function string) httpapi.Family {
+	t.Helper()
+	tpl, err := template.Load(filepath.Join(env.Root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := config.NewApp(env.Config, env.Clients, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	routes, ok := server.FunctionRoutes("functions/"+function, app)
+	if !ok || len(routes) == 0 {
+		t.Fatalf("events/%s: functions/%s is not an HTTP function of template.yaml", function, function)
+	}
+	declared := false
+	for _, f := range tpl.Functions() {
+		declared = declared || f.Dir == "functions/"+function
+	}
+	if !declared {
+		t.Fatalf("events/%s: template.yaml has no function with GoPackage functions/%s", function, function)
+	}
+	fam := routes[0].Family
+	for _, r := range routes {
+		if r.Family != fam {
+			t.Fatalf("functions/%s mixes error families (%s %s)", function, r.Method, r.Path)
+		}
+	}
+	return fam
+}
 
 // Token events cannot hold the admin client's secret, which the service
 // generates: they hold these markers, which the test replaces (with
@@ -214,6 +242,8 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 		}
 		function := d.Name()
 		t.Run(function, func(t *testing.T) {
+			fam := family(t, function)
+			oauth := fam == httpapi.OAuth
 			cases, ok := expected[function]
 			if !ok {
 				t.Fatalf("events/%s has no expectations in this test", function)
@@ -258,7 +288,7 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 						t.Fatal(err)
 					}
 					event := []byte(substituted)
-					if oauth[function] {
+					if oauth {
 						event = []byte(strings.NewReplacer(idMarker, admin.Client.ID, secretMarker, admin.SecretString,
 							basicMarker, base64.StdEncoding.EncodeToString([]byte(admin.Client.ID+":"+admin.SecretString))).Replace(substituted))
 					} else if event, err = authorize(event); err != nil {
@@ -286,16 +316,16 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 						t.Fatalf("no Operation-Id header: %v %v", out.Headers, out.MultiValueHeaders)
 					}
 					if c.status >= 400 {
-						checkErrorBody(t, function, c.status, opID, out.Body)
+						checkErrorBody(t, fam, c.status, opID, out.Body)
 					}
-					if oauth[function] && c.status == 401 {
+					if oauth && c.status == 401 {
 						if invalidClientBody == "" {
 							invalidClientBody = out.Body
 						} else if out.Body != invalidClientBody {
 							t.Fatalf("invalid_client bodies differ: %s vs %s", out.Body, invalidClientBody)
 						}
 					}
-					if oauth[function] && strings.HasPrefix(c.name, "token-") && c.status == 200 {
+					if oauth && strings.HasPrefix(c.name, "token-") && c.status == 200 {
 						checkAccessToken(t, out.Body)
 					}
 					for name, want := range expectedHeaders[function+"/"+c.name] {
@@ -413,9 +443,9 @@ func header(out events.APIGatewayV2HTTPResponse, name string) string {
 // checkErrorBody checks an error answer's format: the OCS error body with
 // the request's OperationId, or on Key Rotation routes ProblemDetails (403:
 // the forbidden body, whose identifier is the OperationId).
-func checkErrorBody(t *testing.T, function string, status int, opID, body string) {
+func checkErrorBody(t *testing.T, fam httpapi.Family, status int, opID, body string) {
 	t.Helper()
-	if oauth[function] {
+	if fam == httpapi.OAuth {
 		var e struct {
 			Error       string `json:"error"`
 			Description string `json:"error_description"`
@@ -425,7 +455,7 @@ func checkErrorBody(t *testing.T, function string, status int, opID, body string
 		}
 		return
 	}
-	if !keyRotation[function] {
+	if fam != httpapi.KeyRotation {
 		if !strings.Contains(body, `"OperationId":"`+opID+`"`) {
 			t.Fatalf("error body %s lacks OperationId %s", body, opID)
 		}

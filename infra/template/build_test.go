@@ -45,6 +45,33 @@ func TestBuildTargets(t *testing.T) {
 	}
 }
 
+// TestMakefileFunctions holds the Makefile's FUNCTIONS list, which awk reads
+// from template.yaml, to this package's parser: the build targets are
+// derived from the template, so a function added there is built by `make
+// build` and `sam build` with no Makefile change.
+func TestMakefileFunctions(t *testing.T) {
+	makeBin, err := exec.LookPath("make")
+	if err != nil {
+		t.Fatal("make not found: apt-get install make")
+	}
+	cmd := exec.Command(makeBin, "-s", "--no-print-directory", "functions")
+	cmd.Dir = repoRoot
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("make functions: %v", err)
+	}
+	var want []string
+	for _, f := range load(t).Functions() {
+		want = append(want, f.LogicalID+":"+f.Dir)
+	}
+	got := strings.Fields(string(out))
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("make functions = %v, template.yaml has %v", got, want)
+	}
+}
+
 func checkBootstrap(t *testing.T, path, mainPkg string) {
 	t.Helper()
 	st, err := os.Stat(path)

@@ -1,36 +1,28 @@
 // Package server mounts every function's routes on one handler, by the
 // routes that template.yaml declares, for the local dev server and for
 // tests that drive the whole API over HTTP.
+//
+// Which Go constructor serves a function is derived, not listed by hand:
+// functions_gen.go maps each GoPackage of template.yaml to the constructor
+// that package's main.go passes to lambdafn.Main (infra/local/mountgen
+// writes it; its test fails when the file is stale).
 package server
+
+//go:generate go run ../mountgen
 
 import (
 	"fmt"
-	"sort"
-
 	"net/http"
+	"sort"
 
 	"identityservice/infra/template"
 	"identityservice/shared/config"
 	"identityservice/shared/httpapi"
-	"identityservice/shared/keyrotationapi"
-	"identityservice/shared/lambdafn"
-	"identityservice/shared/ocsapi"
-	"identityservice/shared/tokenapi"
 )
 
 // Deps are what the functions' routes are built from: the same App each
 // function's main builds from its environment.
 type Deps = *config.App
-
-// functions maps a function's Go package directory (its template.yaml
-// GoPackage) to the routes its main.go serves.
-var functions = map[string]func(*config.App) []httpapi.Route{
-	"functions/clientcredentialclients": lambdafn.ServiceRoutes(ocsapi.ClientCredentialClientRoutes),
-	"functions/hybridclients":           lambdafn.ServiceRoutes(ocsapi.HybridClientRoutes),
-	"functions/clientsecrets":           lambdafn.ServiceRoutes(ocsapi.ClientSecretRoutes),
-	"functions/applicationsecrets":      lambdafn.ServiceRoutes(keyrotationapi.Routes),
-	"functions/token":                   tokenapi.Routes,
-}
 
 // FunctionRoutes returns the Go route table of the function in dir.
 func FunctionRoutes(dir string, d Deps) ([]httpapi.Route, bool) {
