@@ -1,7 +1,9 @@
 // Package httpapi is the HTTP edge shared by every function: the route
-// table, operation ids, request decoding, list parameters, and the mapping
-// from domain errors to status codes and to the two wire formats (the OCS
-// error body and RFC 7807 ProblemDetails).
+// table, operation ids, request decoding, list parameters, one way for a
+// handler to answer (Handler: a Response or an error), and the mapping from
+// errors to status codes and to each route family's wire format, chosen in
+// one table (errorFormats): the OCS error body, RFC 7807 ProblemDetails
+// (with the Key Rotation API's own 403 body), and RFC 6749 errors.
 package httpapi
 
 import (
@@ -21,8 +23,34 @@ type Family int
 const (
 	OCS         Family = iota // PascalCase, OCS error body
 	KeyRotation               // camelCase, ProblemDetails
-	OAuth                     // the token endpoint: RFC 6749 errors, written by its handlers
+	OAuth                     // the token endpoint, discovery, JWKS: RFC 6749 section 5.2 errors
 )
+
+// OAuthError is an RFC 6749 section 5.2 error of the token endpoint:
+// {"error": Code, "error_description": Description} with Status. Err, if
+// set, is the cause: logged, never sent.
+type OAuthError struct {
+	Status      int
+	Code        string // invalid_request, invalid_client, unsupported_grant_type, unauthorized_client, server_error
+	Description string
+	Err         error
+}
+
+func (e *OAuthError) Error() string {
+	s := e.Code + ": " + e.Description
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *OAuthError) Unwrap() error { return e.Err }
+
+// OAuthBody is the RFC 6749 section 5.2 error body.
+type OAuthBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
 
 // statusOf maps an error kind to its HTTP status.
 var statusOf = map[identity.Kind]int{
@@ -71,9 +99,22 @@ func domainError(err error) *identity.Error {
 	return identity.Internal("unclassified", err).(*identity.Error)
 }
 
+// problem is an error answer, whatever its family's format: the fields of
+// an *identity.Error, or of an *OAuthError (Code set).
+type problem struct {
+	status                    int
+	title, reason, resolution string
+	code                      string // the RFC 6749 error code of an *OAuthError
+}
+
 // WriteError answers with err in the format of the route's family. Internal
 // errors are logged with their cause, which never reaches the caller.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *OAuthError
+	if errors.As(err, &oe) {
+		write(w, r, problem{status: oe.Status, title: oe.Code, reason: oe.Description, code: oe.Code}, oe.Error())
+		return
+	}
 	e := domainError(err)
 	status := statusOf[e.Kind]
 	if status == 0 {
@@ -83,37 +124,83 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, status int, e *identity.Error) {
+	write(w, r, problem{status: status, title: e.Title, reason: e.Reason, resolution: e.Resolution}, e.Error())
+}
+
+// write logs p (with full, its cause included, if it is a 5xx) and answers
+// it in the route family's format.
+func write(w http.ResponseWriter, r *http.Request, p problem, full string) {
 	ctx := r.Context()
-	opID := OperationID(ctx)
-	if status >= 500 {
-		Logger(ctx).ErrorContext(ctx, "request failed", "status", status, "error", e.Error())
+	if p.status >= 500 {
+		Logger(ctx).ErrorContext(ctx, "request failed", "status", p.status, "error", full)
 	} else {
-		Logger(ctx).InfoContext(ctx, "request rejected", "status", status, "error", e.Title, "reason", e.Reason)
+		Logger(ctx).InfoContext(ctx, "request rejected", "status", p.status, "error", p.title, "reason", p.reason)
 	}
-	if status == http.StatusUnauthorized {
-		if r.Header.Get("Authorization") != "" {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		} else {
-			w.Header().Set("WWW-Authenticate", `Bearer`)
-		}
+	errorFormats[familyOf(ctx)](w, r, p)
+}
+
+// errorFormats is the one table of error formats, by route family.
+var errorFormats = map[Family]func(w http.ResponseWriter, r *http.Request, p problem){
+	OCS:         writeOCSError,
+	KeyRotation: writeKeyRotationError,
+	OAuth:       writeOAuthError,
+}
+
+// bearerChallenge sets WWW-Authenticate on a 401 of a route that wants a
+// bearer token.
+func bearerChallenge(w http.ResponseWriter, r *http.Request, status int) {
+	if status != http.StatusUnauthorized {
+		return
 	}
-	switch familyOf(ctx) {
-	case KeyRotation:
-		if status == http.StatusForbidden {
-			WriteJSON(w, status, ForbiddenBody{Type: "Forbidden", Identifier: opID, Message: e.Reason, ResponseCode: "Forbidden", Errors: []string{e.Title}})
-			return
-		}
-		w.Header().Set("Content-Type", "application/problem+json")
-		writeJSONBody(w, status, ProblemDetails{
-			Type:     "https://tools.ietf.org/html/rfc7231#section-6",
-			Title:    e.Title,
-			Status:   status,
-			Detail:   joinDetail(e.Reason, e.Resolution),
-			Instance: r.URL.Path,
-		})
+	if r.Header.Get("Authorization") != "" {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	} else {
+		w.Header().Set("WWW-Authenticate", `Bearer`)
+	}
+}
+
+// writeOCSError writes the OCS error body.
+func writeOCSError(w http.ResponseWriter, r *http.Request, p problem) {
+	bearerChallenge(w, r, p.status)
+	WriteJSON(w, p.status, ErrorBody{OperationId: OperationID(r.Context()), Error: p.title, Reason: p.reason, Resolution: p.resolution})
+}
+
+// writeKeyRotationError writes ProblemDetails, or on 403 the Key Rotation
+// API's forbidden body.
+func writeKeyRotationError(w http.ResponseWriter, r *http.Request, p problem) {
+	bearerChallenge(w, r, p.status)
+	if p.status == http.StatusForbidden {
+		WriteJSON(w, p.status, ForbiddenBody{Type: "Forbidden", Identifier: OperationID(r.Context()), Message: p.reason, ResponseCode: "Forbidden", Errors: []string{p.title}})
+		return
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	writeJSONBody(w, p.status, ProblemDetails{
+		Type:     "https://tools.ietf.org/html/rfc7231#section-6",
+		Title:    p.title,
+		Status:   p.status,
+		Detail:   joinDetail(p.reason, p.resolution),
+		Instance: r.URL.Path,
+	})
+}
+
+// writeOAuthError writes an RFC 6749 section 5.2 error. Errors that are not
+// an *OAuthError (an unknown method, a panic) get the code their status
+// implies: invalid_client (401), server_error (5xx), else invalid_request.
+func writeOAuthError(w http.ResponseWriter, r *http.Request, p problem) {
+	code := p.code
+	switch {
+	case code != "":
+	case p.status == http.StatusUnauthorized:
+		code = "invalid_client"
+	case p.status >= 500:
+		code = "server_error"
 	default:
-		WriteJSON(w, status, ErrorBody{OperationId: opID, Error: e.Title, Reason: e.Reason, Resolution: e.Resolution})
+		code = "invalid_request"
 	}
+	if p.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="identity", charset="UTF-8"`)
+	}
+	WriteJSON(w, p.status, OAuthBody{Error: code, Description: joinDetail(p.reason, p.resolution)})
 }
 
 func joinDetail(reason, resolution string) string {

@@ -23,7 +23,7 @@ type Route struct {
 	Path    string   // e.g. /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}
 	Roles   []string // role ids allowed; empty means no bearer token is needed
 	Family  Family
-	Handler http.HandlerFunc
+	Handler Handler
 }
 
 type ctxKey int
@@ -107,7 +107,7 @@ func NewHandler(log *slog.Logger, routes []Route, opts ...Option) http.Handler {
 				}
 				r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
 			}
-			rt.Handler(w, r)
+			serve(rt.Handler, w, r)
 		})
 		methodsByPattern[rt.Path] = append(methodsByPattern[rt.Path], rt.Method)
 		familyByPattern[rt.Path] = rt.Family

@@ -136,40 +136,34 @@ func expirationDate(w http.ResponseWriter, r *http.Request) (*time.Time, error) 
 	return &t, nil
 }
 
-func (h handlers) add(w http.ResponseWriter, r *http.Request) {
+func (h handlers) add(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, err := ids(r)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return httpapi.Response{}, err
 	}
 	exp, err := expirationDate(w, r)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return httpapi.Response{}, err
 	}
 	client, err := h.svc.GetAnyClient(r.Context(), tenantID, clientID)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return httpapi.Response{}, err
 	}
 	created, err := h.svc.AddSecret(r.Context(), tenantID, client.Kind, clientID, "", "description", exp, "expirationDate")
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return httpapi.Response{}, err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, application(client, &created.SecretString))
+	return httpapi.Response{Status: http.StatusOK, Body: application(client, &created.SecretString)}, nil
 }
 
-func (h handlers) list(w http.ResponseWriter, r *http.Request) {
+func (h handlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, err := ids(r)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return httpapi.Response{}, err
 	}
 	page, err := h.svc.ListSecrets(r.Context(), tenantID, "", clientID, true, 0, identity.MaxSecretsPerClient*1000)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return httpapi.Response{}, err
 	}
 	out := make([]SecretInfo, len(page.Secrets))
 	for i, s := range page.Secrets {
@@ -180,29 +174,24 @@ func (h handlers) list(w http.ResponseWriter, r *http.Request) {
 		}
 		out[i] = SecretInfo{ClientSecretID: s.ID, ClientSecretExpirationDate: exp, Deleted: s.DeletedAt != nil}
 	}
-	w.Header().Set("Total-Count", strconv.Itoa(page.Total))
-	httpapi.WriteJSON(w, http.StatusOK, out)
+	return httpapi.Response{Status: http.StatusOK, Body: out, Header: map[string]string{"Total-Count": strconv.Itoa(page.Total)}}, nil
 }
 
-func (h handlers) delete(w http.ResponseWriter, r *http.Request) {
+func (h handlers) delete(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, err := ids(r)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return httpapi.Response{}, err
 	}
 	secretID, err := httpapi.PathGUID(r, "id")
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return httpapi.Response{}, err
 	}
 	if _, err := h.svc.SoftDeleteSecret(r.Context(), tenantID, clientID, secretID); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return httpapi.Response{}, err
 	}
 	client, err := h.svc.GetAnyClient(r.Context(), tenantID, clientID)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return httpapi.Response{}, err
 	}
-	httpapi.WriteJSON(w, http.StatusOK, application(client, nil))
+	return httpapi.Response{Status: http.StatusOK, Body: application(client, nil)}, nil
 }

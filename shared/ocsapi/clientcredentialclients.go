@@ -38,7 +38,7 @@ type clientCredentialClientCreate struct {
 	Tags                 *[]string
 }
 
-// clientCredentialClientUpdate is the update body: absent or null
+// clientCredentialClientUpdate is the update Body: absent or null
 // properties keep their stored value.
 type clientCredentialClientUpdate struct {
 	RoleIds  *[]string
@@ -67,28 +67,28 @@ func ClientCredentialClientRoutes(svc *identity.Service) []httpapi.Route {
 	h := cccHandlers{svc: svc}
 	res := clientResource[ClientCredentialClientDto]{svc: svc, kind: identity.ClientCredential, dto: cccDto, filterTag: true}
 	return []httpapi.Route{
-		{Method: http.MethodPost, Path: cccBase, Roles: rolesAdmin, Handler: handle(h.create)},
-		{Method: http.MethodGet, Path: cccBase, Roles: rolesAdminMember, Handler: handle(res.list)},
-		{Method: http.MethodGet, Path: cccBase + "/{clientId}", Roles: rolesAdminMember, Handler: handle(res.get)},
-		{Method: http.MethodPut, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: handle(h.update)},
-		{Method: http.MethodDelete, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: handle(res.delete)},
+		{Method: http.MethodPost, Path: cccBase, Roles: rolesAdmin, Handler: h.create},
+		{Method: http.MethodGet, Path: cccBase, Roles: rolesAdminMember, Handler: res.list},
+		{Method: http.MethodGet, Path: cccBase + "/{clientId}", Roles: rolesAdminMember, Handler: res.get},
+		{Method: http.MethodPut, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: h.update},
+		{Method: http.MethodDelete, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: res.delete},
 	}
 }
 
 type cccHandlers struct{ svc *identity.Service }
 
-func (h cccHandlers) create(w http.ResponseWriter, r *http.Request) (result, error) {
+func (h cccHandlers) create(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, err := httpapi.PathGUID(r, "tenantId")
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	var in clientCredentialClientCreate
 	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	exp, err := parseOptionalTime("SecretExpirationDate", in.SecretExpirationDate)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	created, err := h.svc.CreateClient(r.Context(), tenantID, identity.NewClient{
 		ID:                deref(in.ClientId),
@@ -101,36 +101,36 @@ func (h cccHandlers) create(w http.ResponseWriter, r *http.Request) (result, err
 		SecretExpiration:  exp,
 	})
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
-	return result{status: http.StatusCreated, body: ClientCredentialClientResponseDto{
+	return httpapi.Response{Status: http.StatusCreated, Body: ClientCredentialClientResponseDto{
 		ClientSecret:              created.SecretString,
 		SecretId:                  created.Secret.ID,
 		SecretDescription:         created.Secret.Description,
 		SecretExpirationDate:      formatTime(created.Secret.Expiration),
 		ClientCredentialClientDto: cccDto(created.Client),
-	}, headers: map[string]string{"Location": r.URL.Path + "/" + created.Client.ID}}, nil
+	}, Header: map[string]string{"Location": r.URL.Path + "/" + created.Client.ID}}, nil
 }
 
-func (h cccHandlers) update(w http.ResponseWriter, r *http.Request) (result, error) {
+func (h cccHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, err := tenantAndClient(r)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	var in clientCredentialClientUpdate
 	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	if err := sameClientID(in.ClientId, clientID); err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	c, err := h.svc.UpdateClient(r.Context(), tenantID, identity.ClientCredential, clientID, identity.ClientPatch{
 		Name: in.Name, Enabled: in.Enabled, RoleIDs: in.RoleIds, Tags: in.Tags,
 	})
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
-	return result{status: http.StatusOK, body: cccDto(c)}, nil
+	return httpapi.Response{Status: http.StatusOK, Body: cccDto(c)}, nil
 }
 
 // sameClientID refuses a body ClientId that differs from the path's.

@@ -84,28 +84,28 @@ func HybridClientRoutes(svc *identity.Service) []httpapi.Route {
 	h := hybridHandlers{svc: svc}
 	res := clientResource[HybridClientDto]{svc: svc, kind: identity.Hybrid, dto: hybridDto, filterTag: false}
 	return []httpapi.Route{
-		{Method: http.MethodPost, Path: hybridBase, Roles: rolesAdmin, Handler: handle(h.create)},
-		{Method: http.MethodGet, Path: hybridBase, Roles: rolesAdminCluster, Handler: handle(res.list)},
-		{Method: http.MethodGet, Path: hybridBase + "/{clientId}", Roles: rolesAdminCluster, Handler: handle(res.get)},
-		{Method: http.MethodPut, Path: hybridBase + "/{clientId}", Roles: rolesAdmin, Handler: handle(h.update)},
-		{Method: http.MethodDelete, Path: hybridBase + "/{clientId}", Roles: rolesAdmin, Handler: handle(res.delete)},
+		{Method: http.MethodPost, Path: hybridBase, Roles: rolesAdmin, Handler: h.create},
+		{Method: http.MethodGet, Path: hybridBase, Roles: rolesAdminCluster, Handler: res.list},
+		{Method: http.MethodGet, Path: hybridBase + "/{clientId}", Roles: rolesAdminCluster, Handler: res.get},
+		{Method: http.MethodPut, Path: hybridBase + "/{clientId}", Roles: rolesAdmin, Handler: h.update},
+		{Method: http.MethodDelete, Path: hybridBase + "/{clientId}", Roles: rolesAdmin, Handler: res.delete},
 	}
 }
 
 type hybridHandlers struct{ svc *identity.Service }
 
-func (h hybridHandlers) create(w http.ResponseWriter, r *http.Request) (result, error) {
+func (h hybridHandlers) create(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, err := httpapi.PathGUID(r, "tenantId")
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	var in hybridClientCreate
 	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	exp, err := parseOptionalTime("SecretExpirationDate", in.SecretExpirationDate)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	created, err := h.svc.CreateClient(r.Context(), tenantID, identity.NewClient{
 		ID:                          deref(in.ClientId),
@@ -122,28 +122,28 @@ func (h hybridHandlers) create(w http.ResponseWriter, r *http.Request) (result, 
 		SecretExpiration:            exp,
 	})
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
-	return result{status: http.StatusCreated, body: HybridClientResponseDto{
+	return httpapi.Response{Status: http.StatusCreated, Body: HybridClientResponseDto{
 		ClientSecret:         created.SecretString,
 		SecretId:             created.Secret.ID,
 		SecretDescription:    created.Secret.Description,
 		SecretExpirationDate: formatTime(created.Secret.Expiration),
 		HybridClientDto:      hybridDto(created.Client),
-	}, headers: map[string]string{"Location": r.URL.Path + "/" + created.Client.ID}}, nil
+	}, Header: map[string]string{"Location": r.URL.Path + "/" + created.Client.ID}}, nil
 }
 
-func (h hybridHandlers) update(w http.ResponseWriter, r *http.Request) (result, error) {
+func (h hybridHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, err := tenantAndClient(r)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	var in hybridClientUpdate
 	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	if err := sameClientID(in.ClientId, clientID); err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	c, err := h.svc.UpdateClient(r.Context(), tenantID, identity.Hybrid, clientID, identity.ClientPatch{
 		Name: in.Name, Enabled: in.Enabled,
@@ -152,7 +152,7 @@ func (h hybridHandlers) update(w http.ResponseWriter, r *http.Request) (result, 
 		ClientURI: in.ClientUri, LogoURI: in.LogoUri,
 	})
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
-	return result{status: http.StatusOK, body: hybridDto(c)}, nil
+	return httpapi.Response{Status: http.StatusOK, Body: hybridDto(c)}, nil
 }

@@ -19,33 +19,6 @@ var (
 	rolesAdminCluster = []string{identity.RoleAccountAdministrator, identity.RoleClusterOperator, identity.RoleClusterSupport}
 )
 
-// result is what a handler produces: a status and a body, or an error.
-type result struct {
-	status  int
-	body    any
-	headers map[string]string
-}
-
-// handle adapts a function returning a result to a handler, so decoding,
-// error mapping and encoding are written once.
-func handle(fn func(w http.ResponseWriter, r *http.Request) (result, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		res, err := fn(w, r)
-		if err != nil {
-			httpapi.WriteError(w, r, err)
-			return
-		}
-		for k, v := range res.headers {
-			w.Header().Set(k, v)
-		}
-		if res.body == nil {
-			w.WriteHeader(res.status)
-			return
-		}
-		httpapi.WriteJSON(w, res.status, res.body)
-	}
-}
-
 // tenantAndClient reads the two GUID path parameters.
 func tenantAndClient(r *http.Request) (tenantID, clientID string, err error) {
 	if tenantID, err = httpapi.PathGUID(r, "tenantId"); err != nil {
@@ -107,10 +80,10 @@ type MultiStatusResponse[T any] struct {
 
 // listResult answers a list: 200 with the items, or 207 with the items and
 // one child error per unreadable item; Total-Count in both.
-func listResult[T any](r *http.Request, tenantID string, total int, data []T, bad []identity.ItemError) result {
+func listResult[T any](r *http.Request, tenantID string, total int, data []T, bad []identity.ItemError) httpapi.Response {
 	headers := map[string]string{"Total-Count": strconv.Itoa(total)}
 	if len(bad) == 0 {
-		return result{status: http.StatusOK, body: data, headers: headers}
+		return httpapi.Response{Status: http.StatusOK, Body: data, Header: headers}
 	}
 	opID := httpapi.OperationID(r.Context())
 	ms := MultiStatusResponse[T]{
@@ -130,7 +103,7 @@ func listResult[T any](r *http.Request, tenantID string, total int, data []T, ba
 			TenantId:    tenantID,
 		})
 	}
-	return result{status: http.StatusMultiStatus, body: ms, headers: headers}
+	return httpapi.Response{Status: http.StatusMultiStatus, Body: ms, Header: headers}
 }
 
 // clientResource serves what the two client kinds share: get, list and
@@ -142,26 +115,26 @@ type clientResource[D any] struct {
 	filterTag bool // the list accepts tags (Client Credential clients have them)
 }
 
-func (c clientResource[D]) get(w http.ResponseWriter, r *http.Request) (result, error) {
+func (c clientResource[D]) get(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, err := tenantAndClient(r)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	client, err := c.svc.GetClient(r.Context(), tenantID, c.kind, clientID)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
-	return result{status: http.StatusOK, body: c.dto(client)}, nil
+	return httpapi.Response{Status: http.StatusOK, Body: c.dto(client)}, nil
 }
 
-func (c clientResource[D]) list(w http.ResponseWriter, r *http.Request) (result, error) {
+func (c clientResource[D]) list(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, err := httpapi.PathGUID(r, "tenantId")
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	page, err := httpapi.ListParams(r)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	opt := identity.ListOptions{Skip: page.Skip, Count: page.Count}
 	if c.filterTag {
@@ -169,7 +142,7 @@ func (c clientResource[D]) list(w http.ResponseWriter, r *http.Request) (result,
 	}
 	clients, err := c.svc.ListClients(r.Context(), tenantID, c.kind, opt)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	dtos := make([]D, len(clients.Clients))
 	for i, client := range clients.Clients {
@@ -178,13 +151,13 @@ func (c clientResource[D]) list(w http.ResponseWriter, r *http.Request) (result,
 	return listResult(r, tenantID, clients.Total, dtos, clients.Errors), nil
 }
 
-func (c clientResource[D]) delete(w http.ResponseWriter, r *http.Request) (result, error) {
+func (c clientResource[D]) delete(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, err := tenantAndClient(r)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	if err := c.svc.DeleteClient(r.Context(), tenantID, c.kind, clientID); err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
-	return result{status: http.StatusNoContent}, nil
+	return httpapi.Response{Status: http.StatusNoContent}, nil
 }

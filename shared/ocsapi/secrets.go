@@ -57,17 +57,17 @@ func ClientSecretRoutes(svc *identity.Service) []httpapi.Route {
 		h := secretHandlers{svc: svc, kind: kind}
 		base := secretBase[kind]
 		routes = append(routes,
-			httpapi.Route{Method: http.MethodGet, Path: base, Roles: rolesAdmin, Handler: handle(h.list)},
-			httpapi.Route{Method: http.MethodPost, Path: base, Roles: rolesAdmin, Handler: handle(h.add)},
-			httpapi.Route{Method: http.MethodGet, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: handle(h.get)},
-			httpapi.Route{Method: http.MethodPut, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: handle(h.update)},
-			httpapi.Route{Method: http.MethodDelete, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: handle(h.delete)},
+			httpapi.Route{Method: http.MethodGet, Path: base, Roles: rolesAdmin, Handler: h.list},
+			httpapi.Route{Method: http.MethodPost, Path: base, Roles: rolesAdmin, Handler: h.add},
+			httpapi.Route{Method: http.MethodGet, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: h.get},
+			httpapi.Route{Method: http.MethodPut, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: h.update},
+			httpapi.Route{Method: http.MethodDelete, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: h.delete},
 		)
 	}
 	obsolete := secretHandlers{svc: svc} // either kind
 	return append(routes,
-		httpapi.Route{Method: http.MethodGet, Path: obsoleteSecretBase, Roles: rolesAdmin, Handler: handle(obsolete.list)},
-		httpapi.Route{Method: http.MethodPut, Path: obsoleteSecretBase + "/{secretId}", Roles: rolesAdmin, Handler: handle(obsolete.update)},
+		httpapi.Route{Method: http.MethodGet, Path: obsoleteSecretBase, Roles: rolesAdmin, Handler: obsolete.list},
+		httpapi.Route{Method: http.MethodPut, Path: obsoleteSecretBase + "/{secretId}", Roles: rolesAdmin, Handler: obsolete.update},
 	)
 }
 
@@ -90,7 +90,7 @@ func (h secretHandlers) ids(r *http.Request, withSecret bool) (tenantID, clientI
 }
 
 // deprecation marks an obsolete route's answer.
-func (h secretHandlers) deprecation(res *result, r *http.Request, kind identity.ClientKind, tenantID, clientID, secretID string) {
+func (h secretHandlers) deprecation(res *httpapi.Response, r *http.Request, kind identity.ClientKind, tenantID, clientID, secretID string) {
 	if h.kind != "" {
 		return
 	}
@@ -98,25 +98,25 @@ func (h secretHandlers) deprecation(res *result, r *http.Request, kind identity.
 	if secretID != "" {
 		successor += "/" + secretID
 	}
-	if res.headers == nil {
-		res.headers = map[string]string{}
+	if res.Header == nil {
+		res.Header = map[string]string{}
 	}
-	res.headers["Deprecation"] = "true"
-	res.headers["Link"] = "<" + successor + `>; rel="successor-version"`
+	res.Header["Deprecation"] = "true"
+	res.Header["Link"] = "<" + successor + `>; rel="successor-version"`
 }
 
-func (h secretHandlers) list(w http.ResponseWriter, r *http.Request) (result, error) {
+func (h secretHandlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, _, err := h.ids(r, false)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	page, err := httpapi.ListParams(r)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	secrets, err := h.svc.ListSecrets(r.Context(), tenantID, h.kind, clientID, false, page.Skip, page.Count)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	dtos := make([]ClientSecretDto, len(secrets.Secrets))
 	for i, s := range secrets.Secrets {
@@ -127,47 +127,47 @@ func (h secretHandlers) list(w http.ResponseWriter, r *http.Request) (result, er
 	return res, nil
 }
 
-func (h secretHandlers) get(w http.ResponseWriter, r *http.Request) (result, error) {
+func (h secretHandlers) get(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, secretID, err := h.ids(r, true)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	s, err := h.svc.GetSecret(r.Context(), tenantID, h.kind, clientID, secretID)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
-	return result{status: http.StatusOK, body: secretDto(s)}, nil
+	return httpapi.Response{Status: http.StatusOK, Body: secretDto(s)}, nil
 }
 
-func (h secretHandlers) add(w http.ResponseWriter, r *http.Request) (result, error) {
+func (h secretHandlers) add(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, _, err := h.ids(r, false)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	var in clientSecretCreateOrUpdate
 	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	exp, err := parseOptionalTime("Expiration", in.Expiration)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	created, err := h.svc.AddSecret(r.Context(), tenantID, h.kind, clientID, deref(in.Description), "Description", exp, "Expiration")
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
-	return result{status: http.StatusCreated, body: ClientSecretResponseDto{
+	return httpapi.Response{Status: http.StatusCreated, Body: ClientSecretResponseDto{
 		ClientSecret: created.SecretString,
 		SecretId:     created.Secret.ID,
 		Expiration:   formatTime(created.Secret.Expiration),
 		Description:  created.Secret.Description,
-	}, headers: map[string]string{"Location": r.URL.Path + "/" + created.Secret.ID}}, nil
+	}, Header: map[string]string{"Location": r.URL.Path + "/" + created.Secret.ID}}, nil
 }
 
-func (h secretHandlers) update(w http.ResponseWriter, r *http.Request) (result, error) {
+func (h secretHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, secretID, err := h.ids(r, true)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	var in clientSecretObsoleteUpdate
 	if h.kind == "" {
@@ -178,37 +178,37 @@ func (h secretHandlers) update(w http.ResponseWriter, r *http.Request) (result, 
 		in.Expiration, in.Description = cu.Expiration, cu.Description
 	}
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	if in.SecretId != nil && *in.SecretId != "" {
 		id, err := identity.ParseGUID("SecretId", *in.SecretId)
 		if err != nil {
-			return result{}, err
+			return httpapi.Response{}, err
 		}
 		if id != secretID {
-			return result{}, identity.Invalid("SecretId %s in the body differs from %s in the path.", "Omit SecretId from the body, or send the one in the path.", id, secretID)
+			return httpapi.Response{}, identity.Invalid("SecretId %s in the body differs from %s in the path.", "Omit SecretId from the body, or send the one in the path.", id, secretID)
 		}
 	}
 	exp, err := parseOptionalTime("Expiration", in.Expiration)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	s, err := h.svc.UpdateSecret(r.Context(), tenantID, h.kind, clientID, secretID, in.Description, exp)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
-	res := result{status: http.StatusOK, body: secretDto(s)}
+	res := httpapi.Response{Status: http.StatusOK, Body: secretDto(s)}
 	h.deprecation(&res, r, s.Kind, tenantID, clientID, secretID)
 	return res, nil
 }
 
-func (h secretHandlers) delete(w http.ResponseWriter, r *http.Request) (result, error) {
+func (h secretHandlers) delete(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, secretID, err := h.ids(r, true)
 	if err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
 	if err := h.svc.DeleteSecret(r.Context(), tenantID, h.kind, clientID, secretID); err != nil {
-		return result{}, err
+		return httpapi.Response{}, err
 	}
-	return result{status: http.StatusNoContent}, nil
+	return httpapi.Response{Status: http.StatusNoContent}, nil
 }

@@ -4,6 +4,7 @@ package tokenapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,17 +42,15 @@ type handlers struct {
 	iss    string
 }
 
-// tokenError is an RFC 6749 section 5.2 error.
-type tokenError struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description"`
+// oauthError is an RFC 6749 section 5.2 error answer; the route family's
+// error format (httpapi.OAuth) writes it.
+func oauthError(status int, code, description string) *httpapi.OAuthError {
+	return &httpapi.OAuthError{Status: status, Code: code, Description: description}
 }
 
-func writeTokenError(w http.ResponseWriter, status int, code, description string) {
-	if status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Basic realm="identity", charset="UTF-8"`)
-	}
-	httpapi.WriteJSON(w, status, tokenError{Error: code, Description: description})
+// serverError is a 500 whose cause is logged, never sent.
+func serverError(description string, cause error) *httpapi.OAuthError {
+	return &httpapi.OAuthError{Status: http.StatusInternalServerError, Code: "server_error", Description: description, Err: cause}
 }
 
 // credentials reads client_secret_basic or client_secret_post
@@ -80,70 +79,57 @@ func credentials(r *http.Request) (id, secret string, ok bool, err error) {
 	return "", "", false, nil
 }
 
-func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	ct := r.Header.Get("Content-Type")
 	if !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
-		writeTokenError(w, http.StatusBadRequest, "invalid_request", "Send the request as application/x-www-form-urlencoded.")
-		return
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "Send the request as application/x-www-form-urlencoded.")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		writeTokenError(w, http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
-		return
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
 	}
 	switch gt := r.PostForm.Get("grant_type"); gt {
 	case "":
-		writeTokenError(w, http.StatusBadRequest, "invalid_request", "grant_type is required; use client_credentials.")
-		return
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "grant_type is required; use client_credentials.")
 	case "client_credentials":
 	default:
-		writeTokenError(w, http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials grant is supported.")
-		return
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials grant is supported.")
 	}
 	id, secret, ok, err := credentials(r)
 	if err != nil {
-		writeTokenError(w, http.StatusBadRequest, "invalid_request", err.Error())
-		return
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", err.Error())
 	}
 	if !ok {
-		writeTokenError(w, http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Reason)
-		return
+		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Reason)
 	}
 	client, err := h.svc.AuthenticateClient(r.Context(), id, secret)
 	if errors.Is(err, identity.ErrInvalidClient) {
-		writeTokenError(w, http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Reason)
-		return
+		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Reason)
 	}
 	if err != nil {
-		httpapi.Logger(r.Context()).ErrorContext(r.Context(), "token request failed", "error", err.Error())
-		writeTokenError(w, http.StatusInternalServerError, "server_error", "The token could not be issued; retry.")
-		return
+		return httpapi.Response{}, serverError("The token could not be issued; retry.", fmt.Errorf("token request: %w", err))
 	}
 	if client.Kind != identity.ClientCredential {
-		writeTokenError(w, http.StatusBadRequest, "unauthorized_client", "This client may not use the client_credentials grant.")
-		return
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unauthorized_client", "This client may not use the client_credentials grant.")
 	}
 	token, lifetime, err := h.issuer.Issue(r.Context(), auth.IssuerURL(h.iss, r), client)
 	if err != nil {
-		httpapi.Logger(r.Context()).ErrorContext(r.Context(), "token signing failed", "error", err.Error())
-		writeTokenError(w, http.StatusInternalServerError, "server_error", "The token could not be issued; retry.")
-		return
+		return httpapi.Response{}, serverError("The token could not be issued; retry.", fmt.Errorf("token signing: %w", err))
 	}
 	httpapi.Logger(r.Context()).InfoContext(r.Context(), "token issued", "tenant", client.TenantID, "client", client.ID)
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+	return httpapi.Response{Status: http.StatusOK, Body: map[string]any{
 		"access_token": token,
 		"token_type":   "Bearer",
 		"expires_in":   int(lifetime.Seconds()),
-	})
+	}}, nil
 }
 
-func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	iss := auth.IssuerURL(h.iss, r)
 	base := strings.TrimSuffix(iss, "/identity")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+	return httpapi.Response{Status: http.StatusOK, Header: map[string]string{"Cache-Control": "public, max-age=300"}, Body: map[string]any{
 		"issuer":                                iss,
 		"jwks_uri":                              base + JWKSPath,
 		"token_endpoint":                        base + TokenPath,
@@ -153,27 +139,20 @@ func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) {
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "tid", "role"},
-	})
+	}}, nil
 }
 
-func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) {
+func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	// Load the key set first: on a fresh stack that creates and publishes
 	// the first key. Then serve what is published, not this process's
 	// cached set, so that a key rotated in by another process (or by the
 	// operator) is visible at once.
 	if _, err := h.issuer.Keys.KeySet(r.Context()); err != nil {
-		httpapi.Logger(r.Context()).ErrorContext(r.Context(), "signing keys unavailable", "error", err.Error())
-		writeTokenError(w, http.StatusInternalServerError, "server_error", "The signing keys could not be read; retry.")
-		return
+		return httpapi.Response{}, serverError("The signing keys could not be read; retry.", fmt.Errorf("signing keys unavailable: %w", err))
 	}
 	body, err := h.issuer.Keys.Public.JWKS(r.Context())
 	if err != nil {
-		httpapi.Logger(r.Context()).ErrorContext(r.Context(), "published JWKS unreadable", "error", err.Error())
-		writeTokenError(w, http.StatusInternalServerError, "server_error", "The signing keys could not be read; retry.")
-		return
+		return httpapi.Response{}, serverError("The signing keys could not be read; retry.", fmt.Errorf("published JWKS unreadable: %w", err))
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	return httpapi.Response{Status: http.StatusOK, Header: map[string]string{"Cache-Control": "public, max-age=300"}, Raw: body, ContentType: "application/json"}, nil
 }
