@@ -55,6 +55,7 @@ tools:
 		{ echo "Java is missing: install a Java 17 runtime"; exit 1; }; }
 	@command -v moto_server >/dev/null || { echo "moto_server is missing: pip install 'moto[server]'"; exit 1; }
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is missing: pip install cfn-lint"; exit 1; }
+	@command -v openapi-spec-validator >/dev/null || { echo "openapi-spec-validator is missing: pip install openapi-spec-validator"; exit 1; }
 
 ## build: every function as bin/<LogicalId>/bootstrap for provided.al2023 on arm64
 build: generate

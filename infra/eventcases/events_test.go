@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +28,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"identityservice/infra/contract"
 	"identityservice/infra/lambdaruntime"
 	"identityservice/infra/local/server"
 	"identityservice/infra/template"
@@ -311,6 +314,7 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 					if out.StatusCode != c.status {
 						t.Fatalf("status %d, want %d; body %s", out.StatusCode, c.status, out.Body)
 					}
+					checkContract(t, event, out)
 					opID := header(out, "Operation-Id")
 					if opID == "" {
 						t.Fatalf("no Operation-Id header: %v %v", out.Headers, out.MultiValueHeaders)
@@ -352,6 +356,39 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// checkContract checks the function's answer against docs/openapi.yaml,
+// as infra/testenv/apiclient does for the answers of the HTTP tests.
+func checkContract(t *testing.T, event []byte, out events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	doc, err := contract.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(event, &ev); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(ev.RequestContext.HTTP.Method, "https://"+ev.RequestContext.DomainName+ev.RawPath, nil)
+	header := http.Header{}
+	for k, v := range out.Headers {
+		header.Set(k, v)
+	}
+	for k, vs := range out.MultiValueHeaders {
+		for _, v := range vs {
+			header.Add(k, v)
+		}
+	}
+	body := []byte(out.Body)
+	if out.IsBase64Encoded {
+		if body, err = base64.StdEncoding.DecodeString(out.Body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := doc.CheckResponse(req, out.StatusCode, header, body); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -1,5 +1,7 @@
 // Package apiclient is the HTTP client of the API tests: it sends a request
-// to a test server and reads the answer in full. Only tests import it.
+// to a test server, reads the answer in full, and checks it against the API
+// contract (docs/openapi.yaml, through infra/contract): an answer the
+// document does not describe fails the test. Only tests import it.
 package apiclient
 
 import (
@@ -10,6 +12,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"identityservice/infra/contract"
 )
 
 // Response is an HTTP answer, read in full.
@@ -39,6 +43,9 @@ func (r Response) JSON(t testing.TB, want int, v any) {
 type Client struct {
 	BaseURL string       // prefixed to every path
 	HTTP    *http.Client // nil: http.DefaultClient
+	// Contract checks every answer; nil: the repository's
+	// docs/openapi.yaml (contract.Default).
+	Contract *contract.Doc
 }
 
 // Do sends a request and fails the test if it cannot be sent or its answer
@@ -76,8 +83,27 @@ func (c Client) Do(t testing.TB, method, path, authorization string, body any) R
 	return res
 }
 
-// Send sends req as it is and reads the answer in full.
+// Send sends req as it is, reads the answer in full and checks it against
+// the contract: an answer the document does not describe is an error.
 func (c Client) Send(req *http.Request) (Response, error) {
+	doc := c.Contract
+	if doc == nil {
+		var err error
+		if doc, err = contract.Default(); err != nil {
+			return Response{}, err
+		}
+	}
+	res, err := c.send(req)
+	if err != nil {
+		return res, err
+	}
+	if err := doc.CheckResponse(req, res.Status, res.Header, res.Body); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func (c Client) send(req *http.Request) (Response, error) {
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -48,5 +49,47 @@ func TestDo(t *testing.T) {
 				t.Fatalf("decoded %+v", v)
 			}
 		})
+	}
+}
+
+// TestSendChecksTheContract: an answer on a documented route that the
+// document does not describe is an error; one it describes is not.
+func TestSendChecksTheContract(t *testing.T) {
+	body, status, opID := `{"foo":1}`, http.StatusOK, "3f1c2a6e-9d4b-4c1a-8e2f-1a2b3c4d5e6f"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if opID != "" {
+			w.Header().Set("Operation-Id", opID)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	c := Client{BaseURL: srv.URL, HTTP: srv.Client()}
+	send := func() error {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/identity/.well-known/openid-configuration/jwks", nil)
+		_, err := c.Send(req)
+		return err
+	}
+	if err := send(); err == nil || !strings.Contains(err.Error(), "docs/openapi.yaml") {
+		t.Fatalf("Send of a JWKS answer without keys = %v, want a contract error", err)
+	}
+	body = `{"keys":[{"kty":"RSA","kid":"k1","n":"AQAB","e":"AQAB"}]}`
+	if err := send(); err != nil {
+		t.Fatalf("Send of a valid JWKS answer: %v", err)
+	}
+	status = http.StatusTeapot
+	if err := send(); err == nil {
+		t.Fatal("Send of an undocumented status passed")
+	}
+	status, opID = http.StatusOK, ""
+	if err := send(); err == nil {
+		t.Fatal("Send of an answer without Operation-Id passed")
+	}
+	opID = "3f1c2a6e-9d4b-4c1a-8e2f-1a2b3c4d5e6f"
+	// A route the document does not have is not checked here.
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/not/documented", nil)
+	if _, err := c.Send(req); err != nil {
+		t.Fatalf("Send to an undocumented path: %v", err)
 	}
 }
