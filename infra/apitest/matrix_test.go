@@ -44,27 +44,27 @@ var (
 	adminCluster = []string{accountAdmin, clusterOperator, clusterSupport}
 )
 
-// specRoutes is written from the API reference (spec/*.md, and DESIGN.md
-// for the Key Rotation routes, which allow Account Administrator), not from
+// specRoutes is written from the API reference (the operations of
+// docs/openapi.yaml; the Key Rotation routes allow Account Administrator), not from
 // the code's route table, so the matrix checks one against the other. Every
 // route of template.yaml outside the token function must be here: a new
 // route fails TestEveryRouteHasSpecRoles until its roles are written down.
 var specRoutes = map[string]specRoute{
-	// spec/ocs-client-credential-clients.md
+	// Client Credential Clients (docs/openapi.yaml, tag OCS)
 	"POST /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients":              {"Create Client Credential Client", admin, httpapi.OCS, map[string]any{"Name": "matrix client"}, 201},
 	"PUT /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}":    {"Update Client Credential Client", admin, httpapi.OCS, map[string]any{"Name": "renamed"}, 200},
 	"GET /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}":    {"Get Client Credential Client", adminMember, httpapi.OCS, nil, 200},
 	"GET /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients":               {"Get All Client Credential Clients", adminMember, httpapi.OCS, nil, 200},
 	"DELETE /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}": {"Delete Client Credential Client", admin, httpapi.OCS, nil, 204},
 
-	// spec/ocs-hybrid-clients.md
+	// Hybrid Clients
 	"POST /api/Tenants/{tenantId}/HybridClient":              {"Create Hybrid Client", admin, httpapi.OCS, map[string]any{"Name": "matrix hybrid", "RedirectUris": []string{"https://app.example.com/signin-oidc"}}, 201},
 	"PUT /api/Tenants/{tenantId}/HybridClient/{clientId}":    {"Update Hybrid Client", admin, httpapi.OCS, map[string]any{"Name": "renamed"}, 200},
 	"GET /api/Tenants/{tenantId}/HybridClient/{clientId}":    {"Get Hybrid Client", adminCluster, httpapi.OCS, nil, 200},
 	"GET /api/Tenants/{tenantId}/HybridClient":               {"Get All Hybrid Clients", adminCluster, httpapi.OCS, nil, 200},
 	"DELETE /api/Tenants/{tenantId}/HybridClient/{clientId}": {"Delete Hybrid Client", admin, httpapi.OCS, nil, 204},
 
-	// spec/ocs-client-secrets.md
+	// Client secrets, and the obsolete Clients/{clientId}/Secret routes
 	"GET /api/v1-preview/Tenants/{tenantId}/Clients/{clientId}/Secret":                               {"Get Client Secrets (obsolete)", admin, httpapi.OCS, nil, 200},
 	"PUT /api/v1-preview/Tenants/{tenantId}/Clients/{clientId}/Secret/{secretId}":                    {"Update Client Secret (obsolete)", admin, httpapi.OCS, map[string]any{"Description": "changed"}, 200},
 	"GET /api/v1-preview/Tenants/{tenantId}/HybridClients/{clientId}/Secret":                         {"Get Hybrid Client Secrets", admin, httpapi.OCS, nil, 200},
@@ -78,7 +78,7 @@ var specRoutes = map[string]specRoute{
 	"PUT /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret/{secretId}":    {"Update Client Credential Client Secret", admin, httpapi.OCS, map[string]any{"Description": "changed"}, 200},
 	"DELETE /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret/{secretId}": {"Delete Client Credential Client Secret", admin, httpapi.OCS, nil, 204},
 
-	// spec/key-rotation-api.txt; roles from DESIGN.md ("Roles and tokens").
+	// The Key Rotation API (docs/openapi.yaml, tag Key Rotation).
 	"POST /api/tenants/{tenant}/applications/{clientId}/secrets":        {"Key Rotation: add a secret", admin, httpapi.KeyRotation, map[string]any{"expirationDate": nil}, 200},
 	"GET /api/tenants/{tenant}/applications/{clientId}/secrets":         {"Key Rotation: list secrets", admin, httpapi.KeyRotation, nil, 200},
 	"DELETE /api/tenants/{tenant}/applications/{clientId}/secrets/{id}": {"Key Rotation: soft-delete a secret", admin, httpapi.KeyRotation, nil, 200},

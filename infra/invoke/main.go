@@ -2,7 +2,7 @@
 // Lambda Runtime API (see infra/lambdaruntime), like `sam local invoke`
 // without Docker:
 //
-//	go run ./infra/invoke -bootstrap .local/invoke/NAME/bootstrap -event events/NAME/CASE.json [-function NAME]
+//	go run ./infra/invoke -bootstrap .local/invoke/<function>/bootstrap -event events/<function>/<case>.json [-function <function>]
 //
 // An HTTP event without an Authorization header gets a bearer token of the
 // demo Account Administrator client of `make run` (.local/bootstrap.json),

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// maxBootstrapSize is DESIGN.md's budget for one function's binary.
+// maxBootstrapSize is the budget for one function's binary (docs/design.md, "Budgets").
 const maxBootstrapSize = 15 << 20
 
 // TestBuildTargets runs, for every function in template.yaml, the Makefile
@@ -21,7 +21,7 @@ const maxBootstrapSize = 15 << 20
 // leaving out .git and .aws-sam; the Go build does not depend on either, so
 // this runs in the repo root.) The result must be what provided.al2023 on
 // arm64 can start: a static Linux arm64 executable named bootstrap, built
-// from the function's GoPackage with the flags DESIGN.md sets.
+// from the function's GoPackage with the flags docs/design.md ("Budgets") sets.
 func TestBuildTargets(t *testing.T) {
 	makeBin, err := exec.LookPath("make")
 	if err != nil {

@@ -13,7 +13,7 @@ const (
 	Hybrid           ClientKind = "Hybrid"           // interactive application, OIDC hybrid flow
 )
 
-// Limits of the data model. They are documented in docs/limits.md.
+// Limits of the data model. They are documented in docs/api.md ("Limits").
 const (
 	MaxNameLength        = 200
 	MaxTags              = 50

@@ -95,7 +95,7 @@ func TestCreateTenantTwice(t *testing.T) {
 	}
 }
 
-// Each read of the API costs one DynamoDB request (DESIGN.md budget):
+// Each read of the API costs one DynamoDB request (docs/design.md, "Budgets"):
 // counted here by wrapping the real client.
 func TestRequestsPerRead(t *testing.T) {
 	ctx := context.Background()
