@@ -3,9 +3,12 @@ package contract_test
 import (
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -141,4 +144,57 @@ func minus(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// readmeRow is one row of the README's route table.
+var readmeRow = regexp.MustCompile("^\\| *(GET|POST|PUT|DELETE|PATCH) *\\| *`([^`]+)` *\\| *[A-Za-z0-9]+ *\\| *([^|]*)\\|")
+
+// TestReadmeRolesMatchTheDocument: the roles column of the README's route
+// table names the roles of the operation's x-roles ("none": no token).
+func TestReadmeRolesMatchTheDocument(t *testing.T) {
+	doc, err := contract.Load(filepath.Join(root, contract.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		m := readmeRow.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		rows++
+		cell := strings.TrimSpace(m[3])
+		if i := strings.Index(cell, "("); i >= 0 {
+			cell = strings.TrimSpace(cell[:i])
+		}
+		var readme []string
+		if cell != "none" {
+			for _, name := range strings.Split(cell, ",") {
+				readme = append(readme, strings.TrimSpace(name))
+			}
+		}
+		item := doc.T.Paths.Find(m[2])
+		if item == nil || item.GetOperation(m[1]) == nil {
+			continue // TestRouteSetsAgree and the README test report it
+		}
+		var documented []string
+		if list, ok := item.GetOperation(m[1]).Extensions["x-roles"].([]any); ok {
+			for _, v := range list {
+				s, _ := v.(string)
+				documented = append(documented, s)
+			}
+		}
+		slices.Sort(readme)
+		slices.Sort(documented)
+		if !slices.Equal(readme, documented) {
+			t.Errorf("README: %s %s allows %v; %s: %v", m[1], m[2], readme, contract.File, documented)
+		}
+	}
+	if rows == 0 {
+		t.Fatal("no route rows in README.md")
+	}
 }

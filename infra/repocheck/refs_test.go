@@ -16,7 +16,7 @@ const root = "../.."
 
 // repoPath matches what reads as a path inside the repository: one of its
 // top-level directories (or spec/, which it does not have) followed by a
-// path, or a root-level Markdown file name such as DESIGN.md.
+// path, or a Markdown file name in capitals such as README.md.
 var repoPath = regexp.MustCompile("(?:^|[\\s`'\"(\\[:,])((?:docs|shared|infra|functions|events|spec)/[A-Za-z0-9_./-]*[A-Za-z0-9_/-]|[A-Z][A-Z_]+\\.md)")
 
 // TestReferencesExist: comments and docs name only files and directories
