@@ -96,8 +96,10 @@ func SummaryLogger(w io.Writer) *slog.Logger {
 
 // Sweeper wires a sweeper to the table, the material and events.
 func (c Config) Sweeper(clients Clients, events sweep.Publisher, s sweep.Settings, log, summary *slog.Logger) *sweep.Sweeper {
+	st := store.New(clients.DynamoDB, c.Table)
 	return &sweep.Sweeper{
-		Store:     store.New(clients.DynamoDB, c.Table),
+		Store:     st,
+		Runs:      st,
 		Inventory: vault.NewInventory(clients.SecretsManager, c.SecretPrefix),
 		Events:    events,
 		Settings:  s,

@@ -9,6 +9,7 @@
 //	CLIENT#<client>  #CLIENT         registration: owning tenant and kind; reserves the id across tenants
 //	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt: see below
 //	SWEEPER          #CURSORS        where the sweeper's reconciliation walks stopped
+//	SWEEPER          #LASTRUN        the summary of the sweeper's last run, for the operations dashboard
 //
 // A tenant's clients of one kind are one Query; a client's registration and
 // all its secrets are one Query (what the token endpoint reads).

@@ -282,6 +282,9 @@ type Sweeper struct {
 	Summary *slog.Logger
 	// Metrics names the summary's metrics (see report.go).
 	Metrics Metrics
+	// Runs keeps each run's summary for the operations dashboard; nil:
+	// not kept.
+	Runs RunRecorder
 }
 
 // errBudget stops a step when the budget has run out.
@@ -308,6 +311,7 @@ func (s *Sweeper) Run(ctx context.Context) (Counts, error) {
 	}
 	r := &run{Sweeper: s, set: set, now: s.now(), deadline: started.Add(set.Budget)}
 	var errs []error
+	var failed []string
 	for _, step := range []struct {
 		name string
 		do   func(context.Context) error
@@ -325,9 +329,12 @@ func (s *Sweeper) Run(ctx context.Context) (Counts, error) {
 		if err != nil {
 			s.logger().ErrorContext(ctx, "sweep step failed", "step", step.name, "error", err.Error())
 			errs = append(errs, fmt.Errorf("%s: %w", step.name, err))
+			failed = append(failed, step.name)
 		}
 	}
-	s.report(ctx, r.counts, time.Since(started))
+	took := time.Since(started)
+	s.report(ctx, r.counts, took)
+	s.recordRun(ctx, r.now, took, r.counts, failed)
 	return r.counts, errors.Join(errs...)
 }
 
