@@ -41,7 +41,7 @@ test: deps
 unit:
 	$(GO) test -count=1 -short ./shared/identity/...
 
-## deps: install what a fresh machine lacks (pinned npm packages, Go modules, Java)
+## deps: install what a fresh machine lacks (pinned npm packages, Go modules, Java, Chromium)
 deps: $(NODE_STAMP) tools
 	@$(GO) mod download
 
@@ -56,6 +56,9 @@ tools:
 	@command -v moto_server >/dev/null || { echo "moto_server is missing: pip install 'moto[server]'"; exit 1; }
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is missing: pip install cfn-lint"; exit 1; }
 	@command -v openapi-spec-validator >/dev/null || { echo "openapi-spec-validator is missing: pip install openapi-spec-validator"; exit 1; }
+	@command -v chromium >/dev/null || { echo "installing Chromium from Debian (the portal's browser test drives it headless)"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null || \
+		{ echo "Chromium is missing: apt-get install chromium (as root)"; exit 1; }; }
 
 ## build: every function as bin/<LogicalId>/bootstrap for provided.al2023 on arm64
 build: generate

@@ -42,6 +42,7 @@ var (
 	admin        = []string{accountAdmin}
 	adminMember  = []string{accountAdmin, accountMember}
 	adminCluster = []string{accountAdmin, clusterOperator, clusterSupport}
+	allRoles     = []string{accountAdmin, accountMember, clusterOperator, clusterSupport}
 )
 
 // specRoutes is written from the API reference (the operations of
@@ -82,6 +83,11 @@ var specRoutes = map[string]specRoute{
 	"POST /api/tenants/{tenant}/applications/{clientId}/secrets":        {"Key Rotation: add a secret", admin, httpapi.KeyRotation, map[string]any{"expirationDate": nil}, 200},
 	"GET /api/tenants/{tenant}/applications/{clientId}/secrets":         {"Key Rotation: list secrets", admin, httpapi.KeyRotation, nil, 200},
 	"DELETE /api/tenants/{tenant}/applications/{clientId}/secrets/{id}": {"Key Rotation: soft-delete a secret", admin, httpapi.KeyRotation, nil, 200},
+
+	// The portal's JSON routes (docs/portal.md): no tenant in the path, so
+	// the roles alone decide.
+	"GET /_/op-dashboard/api/last-sweep": {"Operations dashboard: last sweep", adminCluster, httpapi.OCS, nil, 200},
+	"GET /_/op-dashboard/api/profile":    {"Operations dashboard: who is signed in", allRoles, httpapi.OCS, nil, 200},
 }
 
 // managementRoutes returns "METHOD path" of every route of template.yaml
@@ -258,14 +264,14 @@ func tokenKinds(t *testing.T, s *stack) []tokenKind {
 
 // allowed says whether the reference lets the caller use the route in
 // tenant: one of its roles is listed, and it is a cluster role or the
-// caller's own tenant.
+// caller's own tenant ("": the route names no tenant).
 func allowed(spec specRoute, c *caller, tenant string) bool {
 	for _, name := range c.roles {
 		if !slices.Contains(spec.roles, name) {
 			continue
 		}
 		role, _ := identity.RoleByName(name)
-		if role.Cluster || c.tenantID == tenant {
+		if role.Cluster || tenant == "" || c.tenantID == tenant {
 			return true
 		}
 	}
@@ -294,6 +300,15 @@ func (s *stack) fixture(t *testing.T) fixture {
 		t.Fatal(err)
 	}
 	return fixture{tenant: s.tenant, cc: cc, hybrid: hybrid}
+}
+
+// tenantOf is the tenant a route pattern acts in: the test tenant, or ""
+// for a route without a tenant parameter.
+func tenantOf(pattern, tenant string) string {
+	if strings.Contains(pattern, "{tenant") {
+		return tenant
+	}
+	return ""
 }
 
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
@@ -350,7 +365,7 @@ func TestRouteAuthorizationMatrix(t *testing.T) {
 						if h := res.Header.Get("WWW-Authenticate"); !strings.HasPrefix(h, "Bearer") {
 							t.Errorf("WWW-Authenticate %q, want a Bearer challenge", h)
 						}
-					case allowed(spec, k.caller, s.tenant):
+					case allowed(spec, k.caller, tenantOf(pattern, s.tenant)):
 						if res.Status != spec.status {
 							t.Errorf("%s is allowed on %s (%s): got %s, want %d", k.name, key, spec.section, res, spec.status)
 						}

@@ -174,7 +174,9 @@ func authorize(authn Authenticator, rt Route, r *http.Request) (auth.Principal, 
 			}
 			roleAllowed = true
 			role, _ := identity.RoleByID(have)
-			if role.Cluster || strings.EqualFold(p.TenantID, tenant) {
+			// A route without a tenant in its path (the portal's) names no
+			// tenant to act in: its roles alone decide.
+			if role.Cluster || tenant == "" || strings.EqualFold(p.TenantID, tenant) {
 				return p, nil
 			}
 		}

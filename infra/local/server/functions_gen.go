@@ -8,6 +8,7 @@ import (
 	"identityservice/shared/keyrotationapi"
 	"identityservice/shared/lambdafn"
 	"identityservice/shared/ocsapi"
+	"identityservice/shared/portal"
 	"identityservice/shared/tokenapi"
 )
 
@@ -19,5 +20,6 @@ var functions = map[string]func(*config.App) []httpapi.Route{
 	"functions/clientcredentialclients": lambdafn.ServiceRoutes(ocsapi.ClientCredentialClientRoutes), // ClientCredentialClientsFunction
 	"functions/clientsecrets":           lambdafn.ServiceRoutes(ocsapi.ClientSecretRoutes),           // ClientSecretsFunction
 	"functions/hybridclients":           lambdafn.ServiceRoutes(ocsapi.HybridClientRoutes),           // HybridClientsFunction
+	"functions/portal":                  portal.Routes,                                               // PortalFunction
 	"functions/token":                   tokenapi.Routes,                                             // TokenFunction
 }
