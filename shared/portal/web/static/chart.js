@@ -46,7 +46,7 @@ const PortalChart = (() => {
         svg('rect', { width: 4, height: 4, fill: '#9b1c1c' })),
       svg('pattern', { id: 'fill-soon', patternUnits: 'userSpaceOnUse', width: 4, height: 4, patternTransform: 'rotate(45)' },
         svg('rect', { width: 4, height: 4, fill: '#ffffff' }),
-        svg('line', { x1: 1, y1: 0, x2: 1, y2: 4, stroke: '#8a4b00', 'stroke-width': 2 }))));
+        svg('line', { x1: 1, y1: 0, x2: 1, y2: 4, stroke: '#8a4b00', 'stroke-width': 2 })))));
   }
 
   function dateLabel(d) {
@@ -102,7 +102,7 @@ const PortalChart = (() => {
 
     // One row per client, named on the left.
     const yAxis = svg('g', { class: 'axis y-axis' });
-    const maxChars = Math.floor((left - 14) / 7);
+    const maxChars = Math.floor((left - 30) / 6.5); // room for the axis title
     for (const r of rows) {
       const y = yOf(r.clientId);
       const name = r.name.length > maxChars ? r.name.slice(0, maxChars - 1) + '…' : r.name;

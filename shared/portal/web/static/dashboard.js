@@ -46,6 +46,18 @@
     if (forbidden) s.append(' ', noAccessLink());
   }
 
+  // notify shows the result of an action where it is seen: a message fixed
+  // at the bottom of the window (errors as alerts).
+  function notify(text, isError, forbidden) {
+    const t = $('toast');
+    t.classList.toggle('error', !!isError);
+    t.setAttribute('role', isError ? 'alert' : 'status');
+    $('toast-text').replaceChildren(text, ...(forbidden ? [' ', noAccessLink()] : []));
+    show(t, true);
+  }
+
+  $('toast-close').addEventListener('click', () => show($('toast'), false));
+
   function noAccessLink() {
     return el('a', { href: Portal.withState('/no-access-callback') }, 'How to get access');
   }
@@ -184,6 +196,7 @@
     render();
     say(`Tenant ${t}: ${rows.length} client${rows.length === 1 ? '' : 's'}.`, listErrors.some((n) => n.classList.contains('error')));
     dash.dataset.ready = 'true';
+    dash.dataset.loads = String(gen); // how many loads have finished (the browser test waits on it)
   }
 
   // --- rendering ----------------------------------------------------------
@@ -211,7 +224,7 @@
         s.Counts.Unfinished ? '; its budget ran out, the next run continues.' : '.'),
       el('dl', { class: 'counts', id: 'sweep-counts' }, ...sweepLabels.flatMap(([k, label]) => [
         el('dt', {}, label), el('dd', { 'data-count': k }, String(s.Counts[k] || 0))])),
-      (s.FailedSteps || []).length ? el('p', { class: 'notice error' }, 'Steps that failed: ' + s.FailedSteps.join(', ') + '. The next run retries them.') : null);
+      ...((s.FailedSteps || []).length ? [el('p', { class: 'notice error' }, 'Steps that failed: ' + s.FailedSteps.join(', ') + '. The next run retries them.')] : []));
   }
 
   function summary(row, now) {
@@ -276,13 +289,13 @@
   async function toggle(row) {
     const c = row.client;
     const want = !c.Enabled;
-    say(`${want ? 'Enabling' : 'Disabling'} ${c.Name} …`);
+    notify(`${want ? 'Enabling' : 'Disabling'} ${c.Name} …`);
     try {
       await Portal.api('PUT', paths.client[row.kind](tenant, c.ClientId), { Enabled: want });
       await load();
-      say(`${c.Name} is now ${want ? 'enabled' : 'disabled'}.`);
+      notify(`${c.Name} is now ${want ? 'enabled' : 'disabled'}.`);
     } catch (e) {
-      say(`${c.Name} could not be ${want ? 'enabled' : 'disabled'}: ${e.message}`, true, e.status === 403);
+      notify(`${c.Name} could not be ${want ? 'enabled' : 'disabled'}: ${e.message}`, true, e.status === 403);
     }
   }
 
@@ -313,7 +326,7 @@
       $('add-dialog').close();
       showSecret(row, res.body.ClientSecret);
     } catch (e) {
-      $('add-error').replaceChildren(e.message, e.status === 403 ? [' ', noAccessLink()] : []);
+      $('add-error').replaceChildren(e.message, ...(e.status === 403 ? [' ', noAccessLink()] : []));
       show($('add-error'), true);
     } finally {
       $('add-submit').disabled = false;
@@ -340,7 +353,7 @@
 
   $('secret-dialog').addEventListener('close', () => {
     $('secret-value').value = ''; // the secret leaves the page
-    say('Secret added.');
+    notify('Secret added. Its value is gone from this page.');
     load();
   });
   $('secret-close').addEventListener('click', () => $('secret-dialog').close());
@@ -362,9 +375,9 @@
       await Portal.api('DELETE', paths.softDelete(tenant, row.client.ClientId, s.id));
       $('confirm-dialog').close();
       await load();
-      say(`Secret ${s.id} of ${row.client.Name} deleted.`);
+      notify(`Secret ${s.id} of ${row.client.Name} deleted: it no longer authenticates.`);
     } catch (e) {
-      $('confirm-error').replaceChildren(e.message, e.status === 403 ? [' ', noAccessLink()] : []);
+      $('confirm-error').replaceChildren(e.message, ...(e.status === 403 ? [' ', noAccessLink()] : []));
       show($('confirm-error'), true);
     } finally {
       $('confirm-ok').disabled = false;

@@ -1,0 +1,604 @@
+package portal_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"identityservice/shared/identity"
+	"identityservice/shared/portal"
+)
+
+// browser is a headless Chromium (Debian's chromium package, which
+// `make deps` installs) driven over the DevTools protocol.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+	mu  sync.Mutex
+	// exceptions are the uncaught script errors of every page.
+	exceptions []string
+	shots      string // the screenshot directory (.local/ of the repo)
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium is not installed: `make deps` installs it (apt-get install chromium, as root)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // the test may run as root, where Chromium's sandbox refuses to start
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 800),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	b := &browser{t: t, ctx: ctx, shots: filepath.Join(env.Root, ".local")}
+	if err := os.MkdirAll(b.shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
+	go func() {
+		for ev, err := range exceptions {
+			if err != nil {
+				return // the browser is gone: the test is over
+			}
+			b.mu.Lock()
+			b.exceptions = append(b.exceptions, (&chromedp.ExceptionError{ExceptionDetails: ev.ExceptionDetails}).Error())
+			b.mu.Unlock()
+		}
+	}()
+	// Every page records the Content-Security-Policy violations it meets.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`}); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	b.run(chromedp.EmulateViewport(1280, 800))
+	return b
+}
+
+// run runs actions, each bounded by a minute (a bound for a hang, not a
+// measurement).
+func (b *browser) run(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.t.Fatalf("browser: %v (script errors so far: %v)", err, b.exceptions)
+	}
+}
+
+// eval evaluates a JavaScript expression in the page into v.
+func eval[T any](b *browser, js string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		b.t.Fatalf("browser: evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// eval evaluates a JavaScript expression and decodes its value (through
+// JSON) into v.
+func (b *browser) eval(js string, v any) {
+	b.t.Helper()
+	raw := eval[string](b, "JSON.stringify("+js+")")
+	if err := json.Unmarshal([]byte(raw), v); err != nil {
+		b.t.Fatalf("browser: %s gave %s: %v", js, raw, err)
+	}
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("browser: text of %s: %v", sel, err)
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// poll waits until the expression is true (at most a minute, a bound
+// for a hang, not a measurement).
+func (b *browser) poll(js string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Minute))); err != nil {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.t.Fatalf("browser: waiting for %s: %v (script errors so far: %v)", js, err, b.exceptions)
+	}
+}
+
+// loads is how many times the dashboard has finished loading its data.
+func (b *browser) loads() int {
+	b.t.Helper()
+	v, _ := strconv.Atoi(eval[string](b, `document.getElementById('dashboard').dataset.loads || '0'`))
+	return v
+}
+
+// afterReload runs actions and waits until the dashboard has loaded its
+// data again.
+func (b *browser) afterReload(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	before := b.loads()
+	b.run(actions...)
+	b.poll(fmt.Sprintf(`Number(document.getElementById('dashboard').dataset.loads || 0) > %d && document.getElementById('dashboard').dataset.ready === 'true'`, before))
+}
+
+// screenshot saves the viewport (full: the whole page) as .local/<name>.png.
+func (b *browser) screenshot(name string, full bool) {
+	b.t.Helper()
+	shot := chromedp.CaptureScreenshot()
+	if full {
+		shot = chromedp.FullScreenshot(100)
+	}
+	buf, err := chromedp.Run(b.ctx, shot)
+	if err != nil {
+		b.t.Fatalf("browser: screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), buf, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// elementShot saves one element as .local/<name>.png.
+func (b *browser) elementShot(name, sel string) {
+	b.t.Helper()
+	buf, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("browser: screenshot of %s: %v", sel, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), buf, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// clean checks that the current page broke no CSP rule and threw nothing.
+func (b *browser) clean(where string) {
+	b.t.Helper()
+	csp := eval[[]string](b, `window.__csp || []`)
+	if len(csp) > 0 {
+		b.t.Errorf("%s: Content-Security-Policy violations: %v", where, csp)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.exceptions) > 0 {
+		b.t.Errorf("%s: script errors: %v", where, b.exceptions)
+		b.exceptions = nil
+	}
+}
+
+// noHorizontalScroll checks the page is no wider than the window.
+func (b *browser) noHorizontalScroll(where string) {
+	b.t.Helper()
+	w := eval[struct{ Scroll, Inner int }](b, `({Scroll: document.documentElement.scrollWidth, Inner: window.innerWidth})`)
+	if w.Scroll > w.Inner {
+		b.t.Errorf("%s: the page scrolls sideways: scrollWidth %d > innerWidth %d", where, w.Scroll, w.Inner)
+	}
+}
+
+// clientRow is a row of the dashboard's client table.
+type clientRow struct {
+	ID, Kind, Enabled, Name, Count, Next, State string
+}
+
+const clientRowsJS = `[...document.querySelectorAll('#clients tbody tr[data-client-id]')].map((tr) => ({
+  ID: tr.dataset.clientId, Kind: tr.dataset.kind, Enabled: tr.dataset.enabled,
+  Name: tr.querySelector('.client-name').textContent,
+  Count: (tr.querySelector('.secret-count') || {textContent: ''}).textContent,
+  Next: tr.querySelector('.next-expiry').dataset.next, State: tr.children[2].textContent }))`
+
+func (b *browser) clientRows() map[string]clientRow {
+	b.t.Helper()
+	rows := eval[[]clientRow](b, clientRowsJS)
+	out := map[string]clientRow{}
+	for _, r := range rows {
+		out[r.Name] = r
+	}
+	return out
+}
+
+// mark is one mark of the expiry timeline.
+type mark struct {
+	Secret, Client, Kind, Expiration, Days, Bucket, Label, Title, Shape string
+}
+
+const marksJS = `[...document.querySelectorAll('#timeline .mark')].map((g) => ({
+  Secret: g.dataset.secretId, Client: g.dataset.clientId, Kind: g.dataset.kind, Expiration: g.dataset.expiration,
+  Days: g.dataset.days, Bucket: g.dataset.bucket, Label: g.querySelector('.mark-label').textContent,
+  Title: g.querySelector('title').textContent, Shape: g.querySelector('.shape').tagName }))`
+
+func (b *browser) marks() map[string]mark {
+	b.t.Helper()
+	ms := eval[[]mark](b, marksJS)
+	out := map[string]mark{}
+	for _, m := range ms {
+		out[m.Secret] = m
+	}
+	return out
+}
+
+// wantMark is what the timeline must show for a secret expiring in days.
+func (s *stack) wantMark(c seeded, secretID string, days int) mark {
+	bucket := "later"
+	switch {
+	case days <= 7:
+		bucket = "urgent"
+	case days <= 30:
+		bucket = "soon"
+	}
+	shape := "circle"
+	if c.Kind == identity.Hybrid {
+		shape = "polygon"
+	}
+	return mark{Secret: secretID, Client: c.ID, Kind: string(c.Kind), Expiration: s.day(days).Format(time.DateOnly),
+		Days: strconv.Itoa(days), Bucket: bucket, Label: strconv.Itoa(days) + " d", Shape: shape}
+}
+
+func checkMarks(t *testing.T, got map[string]mark, want []mark) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("the timeline has %d marks, want %d: %+v", len(got), len(want), got)
+	}
+	for _, w := range want {
+		g, ok := got[w.Secret]
+		if !ok {
+			t.Errorf("no mark for secret %s (expires %s)", w.Secret, w.Expiration)
+			continue
+		}
+		title := g.Title
+		g.Title = ""
+		if g != w {
+			t.Errorf("mark of secret %s:\n got %+v\nwant %+v", w.Secret, g, w)
+		}
+		if !strings.Contains(title, w.Expiration) || !strings.Contains(title, "in "+w.Days+" day") {
+			t.Errorf("mark title %q does not name the date %s and days left %s", title, w.Expiration, w.Days)
+		}
+	}
+}
+
+// The dashboard in a real browser: sign-in, the seeded clients and their
+// expiring secrets on the timeline, the last sweep, every action checked
+// through the API, the phone-sized layout, sign-out and expiry, and the
+// two UI routes with a hostile state.
+func TestDashboardInABrowser(t *testing.T) {
+	s := api(t)
+	b := newBrowser(t)
+	dashboard := s.srv.URL + portal.DashboardPath
+	adminToken := s.token(t, s.admin.ID, s.admin.Secret)
+	billing, reporting, hybrid, legacy, operator := s.clients["billing-service"], s.clients["reporting-job"], s.clients["customer-portal"], s.clients["legacy-batch"], s.clients["cluster-operator"]
+	secretByDay := func(c seeded, d int) string {
+		for id, day := range c.Secrets {
+			if day == s.day(d).Format(time.DateOnly) {
+				return id
+			}
+		}
+		t.Fatalf("%s has no secret expiring in %d days", c.Name, d)
+		return ""
+	}
+
+	// --- Sign-in: a wrong secret is refused in words, nothing is stored.
+	b.run(chromedp.Navigate(dashboard), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
+	b.screenshot("portal-signin-1280x800", false)
+	b.run(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), "not-the-secret"),
+		chromedp.Click(chromedp.CSS(`#signin-submit`)))
+	b.poll(`!document.getElementById('signin-error').hidden`)
+	if msg := b.text(`#signin-error`); !strings.Contains(msg, identity.ErrInvalidClient.Reason) || strings.ContainsAny(msg, "{}") {
+		t.Errorf("wrong secret: the page says %q, want the token endpoint's error_description in words", msg)
+	}
+	var stored int
+	b.eval(`sessionStorage.length + localStorage.length`, &stored)
+	if stored != 0 {
+		t.Errorf("a failed sign-in stored %d items", stored)
+	}
+
+	// --- Sign-in with the right secret; the token lives in sessionStorage only.
+	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.admin.Secret),
+		chromedp.Click(chromedp.CSS(`#signin-submit`)))
+	var where struct {
+		Session     string
+		Local       int
+		Cookie      string
+		SecretInput string
+	}
+	b.eval(`({Session: sessionStorage.getItem('identity-portal-session') || '', Local: localStorage.length, Cookie: document.cookie, SecretInput: document.getElementById('client-secret').value})`, &where)
+	if !strings.Contains(where.Session, `"token":"ey`) || where.Local != 0 || where.Cookie != "" || where.SecretInput != "" {
+		t.Errorf("after sign-in: session %q, localStorage %d items, cookie %q, secret input %q: want the token in sessionStorage only", where.Session, where.Local, where.Cookie, where.SecretInput)
+	}
+	if who := b.text(`#who`); !strings.Contains(who, s.admin.Name) || !strings.Contains(who, s.tenant) || !strings.Contains(who, "Account Administrator") {
+		t.Errorf("who is signed in: %q", who)
+	}
+
+	// --- The clients: kind, state, secret count, next expiry.
+	rows := b.clientRows()
+	for _, c := range []struct {
+		seeded
+		count, next string
+	}{
+		{billing, "2", s.day(5).Format(time.DateOnly)},
+		{reporting, "1", s.day(45).Format(time.DateOnly)},
+		{hybrid, "2", s.day(75).Format(time.DateOnly)},
+		{legacy, "1", s.day(200).Format(time.DateOnly)},
+		{operator, "1", ""},
+		{s.admin, "1", ""},
+		{s.member, "1", ""},
+	} {
+		want := clientRow{ID: c.ID, Kind: string(c.Kind), Enabled: "true", Name: c.Name, Count: c.count, Next: c.next, State: "Enabled"}
+		if got := rows[c.Name]; got != want {
+			t.Errorf("client row %s:\n got %+v\nwant %+v", c.Name, got, want)
+		}
+	}
+	if len(rows) != 7 {
+		t.Errorf("the table shows %d clients, want the tenant's 7: %v", len(rows), rows)
+	}
+
+	// --- The timeline: a mark per secret expiring within 90 days, none for
+	// the 200-day or never-expiring ones.
+	checkMarks(t, b.marks(), []mark{
+		s.wantMark(billing, secretByDay(billing, 5), 5),
+		s.wantMark(billing, secretByDay(billing, 20), 20),
+		s.wantMark(reporting, secretByDay(reporting, 45), 45),
+		s.wantMark(hybrid, secretByDay(hybrid, 75), 75),
+	})
+	var chart struct {
+		AxisTitles, Legend, ClientLabels, Ticks []string
+		Listed                                  int
+	}
+	b.eval(`({AxisTitles: [...document.querySelectorAll('#timeline .axis-title')].map((e) => e.textContent),
+	  Legend: [...document.querySelectorAll('#legend li')].map((e) => e.textContent),
+	  ClientLabels: [...document.querySelectorAll('#timeline .client-label')].map((e) => e.dataset.clientId),
+	  Ticks: [...document.querySelectorAll('#timeline .tick.sub')].map((e) => e.textContent),
+	  Listed: document.querySelectorAll('#expiring tbody tr[data-secret-id]').length})`, &chart)
+	if !slices.Contains(chart.AxisTitles, "Client") || !slices.ContainsFunc(chart.AxisTitles, func(s string) bool { return strings.HasPrefix(s, "Expiration date") }) {
+		t.Errorf("axis titles %v", chart.AxisTitles)
+	}
+	for _, want := range []string{"Circle: Client Credential client", "Diamond: Hybrid client", "Solid: expires within 7 days", "Hatched: expires 8 to 30 days", "Outline: expires 31 to 90 days"} {
+		if !slices.Contains(chart.Legend, want) {
+			t.Errorf("legend %v lacks %q", chart.Legend, want)
+		}
+	}
+	if want := []string{billing.ID, reporting.ID, hybrid.ID}; !slices.Equal(chart.ClientLabels, want) {
+		t.Errorf("timeline rows %v, want %v (soonest first)", chart.ClientLabels, want)
+	}
+	if !slices.Contains(chart.Ticks, "+90 d") || chart.Listed != 4 {
+		t.Errorf("ticks %v (want one at +90 d), %d secrets listed under the chart (want 4)", chart.Ticks, chart.Listed)
+	}
+
+	// --- The last sweep: the counts of the sweep the stack ran.
+	for name, want := range map[string]int{"Warned": s.sweep.Warned, "Expired": s.sweep.Expired, "Failed": s.sweep.Failed} {
+		if got := b.text(fmt.Sprintf(`#sweep-counts dd[data-count=%q]`, name)); got != strconv.Itoa(want) {
+			t.Errorf("last sweep %s shows %q, want %d", name, got, want)
+		}
+	}
+	if txt := b.text(`#sweep-time`); !strings.HasPrefix(txt, "Finished ") {
+		t.Errorf("last sweep time: %q", txt)
+	}
+	b.noHorizontalScroll("1280x800")
+	b.elementShot("portal-chart-1280", "#chart")
+	b.screenshot("portal-dashboard-1280x800", false)
+	b.screenshot("portal-dashboard-1280-full", true)
+	b.clean("dashboard")
+
+	// --- Disable, then enable, a client; the token endpoint agrees.
+	toggle := fmt.Sprintf(`tr[data-client-id=%q] button[data-action="toggle"]`, reporting.ID)
+	b.afterReload(chromedp.Click(chromedp.CSS(toggle)))
+	if r := b.clientRows()[reporting.Name]; r.Enabled != "false" || r.State != "Disabled" {
+		t.Errorf("after Disable the row says %+v", r)
+	}
+	var got struct{ Enabled bool }
+	s.as(t, adminToken, http.MethodGet, "/api/v1-preview/Tenants/"+s.tenant+"/ClientCredentialClients/"+reporting.ID, nil).JSON(t, http.StatusOK, &got)
+	if got.Enabled {
+		t.Error("Disable did not disable the client in the API")
+	}
+	if res := s.tokenRequest(t, reporting.ID, reporting.Secret); res.Status != http.StatusUnauthorized {
+		t.Errorf("a disabled client got a token: %s", res)
+	}
+	b.afterReload(chromedp.Click(chromedp.CSS(toggle)))
+	s.as(t, adminToken, http.MethodGet, "/api/v1-preview/Tenants/"+s.tenant+"/ClientCredentialClients/"+reporting.ID, nil).JSON(t, http.StatusOK, &got)
+	if !got.Enabled || b.clientRows()[reporting.Name].Enabled != "true" {
+		t.Error("Enable did not enable the client again")
+	}
+	s.token(t, reporting.ID, reporting.Secret)
+
+	// --- Add a secret: shown once, with a copy button and the warning; it works.
+	b.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="add-secret"]`, legacy.ID))),
+		chromedp.WaitVisible(chromedp.CSS(`#add-dialog`)),
+		chromedp.SetValue(chromedp.CSS(`#add-description`), "rotated by the browser test"),
+		chromedp.SetValue(chromedp.CSS(`#add-expiration`), s.day(60).Format(time.DateOnly)),
+		chromedp.Click(chromedp.CSS(`#add-submit`)),
+		chromedp.WaitVisible(chromedp.CSS(`#secret-dialog`)))
+	var newSecret string
+	b.eval(`document.getElementById('secret-value').value`, &newSecret)
+	if warning := b.text(`#secret-warning`); !strings.Contains(warning, "shown only this once") || !strings.Contains(warning, "cannot be shown again") {
+		t.Errorf("the new secret's warning says %q", warning)
+	}
+	b.run(chromedp.Click(chromedp.CSS(`#secret-copy`)), chromedp.WaitVisible(chromedp.CSS(`#secret-copied`)))
+	b.screenshot("portal-new-secret-1280x800", false)
+	if newSecret == "" {
+		t.Fatal("the new secret is not shown")
+	}
+	s.token(t, legacy.ID, newSecret) // the shown secret authenticates
+	var secrets []struct {
+		SecretId, Description string
+		Expiration            *string
+	}
+	s.as(t, adminToken, http.MethodGet, "/api/v1-preview/Tenants/"+s.tenant+"/ClientCredentialClients/"+legacy.ID+"/Secret", nil).JSON(t, http.StatusOK, &secrets)
+	newID := ""
+	for _, sec := range secrets {
+		if sec.Description == "rotated by the browser test" && sec.Expiration != nil && strings.HasPrefix(*sec.Expiration, s.day(60).Format(time.DateOnly)) {
+			newID = sec.SecretId
+		}
+	}
+	if newID == "" {
+		t.Fatalf("the API does not list the added secret (expiring %s): %+v", s.day(60).Format(time.DateOnly), secrets)
+	}
+	b.afterReload(chromedp.Click(chromedp.CSS(`#secret-close`)))
+	var leftover string
+	b.eval(`document.getElementById('secret-value').value + document.body.innerText.includes(`+strconv.Quote(newSecret)+`)`, &leftover)
+	if leftover != "false" {
+		t.Error("the new secret is still in the page after its dialog closed")
+	}
+	if m, ok := b.marks()[newID]; !ok || m != withTitle(s.wantMark(legacy, newID, 60), m.Title) {
+		t.Errorf("the timeline does not show the added secret: %+v", m)
+	}
+
+	// --- Soft-delete a secret (Key Rotation API): gone from the dashboard,
+	// listed as deleted there, and it no longer authenticates.
+	doomed := secretByDay(billing, 5)
+	b.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-client-id=%q] details summary`, billing.ID))),
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`li[data-secret-id=%q] button[data-action="delete-secret"]`, doomed))),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-dialog`)))
+	b.afterReload(chromedp.Click(chromedp.CSS(`#confirm-ok`)))
+	if _, ok := b.marks()[doomed]; ok {
+		t.Error("the soft-deleted secret is still on the timeline")
+	}
+	if r := b.clientRows()[billing.Name]; r.Count != "1" || r.Next != s.day(20).Format(time.DateOnly) {
+		t.Errorf("after the delete the billing row says %+v, want 1 secret, next expiry in 20 days", r)
+	}
+	var listed []struct {
+		ClientSecretId string `json:"clientSecretId"`
+		Deleted        bool   `json:"deleted"`
+	}
+	s.as(t, adminToken, http.MethodGet, "/api/tenants/"+s.tenant+"/applications/"+billing.ID+"/secrets", nil).JSON(t, http.StatusOK, &listed)
+	if !slices.ContainsFunc(listed, func(l struct {
+		ClientSecretId string `json:"clientSecretId"`
+		Deleted        bool   `json:"deleted"`
+	}) bool {
+		return l.ClientSecretId == doomed && l.Deleted
+	}) {
+		t.Errorf("the Key Rotation API does not list %s as deleted: %+v", doomed, listed)
+	}
+	if res := s.tokenRequest(t, billing.ID, billing.Secret); res.Status != http.StatusUnauthorized {
+		t.Errorf("the soft-deleted secret still gets a token: %s", res)
+	}
+
+	// --- An API error appears in words: the tenant API may not change a
+	// cluster-role client.
+	b.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="toggle"]`, operator.ID))))
+	b.poll(`document.getElementById('toast').classList.contains('error') && !document.getElementById('toast').hidden`)
+	if msg := b.text(`#toast-text`); !strings.Contains(msg, identity.ErrOperatorClient.Reason) || !strings.Contains(msg, identity.ErrOperatorClient.Resolution) || strings.ContainsAny(msg, "{}\"") {
+		t.Errorf("the refused action says %q, want the API's Reason and Resolution in words", msg)
+	}
+	var link string
+	b.eval(`document.querySelector('#toast-text a').pathname`, &link)
+	if link != portal.NoAccessPath {
+		t.Errorf("the 403 message links to %q, want %s", link, portal.NoAccessPath)
+	}
+	s.as(t, adminToken, http.MethodGet, "/api/v1-preview/Tenants/"+s.tenant+"/ClientCredentialClients/"+operator.ID, nil).JSON(t, http.StatusOK, &got)
+	if !got.Enabled {
+		t.Error("the refused action changed the client")
+	}
+	b.screenshot("portal-error-1280x800", false)
+	// The same refusal of a secret add shows in the add dialog, in words.
+	b.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="add-secret"]`, operator.ID))),
+		chromedp.WaitVisible(chromedp.CSS(`#add-dialog`)), chromedp.Click(chromedp.CSS(`#add-submit`)))
+	b.poll(`!document.getElementById('add-error').hidden`)
+	if msg := b.text(`#add-error`); !strings.Contains(msg, identity.ErrOperatorClient.Reason) || !strings.HasSuffix(msg, "How to get access") || strings.ContainsAny(msg, "{}\"") {
+		t.Errorf("the refused secret add says %q, want the API's words and a link to the no-access page", msg)
+	}
+	b.run(chromedp.Click(chromedp.CSS(`#add-cancel`)))
+	var operatorSecrets []struct{ SecretId string }
+	s.as(t, adminToken, http.MethodGet, "/api/v1-preview/Tenants/"+s.tenant+"/ClientCredentialClients/"+operator.ID+"/Secret", nil).JSON(t, http.StatusOK, &operatorSecrets)
+	if len(operatorSecrets) != 1 {
+		t.Errorf("the refused add changed the cluster-role client's secrets: %+v", operatorSecrets)
+	}
+	b.clean("dashboard actions")
+
+	// --- Phone-sized window: the same data, no sideways scrolling.
+	b.run(chromedp.EmulateViewport(390, 844))
+	b.run(chromedp.Reload())
+	b.poll(`document.getElementById('dashboard').dataset.ready === 'true'`)
+	if n := len(b.clientRows()); n != 7 {
+		t.Errorf("390x844: %d clients shown, want 7", n)
+	}
+	if n := len(b.marks()); n != 4 { // 20, 45, 75 and the added 60-day secret
+		t.Errorf("390x844: %d marks, want 4", n)
+	}
+	b.noHorizontalScroll("390x844")
+	b.elementShot("portal-chart-390", "#chart")
+	b.screenshot("portal-dashboard-390x844", false)
+	b.screenshot("portal-dashboard-390-full", true)
+	b.clean("dashboard 390x844")
+
+	// --- /profile and /no-access-callback with a hostile state.
+	for _, pg := range []struct{ path, shot string }{{portal.ProfilePath, "portal-profile-390x844"}, {portal.NoAccessPath, "portal-no-access-390x844"}} {
+		b.run(chromedp.Navigate(s.srv.URL + pg.path + "?state=" + url.QueryEscape(hostileState)))
+		b.poll(`!document.getElementById('profile').hidden`)
+		if got := b.text(`#profile-name`) + "|" + b.text(`#profile-client-id`); got != s.admin.Name+"|"+s.admin.ID {
+			t.Errorf("%s shows %q", pg.path, got)
+		}
+		if tenant := b.text(`#profile-tenant`); !strings.Contains(tenant, s.tenant) || !strings.Contains(tenant, "Portal test tenant") {
+			t.Errorf("%s tenant: %q", pg.path, tenant)
+		}
+		var roles []string
+		b.eval(`[...document.querySelectorAll('#profile-roles li')].map((li) => li.textContent)`, &roles)
+		if len(roles) != 2 || !strings.HasPrefix(roles[0], "Account Administrator") || !strings.HasPrefix(roles[1], "Account Member") {
+			t.Errorf("%s roles: %v", pg.path, roles)
+		}
+		var safe struct {
+			XSS       bool
+			Inline    int
+			Links     int
+			StateKept bool
+		}
+		b.eval(`({XSS: window.__xss !== undefined, Inline: document.querySelectorAll('script:not([src]), img, [onerror], [onmouseover]').length,
+		  Links: [...document.querySelectorAll('a')].filter((a) => a.pathname === '/_/op-dashboard').length,
+		  StateKept: [...document.querySelectorAll('a')].filter((a) => a.pathname === '/_/op-dashboard').every((a) => new URL(a.href).searchParams.get('state') === `+strconv.Quote(hostileState)+`)})`, &safe)
+		if safe.XSS || safe.Inline != 0 || safe.Links == 0 || !safe.StateKept {
+			t.Errorf("%s with a hostile state: %+v, want no injected script or element, and every dashboard link carrying the state", pg.path, safe)
+		}
+		b.noHorizontalScroll(pg.path + " 390x844")
+		b.screenshot(pg.shot, true)
+		b.clean(pg.path)
+	}
+	if h := b.text(`#noaccess-title`); !strings.Contains(h, "no access") {
+		t.Errorf("no-access title %q", h)
+	}
+	if how := b.text(`main`); !strings.Contains(how, "Account Administrator") || !strings.Contains(how, "admin CLI") {
+		t.Errorf("the no-access page does not say how to get access: %q", how)
+	}
+
+	// --- Sign-out forgets the token; an expired token signs the tab out.
+	b.run(chromedp.EmulateViewport(1280, 800), chromedp.Navigate(dashboard))
+	b.poll(`document.getElementById('dashboard').dataset.ready === 'true'`)
+	b.run(chromedp.Click(chromedp.CSS(`#sign-out`)), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
+	b.eval(`sessionStorage.length`, &stored)
+	if stored != 0 {
+		t.Error("sign-out left the session in sessionStorage")
+	}
+	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.admin.Secret),
+		chromedp.Click(chromedp.CSS(`#signin-submit`)))
+	// The token expires in a second: the page signs out by itself.
+	b.eval(`(() => { const s = JSON.parse(sessionStorage.getItem('identity-portal-session')); s.expiresAt = Date.now() + 1000;
+	  sessionStorage.setItem('identity-portal-session', JSON.stringify(s)); return 0; })()`, &stored)
+	b.run(chromedp.Reload())
+	b.poll(`!document.getElementById('signin').hidden && sessionStorage.length === 0`)
+	if msg := b.text(`#signin-error`); !strings.Contains(msg, "expired") {
+		t.Errorf("after expiry the page says %q", msg)
+	}
+	b.clean("sign-out and expiry")
+}
+
+func withTitle(m mark, title string) mark {
+	m.Title = title
+	return m
+}
