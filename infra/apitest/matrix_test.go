@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 
+	"identityservice/infra/contract"
 	"identityservice/infra/local/server"
 	"identityservice/shared/auth"
 	"identityservice/shared/httpapi"
@@ -26,69 +28,62 @@ import (
 	"identityservice/shared/tokenapi"
 )
 
-// specRoute is what the API reference says about a route ("Allowed for
-// these roles", its error family), and how the matrix calls it when the
-// call is allowed: the body, and the status the handler answers on fresh
-// fixtures.
+// specRoute is what the API reference says about a route (its roles, its
+// error family), and how the matrix calls it when the call is allowed: the
+// body, and the status the handler answers on fresh fixtures.
 type specRoute struct {
-	section string   // the reference's section title
+	section string   // the operation's summary
 	roles   []string // role names the reference allows
 	family  httpapi.Family
 	body    any
 	status  int
 }
 
-var (
-	admin        = []string{accountAdmin}
-	adminMember  = []string{accountAdmin, accountMember}
-	adminCluster = []string{accountAdmin, clusterOperator, clusterSupport}
-	allRoles     = []string{accountAdmin, accountMember, clusterOperator, clusterSupport}
-)
-
-// specRoutes is written from the API reference (the operations of
-// docs/openapi.yaml; the Key Rotation routes allow Account Administrator), not from
-// the code's route table, so the matrix checks one against the other. Every
-// route of template.yaml outside the token function must be here: a new
-// route fails TestEveryRouteHasSpecRoles until its roles are written down.
-var specRoutes = map[string]specRoute{
-	// Client Credential Clients (docs/openapi.yaml, tag OCS)
-	"POST /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients":              {"Create Client Credential Client", admin, httpapi.OCS, map[string]any{"Name": "matrix client"}, 201},
-	"PUT /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}":    {"Update Client Credential Client", admin, httpapi.OCS, map[string]any{"Name": "renamed"}, 200},
-	"GET /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}":    {"Get Client Credential Client", adminMember, httpapi.OCS, nil, 200},
-	"GET /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients":               {"Get All Client Credential Clients", adminMember, httpapi.OCS, nil, 200},
-	"DELETE /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}": {"Delete Client Credential Client", admin, httpapi.OCS, nil, 204},
-
-	// Hybrid Clients
-	"POST /api/Tenants/{tenantId}/HybridClient":              {"Create Hybrid Client", admin, httpapi.OCS, map[string]any{"Name": "matrix hybrid", "RedirectUris": []string{"https://app.example.com/signin-oidc"}}, 201},
-	"PUT /api/Tenants/{tenantId}/HybridClient/{clientId}":    {"Update Hybrid Client", admin, httpapi.OCS, map[string]any{"Name": "renamed"}, 200},
-	"GET /api/Tenants/{tenantId}/HybridClient/{clientId}":    {"Get Hybrid Client", adminCluster, httpapi.OCS, nil, 200},
-	"GET /api/Tenants/{tenantId}/HybridClient":               {"Get All Hybrid Clients", adminCluster, httpapi.OCS, nil, 200},
-	"DELETE /api/Tenants/{tenantId}/HybridClient/{clientId}": {"Delete Hybrid Client", admin, httpapi.OCS, nil, 204},
-
-	// Client secrets, and the obsolete Clients/{clientId}/Secret routes
-	"GET /api/v1-preview/Tenants/{tenantId}/Clients/{clientId}/Secret":                               {"Get Client Secrets (obsolete)", admin, httpapi.OCS, nil, 200},
-	"PUT /api/v1-preview/Tenants/{tenantId}/Clients/{clientId}/Secret/{secretId}":                    {"Update Client Secret (obsolete)", admin, httpapi.OCS, map[string]any{"Description": "changed"}, 200},
-	"GET /api/v1-preview/Tenants/{tenantId}/HybridClients/{clientId}/Secret":                         {"Get Hybrid Client Secrets", admin, httpapi.OCS, nil, 200},
-	"GET /api/v1-preview/Tenants/{tenantId}/HybridClients/{clientId}/Secret/{secretId}":              {"Get Hybrid Client Secret", admin, httpapi.OCS, nil, 200},
-	"POST /api/v1-preview/Tenants/{tenantId}/HybridClients/{clientId}/Secret":                        {"Add Hybrid Client Secret", admin, httpapi.OCS, map[string]any{"Description": "matrix"}, 201},
-	"PUT /api/v1-preview/Tenants/{tenantId}/HybridClients/{clientId}/Secret/{secretId}":              {"Update Hybrid Client Secret", admin, httpapi.OCS, map[string]any{"Description": "changed"}, 200},
-	"DELETE /api/v1-preview/Tenants/{tenantId}/HybridClients/{clientId}/Secret/{secretId}":           {"Delete Hybrid Client Secret", admin, httpapi.OCS, nil, 204},
-	"GET /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret":               {"Get Client Credential Client Secrets", admin, httpapi.OCS, nil, 200},
-	"GET /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret/{secretId}":    {"Get Client Credential Client Secret", admin, httpapi.OCS, nil, 200},
-	"POST /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret":              {"Add Client Credential Client Secret", admin, httpapi.OCS, map[string]any{"Description": "matrix"}, 201},
-	"PUT /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret/{secretId}":    {"Update Client Credential Client Secret", admin, httpapi.OCS, map[string]any{"Description": "changed"}, 200},
-	"DELETE /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret/{secretId}": {"Delete Client Credential Client Secret", admin, httpapi.OCS, nil, 204},
-
-	// The Key Rotation API (docs/openapi.yaml, tag Key Rotation).
-	"POST /api/tenants/{tenant}/applications/{clientId}/secrets":        {"Key Rotation: add a secret", admin, httpapi.KeyRotation, map[string]any{"expirationDate": nil}, 200},
-	"GET /api/tenants/{tenant}/applications/{clientId}/secrets":         {"Key Rotation: list secrets", admin, httpapi.KeyRotation, nil, 200},
-	"DELETE /api/tenants/{tenant}/applications/{clientId}/secrets/{id}": {"Key Rotation: soft-delete a secret", admin, httpapi.KeyRotation, nil, 200},
-
-	// The portal's JSON routes (docs/portal.md): no tenant in the path, so
-	// the roles alone decide.
-	"GET /_/op-dashboard/api/last-sweep": {"Operations dashboard: last sweep", adminCluster, httpapi.OCS, nil, 200},
-	"GET /_/op-dashboard/api/profile":    {"Operations dashboard: who is signed in", allRoles, httpapi.OCS, nil, 200},
-}
+// specRoutes holds every operation of docs/openapi.yaml that lists roles
+// (x-roles), by "METHOD path": its roles and error family (x-error-family)
+// from the document, not from the code's route table, so the matrix checks
+// one against the other; the body is the request body's example, the
+// status the operation's first 2xx. A management route of template.yaml
+// the document lacks fails TestEveryRouteHasSpecRoles.
+var specRoutes = func() map[string]specRoute {
+	doc, err := contract.Default()
+	if err != nil {
+		panic(err)
+	}
+	families := map[string]httpapi.Family{"OCS": httpapi.OCS, "KeyRotation": httpapi.KeyRotation, "OAuth": httpapi.OAuth}
+	out := map[string]specRoute{}
+	for path, item := range doc.T.Paths.Map() {
+		for method, op := range item.Operations() {
+			list, _ := op.Extensions["x-roles"].([]any)
+			if len(list) == 0 {
+				continue
+			}
+			spec := specRoute{section: op.Summary}
+			for _, v := range list {
+				name, _ := v.(string)
+				spec.roles = append(spec.roles, name)
+			}
+			fam, _ := op.Extensions["x-error-family"].(string)
+			f, ok := families[fam]
+			if !ok {
+				panic(fmt.Sprintf("%s %s: x-error-family %q", method, path, fam))
+			}
+			spec.family = f
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				if mt := op.RequestBody.Value.Content.Get("application/json"); mt != nil {
+					spec.body = mt.Example
+				}
+			}
+			for code := 200; code < 300 && spec.status == 0; code++ {
+				if op.Responses.Status(code) != nil {
+					spec.status = code
+				}
+			}
+			out[strings.ToUpper(method)+" "+path] = spec
+		}
+	}
+	return out
+}()
 
 // managementRoutes returns "METHOD path" of every route of template.yaml
 // that lists roles in its Go route table, sorted. The others are public
@@ -131,12 +126,12 @@ func TestEveryRouteHasSpecRoles(t *testing.T) {
 	routes := managementRoutes(t, s)
 	for _, key := range routes {
 		if _, ok := specRoutes[key]; !ok {
-			t.Errorf("%s is in template.yaml but not in specRoutes: write down its roles from the API reference", key)
+			t.Errorf("%s is in template.yaml but has no x-roles in docs/openapi.yaml: write down its roles from the API reference", key)
 		}
 	}
 	for key := range specRoutes {
 		if !slices.Contains(routes, key) {
-			t.Errorf("specRoutes has %s, which template.yaml does not declare", key)
+			t.Errorf("docs/openapi.yaml lists roles for %s, which template.yaml does not declare", key)
 		}
 	}
 	served, err := server.Routes(s.tpl, s.app)
