@@ -596,6 +596,38 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Errorf("after expiry the page says %q", msg)
 	}
 	b.clean("sign-out and expiry")
+
+	// --- A Cluster Operator of another tenant picks the tenant to show. Its
+	// role may list Hybrid clients there but neither Client Credential
+	// clients nor secrets: the page shows what it may, and says the rest
+	// in words, once.
+	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.operator.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.operator.Secret),
+		chromedp.Click(chromedp.CSS(`#signin-submit`)))
+	if v := eval[string](b, `document.getElementById('tenant-form').hidden ? 'hidden' : document.getElementById('tenant-id').value`); v != s.opsTenant {
+		t.Errorf("the tenant field of a cluster role: %q, want it shown with the operator's own tenant %s", v, s.opsTenant)
+	}
+	b.afterReload(chromedp.SetValue(chromedp.CSS(`#tenant-id`), s.tenant), chromedp.Click(chromedp.CSS(`#tenant-form button[type="submit"]`)))
+	opRows := b.clientRows()
+	if len(opRows) != 1 || opRows[hybrid.Name].ID != hybrid.ID || opRows[hybrid.Name].Count != "not readable with your roles" {
+		t.Errorf("a Cluster Operator in tenant %s sees %+v, want the one Hybrid client, its secrets not readable", s.tenant, opRows)
+	}
+	notes := b.text(`#client-errors`)
+	for _, want := range []string{"Client Credential clients could not be listed:", "Secrets could not be read:", "roles do not allow this operation", "How to get access"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the operator's notes %q lack %q", notes, want)
+		}
+	}
+	if strings.Count(notes, "Secrets could not be read") != 1 || strings.ContainsAny(notes, "{}") {
+		t.Errorf("the operator's notes %q: want one secrets note, in words", notes)
+	}
+	if got := b.text(`#sweep-counts dd[data-count="Warned"]`); got != strconv.Itoa(s.sweep.Warned) {
+		t.Errorf("the operator's last sweep shows Warned %q, want %d", got, s.sweep.Warned)
+	}
+	if empty := b.text(`#chart-empty`); !strings.Contains(empty, "could not be read") {
+		t.Errorf("the operator's empty timeline says %q, want it to say secrets could not be read", empty)
+	}
+	b.screenshot("portal-cluster-operator-1280x800", true)
+	b.clean("cluster operator")
 }
 
 func withTitle(m mark, title string) mark {

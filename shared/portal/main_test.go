@@ -44,6 +44,9 @@ type stack struct {
 	tenant string
 	admin  seeded // Account Administrator: signs in to the dashboard
 	member seeded // Account Member of the same tenant
+	// A Cluster Operator of another tenant, who picks the tenant to show.
+	opsTenant string
+	operator  seeded
 	// The seeded clients, by name, and the sweep that ran after seeding.
 	clients map[string]seeded
 	sweep   sweep.Counts
@@ -127,6 +130,17 @@ func newStack(ctx context.Context) (*stack, error) {
 		return nil, err
 	}
 	s.member = seeded{ID: member.Client.ID, Name: member.Client.Name, Kind: identity.ClientCredential, Secret: member.SecretString}
+	ops, err := svc.CreateTenant(ctx, "", "Operations tenant", 0)
+	if err != nil {
+		return nil, err
+	}
+	s.opsTenant = ops.ID
+	op, err := svc.CreateClient(ctx, s.opsTenant, identity.NewClient{Kind: identity.ClientCredential, Name: "night operator",
+		RoleIDs: &[]string{identity.RoleClusterOperator}, OperatorRoles: true})
+	if err != nil {
+		return nil, err
+	}
+	s.operator = seeded{ID: op.Client.ID, Name: op.Client.Name, Kind: identity.ClientCredential, Secret: op.SecretString}
 
 	for _, sp := range seeds {
 		exp := func(d int) *time.Time {

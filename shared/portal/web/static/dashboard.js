@@ -81,6 +81,7 @@
   function signedOut(message) {
     generation++;
     me = null;
+    tenant = ''; // the next client to sign in starts in its own tenant
     rows = [];
     show($('dashboard'), false);
     show($('sign-out'), false);
@@ -191,10 +192,18 @@
       }
     });
     if (gen !== generation) return;
+    // A refusal for the caller's roles is the same for every client: say it
+    // once, not in every row.
+    const refused = found.find((row) => row.error && row.error.status === 403);
+    if (refused) {
+      listErrors.push(errorNode('Secrets could not be read: ', refused.error));
+      $('client-errors').replaceChildren(...listErrors);
+    }
     found.sort((a, b) => a.client.Name.localeCompare(b.client.Name) || a.client.ClientId.localeCompare(b.client.ClientId));
     rows = found;
     render();
-    say(`Tenant ${t}: ${rows.length} client${rows.length === 1 ? '' : 's'}.`, listErrors.some((n) => n.classList.contains('error')));
+    const partial = listErrors.some((n) => n.classList.contains('error')) || rows.some((row) => row.error);
+    say(`Tenant ${t}: ${rows.length} client${rows.length === 1 ? '' : 's'}.` + (partial ? ' Some of it could not be read: see Clients below.' : ''));
     dash.dataset.ready = 'true';
     dash.dataset.loads = String(gen); // how many loads have finished (the browser test waits on it)
   }
@@ -248,6 +257,9 @@
       if (s.expiration) items.push({ clientId: row.client.ClientId, clientName: row.client.Name, kind: row.kind, secretId: s.id, description: s.description, expiration: s.expiration });
     }
     const shown = PortalChart.render($('chart'), items, now);
+    if (!shown.length && rows.some((row) => row.error)) {
+      $('chart-empty').textContent = 'No readable secret expires in the next 90 days; some clients\' secrets could not be read (see Clients below).';
+    }
     PortalChart.legend($('legend'));
     $('expiring').querySelector('tbody').replaceChildren(...(shown.length ? shown.map((i) => el('tr', { 'data-secret-id': i.secretId },
       el('td', { 'data-label': 'Expires' }, fmtDate(i.expiration)),
@@ -261,7 +273,8 @@
     const c = row.client;
     const sum = summary(row, now);
     const secretsCell = el('td', { 'data-label': 'Secrets', class: 'secrets' });
-    if (row.error) secretsCell.append(errorNode('Secrets could not be read: ', row.error));
+    if (row.error && row.error.status === 403) secretsCell.append(el('span', { class: 'secret-count muted' }, 'not readable with your roles'));
+    else if (row.error) secretsCell.append(errorNode('Secrets could not be read: ', row.error));
     else {
       secretsCell.append(el('span', { class: 'secret-count' }, sum.count));
       if (row.secrets.length) {
