@@ -25,7 +25,7 @@ LOCAL_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=
 	TABLE_NAME=identity-local SECRET_PREFIX=identity-local \
 	AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:4566
 
-.PHONY: run test unit build functions generate invoke admin deploy lint bench deps tools clean
+.PHONY: run test unit build functions generate invoke admin deploy lint bench bench-profile deps tools clean
 
 ## run: the whole service on http://127.0.0.1:3000 with DynamoDB Local and the Secrets Manager emulator
 run: deps generate
@@ -107,9 +107,21 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	cfn-lint template.yaml
 
-## bench: benchmarks (timings live here, never in pass/fail tests)
+## bench: measure the service on a local stack of its own and write docs/BENCHMARKS.md
+##   (timings live here, never in pass/fail tests; about 10 minutes on 2 cores)
+BENCH_RUNS ?= 5
+BENCH_PKGS  = $(sort $(dir $(shell grep -rl --include='*_test.go' '^func Benchmark' shared infra)))
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	@mkdir -p .local/bench
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -benchtime 300ms -count $(BENCH_RUNS) $(addprefix ./,$(BENCH_PKGS)) | tee .local/bench/gobench.txt
+	$(GO) run ./infra/bench -runs $(BENCH_RUNS) -gobench .local/bench/gobench.txt -out docs/BENCHMARKS.md
+
+## bench-profile: CPU profiles of the token endpoint and a client GET (concurrency 16) in .local/bench
+bench-profile: deps
+	$(GO) run ./infra/bench -profile token -cpuprofile .local/bench/token.pprof
+	$(GO) run ./infra/bench -profile get -cpuprofile .local/bench/get.pprof
+	$(GO) tool pprof -top -nodecount 35 .local/bench/token.pprof 2>/dev/null | head -45
+	$(GO) tool pprof -top -nodecount 35 .local/bench/get.pprof 2>/dev/null | head -45
 
 clean:
 	rm -rf bin .local/invoke .aws-sam

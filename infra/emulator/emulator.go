@@ -45,6 +45,10 @@ type Process struct {
 	stopErr  error
 }
 
+// Pid is the emulator's process id (the leader of its process group), for
+// reading its CPU time.
+func (p *Process) Pid() int { return p.pgid }
+
 // Stop ends the emulator's process group: SIGTERM, then SIGKILL if the
 // emulator has not exited within 5 seconds. It waits for the exit, is safe to
 // call more than once (and on a nil *Process), and returns nil if the process

@@ -45,6 +45,9 @@ type Result struct {
 	Payload []byte         // the response body the function posted
 	Error   *FunctionError // set if the function posted to /error or /init/error
 	Logs    string         // the bootstrap's stdout and stderr
+	// Elapsed is the time from starting the bootstrap to its answer: the
+	// cold start plus the handling of the event.
+	Elapsed time.Duration
 }
 
 // FunctionError is the error a function reports, in the shape the Runtime
@@ -105,6 +108,7 @@ func Invoke(ctx context.Context, o Options) (*Result, error) {
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.WaitDelay = time.Second // don't wait for stray holders of the log pipes
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the bootstrap: %w", err)
 	}
@@ -121,10 +125,12 @@ func Invoke(ctx context.Context, o Options) (*Result, error) {
 	)
 	select {
 	case res = <-inv.result:
+		res.Elapsed = time.Since(started)
 	case <-exited:
 		// It may have answered and then exited.
 		select {
 		case res = <-inv.result:
+			res.Elapsed = time.Since(started)
 		default:
 			failure = fmt.Errorf("the bootstrap exited before answering (%v)", exitErr)
 		}

@@ -30,6 +30,7 @@ func TestInvoke(t *testing.T) {
 
 	t.Run("echo", func(t *testing.T) {
 		event := `{"hello":"world","n":[1,2,3]}`
+		began := time.Now()
 		res, err := lambdaruntime.Invoke(t.Context(), lambdaruntime.Options{
 			Bootstrap: bootstrap, Event: []byte(event), FunctionName: "echo-test", Timeout: 10 * time.Second,
 		})
@@ -41,6 +42,11 @@ func TestInvoke(t *testing.T) {
 		}
 		if string(res.Payload) != event {
 			t.Errorf("payload = %s, want %s", res.Payload, event)
+		}
+		// Elapsed spans the run of the bootstrap, so it is positive and
+		// within the call's own wall time.
+		if res.Elapsed <= 0 || res.Elapsed > time.Since(began) {
+			t.Errorf("Elapsed = %s, want within (0, %s]", res.Elapsed, time.Since(began))
 		}
 		// The function saw what the Runtime API and the environment told it.
 		want := regexp.MustCompile(`echo: function echo-test, request [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}, arn arn:aws:lambda:us-east-1:000000000000:function:echo-test, deadline true`)
