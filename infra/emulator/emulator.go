@@ -195,8 +195,10 @@ func run(ctx context.Context, host, port string, l launch) (*Process, error) {
 func (p *Process) waitReady(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// moto loads a service's backend on its first request, which takes
+	// seconds on a loaded machine: give an attempt time to be answered.
 	client := &http.Client{
-		Timeout:   time.Second,
+		Timeout:   5 * time.Second,
 		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
 	}
 	tick := time.NewTicker(100 * time.Millisecond)

@@ -12,7 +12,7 @@ import (
 
 // StartDynamoDB starts DynamoDB Local in memory on addr ("127.0.0.1:8000",
 // or "127.0.0.1:0" for a free port) and returns once it answers, or after
-// 60 seconds with an error. ctx bounds only the startup: the emulator runs
+// 3 minutes with an error. ctx bounds only the startup: the emulator runs
 // until Stop.
 //
 // The jar comes from the npm package pinned in infra/local. DynamoDB Local
@@ -35,7 +35,7 @@ func StartDynamoDB(ctx context.Context, addr string) (*Process, error) {
 	}
 	return start(ctx, addr, launch{
 		name:    "DynamoDB Local",
-		timeout: 60 * time.Second,
+		timeout: 3 * time.Minute, // the JVM's start takes minutes on a loaded machine
 		argv: func(_, port string) []string {
 			return []string{java,
 				"-Djava.library.path=" + filepath.Join(filepath.Dir(jar), "DynamoDBLocal_lib"),
@@ -66,7 +66,8 @@ func findJava() (string, error) {
 // StartSecretsManager starts moto_server, which serves Secrets Manager (and
 // EventBridge, SQS and the rest of moto) in memory, on addr
 // ("127.0.0.1:4566", or "127.0.0.1:0" for a free port) and returns once it
-// answers, or after 30 seconds with an error. ctx bounds only the startup.
+// answers, or after 3 minutes with an error (a loaded machine can take
+// minutes to start Python and load moto). ctx bounds only the startup.
 //
 // moto_server is looked up on PATH, then among the pyenv shims, where pip
 // installs it on these machines.
@@ -77,7 +78,7 @@ func StartSecretsManager(ctx context.Context, addr string) (*Process, error) {
 	}
 	return start(ctx, addr, launch{
 		name:    "moto_server",
-		timeout: 30 * time.Second,
+		timeout: 3 * time.Minute,
 		argv: func(host, port string) []string {
 			if host == "" {
 				host = "0.0.0.0"
