@@ -2,6 +2,10 @@ package auth_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"identityservice/infra/testenv"
 	"identityservice/shared/auth"
@@ -156,16 +161,25 @@ func TestVerifierRefusesBadTokens(t *testing.T) {
 	}
 	parts := strings.Split(good, ".")
 	for name, tc := range map[string]struct{ token, issuer string }{
-		"other issuer":        {good, "https://evil.example.com/identity"},
-		"tampered payload":    {parts[0] + "." + parts[1] + "x." + parts[2], iss},
-		"no signature":        {parts[0] + "." + parts[1] + ".", iss},
-		"garbage":             {"not.a.jwt", iss},
-		"empty":               {"", iss},
-		"alg none":            {"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + ".", iss},
-		"other audience":      {signWith(t, km, map[string]any{"aud": "someone-else"}), iss},
-		"expired":             {signWith(t, km, map[string]any{"exp": time.Now().Add(-time.Minute).Unix()}), iss},
-		"not yet valid":       {signWith(t, km, map[string]any{"nbf": time.Now().Add(time.Hour).Unix()}), iss},
-		"unknown signing key": {signWithNewKey(t), iss},
+		"other issuer":         {good, "https://evil.example.com/identity"},
+		"tampered payload":     {parts[0] + "." + parts[1] + "x." + parts[2], iss},
+		"no signature":         {parts[0] + "." + parts[1] + ".", iss},
+		"garbage":              {"not.a.jwt", iss},
+		"empty":                {"", iss},
+		"alg none":             {"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + ".", iss},
+		"other audience":       {signWith(t, km, map[string]any{"aud": "someone-else"}), iss},
+		"expired":              {signWith(t, km, map[string]any{"exp": time.Now().Add(-time.Minute).Unix()}), iss},
+		"not yet valid":        {signWith(t, km, map[string]any{"nbf": time.Now().Add(time.Hour).Unix()}), iss},
+		"unknown signing key":  {signWithNewKey(t), iss},
+		"issued in the future": {signWith(t, km, map[string]any{"iat": time.Now().Add(time.Hour).Unix()}), iss},
+		"no expiry":            {signWith(t, km, map[string]any{"exp": nil}), iss},
+		"no client_id":         {signWith(t, km, map[string]any{"client_id": ""}), iss},
+		"critical header":      {signRaw(t, activeKey(t, km), map[string]any{"alg": "RS256", "kid": activeKey(t, km).KID, "crit": []string{"exp"}}, nil), iss},
+		"RS512":                {signRaw(t, activeKey(t, km), map[string]any{"alg": "RS512", "kid": activeKey(t, km).KID}, nil), iss},
+		"header not an object": {b64("[1]") + "." + parts[1] + "." + parts[2], iss},
+		"four parts":           {good + ".x", iss},
+		"JWE-like five parts":  {parts[0] + ".." + parts[1] + ".." + parts[2], iss},
+		"signature not base64": {parts[0] + "." + parts[1] + ".***", iss},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := v.Verify(ctx, tc.token, tc.issuer); !errors.Is(err, auth.ErrInvalidToken) {
@@ -184,6 +198,95 @@ func TestVerifierRefusesBadTokens(t *testing.T) {
 			t.Errorf("Authorization %q: err %v", header, err)
 		}
 	}
+}
+
+// Tokens are standard compact JWS: a general JOSE library (go-jose) parses
+// and verifies them, finds the RFC 9068 header, and reads every claim. An
+// audience given as an array is accepted too.
+func TestTokensAreStandardJWS(t *testing.T) {
+	ctx := context.Background()
+	km := keyManager(t, "std-"+identity.NewID(), freshTable(t))
+	iss := "https://id.example.com/identity"
+	c := client()
+	raw, _, err := (&auth.Issuer{Keys: km}).Issue(ctx, iss, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := activeKey(t, km)
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := tok.Headers[0]; h.KeyID != k.KID || h.ExtraHeaders["typ"] != "at+jwt" {
+		t.Errorf("header %+v", h)
+	}
+	var std jwt.Claims
+	var extra struct {
+		ClientID string   `json:"client_id"`
+		TenantID string   `json:"tid"`
+		Roles    []string `json:"role"`
+	}
+	if err := tok.Claims(&k.Private.PublicKey, &std, &extra); err != nil {
+		t.Fatal(err)
+	}
+	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: iss, AnyAudience: jwt.Audience{auth.DefaultAudience}, Time: time.Now()}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if std.Subject != c.ID || std.ID == "" || std.Expiry.Time().Sub(std.IssuedAt.Time()) != auth.TokenLifetime ||
+		extra.ClientID != c.ID || extra.TenantID != c.TenantID || len(extra.Roles) != len(c.RoleIDs) {
+		t.Errorf("claims %+v %+v", std, extra)
+	}
+	v := &auth.Verifier{Keys: km.Public}
+	arrayAud := signWith(t, km, map[string]any{"aud": []string{"another-api", auth.DefaultAudience}})
+	if p, err := v.Verify(ctx, arrayAud, iss); err != nil || p.ClientID != "c" {
+		t.Errorf("aud as an array: %+v, %v", p, err)
+	}
+}
+
+func activeKey(t *testing.T, km *auth.KeyManager) auth.SigningKey {
+	t.Helper()
+	ks, err := km.KeySet(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ks.ActiveKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// signRaw signs standard claims (overridden by extra) under any header,
+// with RS256 whatever the header says.
+func signRaw(t *testing.T, k auth.SigningKey, hdr, extra map[string]any) string {
+	t.Helper()
+	h, _ := json.Marshal(hdr)
+	p, _ := json.Marshal(claimsWith(extra))
+	input := b64(string(h)) + "." + b64(string(p))
+	digest := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(nil, k.Private, crypto.SHA256, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func claimsWith(extra map[string]any) map[string]any {
+	now := time.Now()
+	claims := map[string]any{
+		"iss": "https://id.example.com/identity", "sub": "c", "aud": auth.DefaultAudience, "client_id": "c", "tid": "t",
+		"role": []string{identity.RoleAccountAdministrator}, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": "j",
+	}
+	for key, val := range extra {
+		if val == nil {
+			delete(claims, key)
+			continue
+		}
+		claims[key] = val
+	}
+	return claims
 }
 
 // signWith signs standard claims, overridden by extra, with the manager's key.
@@ -207,14 +310,7 @@ func signWithNewKey(t *testing.T) string {
 
 func sign(t *testing.T, k auth.SigningKey, extra map[string]any) string {
 	t.Helper()
-	now := time.Now()
-	claims := map[string]any{
-		"iss": "https://id.example.com/identity", "sub": "c", "aud": auth.DefaultAudience, "client_id": "c", "tid": "t",
-		"role": []string{identity.RoleAccountAdministrator}, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": "j",
-	}
-	for key, val := range extra {
-		claims[key] = val
-	}
+	claims := claimsWith(extra)
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k.Private, KeyID: k.KID}}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 
 	"identityservice/shared/identity"
@@ -22,10 +22,16 @@ const DefaultAudience = "identity-clients-api"
 
 // Claims are the claims of an access token.
 type Claims struct {
-	jwt.Claims
-	ClientID string   `json:"client_id"`
-	TenantID string   `json:"tid"`
-	Roles    []string `json:"role"`
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  audience `json:"aud"`
+	Expiry    *int64   `json:"exp"` // NumericDate: seconds since the epoch
+	NotBefore *int64   `json:"nbf,omitempty"`
+	IssuedAt  *int64   `json:"iat,omitempty"`
+	ID        string   `json:"jti"`
+	ClientID  string   `json:"client_id"`
+	TenantID  string   `json:"tid"`
+	Roles     []string `json:"role"`
 }
 
 // Principal is who a verified token speaks for.
@@ -65,11 +71,6 @@ func (i *Issuer) Issue(ctx context.Context, issuer string, c identity.Client) (s
 	if err != nil {
 		return "", 0, err
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key.Private, KeyID: key.KID}},
-		(&jose.SignerOptions{}).WithType("at+jwt"))
-	if err != nil {
-		return "", 0, err
-	}
 	now := time.Now()
 	if i.Now != nil {
 		now = i.Now()
@@ -78,21 +79,20 @@ func (i *Issuer) Issue(ctx context.Context, issuer string, c identity.Client) (s
 	if roles == nil {
 		roles = []string{}
 	}
+	iat, exp := now.Unix(), now.Add(TokenLifetime).Unix()
 	claims := Claims{
-		Claims: jwt.Claims{
-			Issuer:    issuer,
-			Subject:   c.ID,
-			Audience:  jwt.Audience{i.audience()},
-			Expiry:    jwt.NewNumericDate(now.Add(TokenLifetime)),
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now),
-			ID:        uuid.NewString(),
-		},
-		ClientID: c.ID,
-		TenantID: c.TenantID,
-		Roles:    roles,
+		Issuer:    issuer,
+		Subject:   c.ID,
+		Audience:  audience{i.audience()},
+		Expiry:    &exp,
+		IssuedAt:  &iat,
+		NotBefore: &iat,
+		ID:        uuid.NewString(),
+		ClientID:  c.ID,
+		TenantID:  c.TenantID,
+		Roles:     roles,
 	}
-	token, err := jwt.Signed(signer).Claims(claims).Serialize()
+	token, err := signRS256(key.Private, key.KID, claims)
 	if err != nil {
 		return "", 0, err
 	}
@@ -175,33 +175,45 @@ func (v *Verifier) key(ctx context.Context, kid string) (*jose.JSONWebKey, error
 	return nil, ErrInvalidToken
 }
 
+// leeway is the clock skew allowed on exp, nbf and iat.
+const leeway = 5 * time.Second
+
 // Verify checks a token's signature (RS256 only: "none" and every other
 // algorithm are refused), issuer, audience and times.
 func (v *Verifier) Verify(ctx context.Context, raw, issuer string) (Principal, error) {
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil || len(tok.Headers) != 1 {
+	tok, err := parseCompact(raw)
+	if err != nil {
 		return Principal{}, ErrInvalidToken
 	}
-	key, err := v.key(ctx, tok.Headers[0].KeyID)
+	key, err := v.key(ctx, tok.header.Kid)
 	if err != nil {
 		if errors.Is(err, ErrInvalidToken) {
 			return Principal{}, err
 		}
 		return Principal{}, fmt.Errorf("read signing keys: %w", err)
 	}
+	pub, ok := key.Key.(*rsa.PublicKey)
+	if !ok || (key.Algorithm != "" && key.Algorithm != algRS256) || tok.verifyRS256(pub) != nil {
+		return Principal{}, ErrInvalidToken
+	}
 	var c Claims
-	if err := tok.Claims(key.Key, &c); err != nil {
+	if err := json.Unmarshal(tok.payload, &c); err != nil {
 		return Principal{}, ErrInvalidToken
 	}
 	aud := v.Audience
 	if aud == "" {
 		aud = DefaultAudience
 	}
-	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: issuer, AnyAudience: jwt.Audience{aud}, Time: v.now()}, 5*time.Second); err != nil {
+	now := v.now()
+	switch {
+	case c.Issuer != issuer, !c.Audience.contains(aud), c.ClientID == "":
 		return Principal{}, ErrInvalidToken
-	}
-	if c.Expiry == nil || c.ClientID == "" {
-		return Principal{}, ErrInvalidToken
+	case c.Expiry == nil || !now.Before(time.Unix(*c.Expiry, 0).Add(leeway)):
+		return Principal{}, ErrInvalidToken // expired, or never expires
+	case c.NotBefore != nil && now.Add(leeway).Before(time.Unix(*c.NotBefore, 0)):
+		return Principal{}, ErrInvalidToken // not valid yet
+	case c.IssuedAt != nil && now.Add(leeway).Before(time.Unix(*c.IssuedAt, 0)):
+		return Principal{}, ErrInvalidToken // issued in the future
 	}
 	return Principal{ClientID: c.ClientID, TenantID: c.TenantID, Roles: c.Roles}, nil
 }
