@@ -134,9 +134,6 @@ func (b *bench) rawLoad(ctx context.Context, c, n int, call func() error) (loadR
 // measureLatency measures every route's p50 and p99 at the two concurrency
 // levels (1 and 16), each run beside the raw baseline of the same run.
 func (b *bench) measureLatency(ctx context.Context) error {
-	if err := b.prepareRaw(ctx); err != nil {
-		return fmt.Errorf("raw baseline table: %w", err)
-	}
 	_, ss, err := b.routeScenarios()
 	if err != nil {
 		return err

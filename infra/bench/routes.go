@@ -26,6 +26,9 @@ type fixtures struct {
 }
 
 func (b *bench) prepareFixtures(ctx context.Context) error {
+	if err := b.prepareRaw(ctx); err != nil {
+		return fmt.Errorf("raw baseline table: %w", err)
+	}
 	rt, err := b.newTenant(ctx, "bench reads")
 	if err != nil {
 		return err
