@@ -26,7 +26,7 @@ func TestBenchSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := quick(defaults())
-	o.out = filepath.Join(dir, "BENCHMARKS.md")
+	o.out = filepath.Join(dir, "report.md")
 	o.gobench = gobench
 	if err := run(context.Background(), o); err != nil {
 		t.Fatal(err)
