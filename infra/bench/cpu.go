@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -30,6 +32,7 @@ type cpuResult struct {
 	cpuPerGet       spread
 	dynPerGet       spread
 	rawGetCPU       spread // ms of this process per raw SDK GetItem, same run
+	es256           spread // ms of one ES256 (ECDSA P-256) signature, measured like signature
 }
 
 // signatureCost times RSA-2048 PKCS#1 v1.5 signatures of a SHA-256 digest
@@ -43,8 +46,24 @@ func signatureCost(n int) (time.Duration, error) {
 		return 0, err
 	}
 	digest := sha256.Sum256([]byte("eyJhbGciOiJSUzI1NiJ9.a token's header and claims, about four hundred bytes long"))
-	// Warm up (precomputed CRT values, code paths).
-	if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:]); err != nil {
+	return onSixteen(n, func() error { _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:]); return err })
+}
+
+// es256Cost times ECDSA P-256 signatures of a SHA-256 digest (ES256) the
+// same way: what a token's signature would cost with an ES256 key.
+func es256Cost(n int) (time.Duration, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return 0, err
+	}
+	digest := sha256.Sum256([]byte("eyJhbGciOiJFUzI1NiJ9.a token's header and claims, about four hundred bytes long"))
+	return onSixteen(n, func() error { _, err := ecdsa.SignASN1(rand.Reader, key, digest[:]); return err })
+}
+
+// onSixteen runs f n times on 16 goroutines, after one warm-up run, and
+// returns this process's CPU per run.
+func onSixteen(n int, f func() error) (time.Duration, error) {
+	if err := f(); err != nil {
 		return 0, err
 	}
 	errs := make(chan error, 16)
@@ -53,7 +72,7 @@ func signatureCost(n int) (time.Duration, error) {
 	for w := range 16 {
 		wg.Go(func() {
 			for i := w; i < n; i += 16 {
-				if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:]); err != nil {
+				if err := f(); err != nil {
 					errs <- err
 					return
 				}
@@ -109,7 +128,12 @@ func (b *bench) measureCPU(ctx context.Context) error {
 			return fmt.Errorf("raw GetItem: %w", err)
 		}
 		r.rawGetCPU = append(r.rawGetCPU, toMS(raw))
+		es, err := es256Cost(b.o.signatures)
+		if err != nil {
+			return err
+		}
 		r.signature = append(r.signature, toMS(sig))
+		r.es256 = append(r.es256, toMS(es))
 		r.tokensPerSec = append(r.tokensPerSec, t.perSecond())
 		r.cpuPerToken = append(r.cpuPerToken, toMS(t.cpuPer()))
 		r.dynPerToken = append(r.dynPerToken, toMS(t.dynCPU)/float64(t.n()))

@@ -52,7 +52,7 @@ type options struct {
 
 func defaults() options {
 	return options{
-		runs: 5, conc: [2]int{1, 16}, n1: 100, n16: 320, routeTenant: 100,
+		runs: 5, conc: [2]int{1, 16}, n1: 100, n16: 160, routeTenant: 100,
 		tenantSizes: []int{100, 1000, 20000}, retained: []int{0, 10, 100}, sweepSizes: []int{1000, 10000, 100000},
 		cpuRequests: 1600, signatures: 300, coldStart: true, profileFor: 20 * time.Second,
 	}

@@ -29,11 +29,12 @@ func (noMaterial) Verifier(context.Context, identity.MaterialRef) ([]byte, error
 	return nil, errors.New("bulk-seeded client: no material")
 }
 
-// seedClients creates n Client Credential clients in a new tenant through
-// the service's store (8 at a time), tagged t0..t9 in turn.
+// seedTenant creates n Client Credential clients in a new tenant through
+// the store (8 at a time, without material: see seeder), tagged t0..t9 in
+// turn.
 func (b *bench) seedTenant(ctx context.Context, n int) (string, error) {
-	app := b.s.fn("functions/clientcredentialclients").app
-	seeder := &identity.Service{Store: app.Store, Vault: noMaterial{}, Log: b.s.log, DefaultClientLimit: max(identity.DefaultClientLimit, n+1)}
+	seeder := b.seeder()
+	seeder.DefaultClientLimit = max(identity.DefaultClientLimit, n+1)
 	t, err := seeder.CreateTenant(ctx, identity.NewID(), fmt.Sprintf("bench %d clients", n), 0)
 	if err != nil {
 		return "", err
@@ -109,21 +110,21 @@ func (b *bench) measureListScale(ctx context.Context) error {
 // stay stored until the retention period has passed.
 func (b *bench) measureTokenScale(ctx context.Context) error {
 	f := b.s.fn("functions/token")
-	svc := b.s.service()
 	tenant := b.fx.write.tenant
 	for _, n := range b.o.retained {
 		b.log("  client with %d retained secrets", n)
-		cs, err := b.newClients(ctx, tenant, identity.ClientCredential, 1)
+		cs, err := b.newAuthClients(ctx, tenant, identity.ClientCredential, 1)
 		if err != nil {
 			return err
 		}
 		c := cs[0]
+		seeder := b.seeder()
 		for i := range n {
-			s, err := svc.AddSecret(ctx, tenant, identity.ClientCredential, c.id, "retained", "Description", nil, "Expiration")
+			s, err := seeder.AddSecret(ctx, tenant, identity.ClientCredential, c.id, "retained", "Description", nil, "Expiration")
 			if err != nil {
 				return fmt.Errorf("retained secret %d: %w", i+1, err)
 			}
-			if _, err := svc.SoftDeleteSecret(ctx, tenant, c.id, s.Secret.ID); err != nil {
+			if _, err := seeder.SoftDeleteSecret(ctx, tenant, c.id, s.Secret.ID); err != nil {
 				return fmt.Errorf("retained secret %d: %w", i+1, err)
 			}
 		}
