@@ -49,5 +49,11 @@ var minimums = map[string]minimum{
 	"POST /identity/connect/token": {"DDB GetItem 1 (≤ 1 RCU), no SM",
 		"one item holds the client's validity and its active secrets' ids and expiries; the verifiers and the signing key are cached"},
 	"GET /identity/.well-known/openid-configuration":      {"none", "built from configuration"},
+	"GET /_/op-dashboard":                                 {"none", "an embedded page"},
+	"GET /_/op-dashboard/assets/{name}":                   {"none", "an embedded file"},
+	"GET /profile":                                        {"none", "an embedded page"},
+	"GET /no-access-callback":                             {"none", "an embedded page"},
+	"GET /_/op-dashboard/api/last-sweep":                  {"DDB GetItem 1", "the sweeper's last summary is one item"},
+	"GET /_/op-dashboard/api/profile":                     {"DDB BatchGetItem 1", "the caller's client and its tenant (names), in one request"},
 	"GET /identity/.well-known/openid-configuration/jwks": {"DDB GetItem 1", "what is published now, so a rotation elsewhere shows at once (0 with a short cache)"},
 }

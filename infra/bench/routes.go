@@ -153,6 +153,7 @@ func (b *bench) scenarios() map[string]scenario {
 	list10 := url.Values{"count": {"10"}}
 	hybridBody := `{"Name":"bench","RedirectUris":["https://app.example.com/signin-oidc"],"ClientUri":"https://app.example.com/"}`
 	const cccF, hybF, secF, krF, tokF = "functions/clientcredentialclients", "functions/hybridclients", "functions/clientsecrets", "functions/applicationsecrets", "functions/token"
+	const porF = "functions/portal"
 	cc, hy := identity.ClientCredential, identity.Hybrid
 	sc := map[string]scenario{
 		// Client Credential clients.
@@ -206,6 +207,20 @@ func (b *bench) scenarios() map[string]scenario {
 			prepare: constant(func() request { return request{method: "GET", path: "/identity/.well-known/openid-configuration"} })},
 		"GET /identity/.well-known/openid-configuration/jwks": {fn: tokF,
 			prepare: constant(func() request { return request{method: "GET", path: "/identity/.well-known/openid-configuration/jwks"} })},
+
+		// The portal: pages and assets need no token; its two JSON routes do.
+		"GET /_/op-dashboard": {fn: porF, note: "HTML page",
+			prepare: constant(func() request { return request{method: "GET", path: "/_/op-dashboard"} })},
+		"GET /_/op-dashboard/assets/{name}": {fn: porF, note: "dashboard.js",
+			prepare: constant(func() request { return request{method: "GET", path: "/_/op-dashboard/assets/dashboard.js"} })},
+		"GET /_/op-dashboard/api/last-sweep": {fn: porF,
+			prepare: constant(func() request { return b.get(rd(), "/_/op-dashboard/api/last-sweep", nil) })},
+		"GET /_/op-dashboard/api/profile": {fn: porF,
+			prepare: constant(func() request { return b.get(rd(), "/_/op-dashboard/api/profile", nil) })},
+		"GET /profile": {fn: porF, note: "HTML page",
+			prepare: constant(func() request { return request{method: "GET", path: "/profile"} })},
+		"GET /no-access-callback": {fn: porF, note: "HTML page",
+			prepare: constant(func() request { return request{method: "GET", path: "/no-access-callback"} })},
 
 		// Obsolete secret routes (either kind).
 		"GET /api/v1-preview/Tenants/{tenantId}/Clients/{clientId}/Secret": {fn: secF, note: "client with 3 secrets",
