@@ -110,11 +110,12 @@ lint:
 ## bench: measure the service on a local stack of its own and write docs/BENCHMARKS.md
 ##   (timings live here, never in pass/fail tests; about 10 minutes on 2 cores)
 BENCH_RUNS ?= 5
+BENCH_FLAGS ?=
 BENCH_PKGS  = $(sort $(dir $(shell grep -rl --include='*_test.go' '^func Benchmark' shared infra)))
 bench: deps
 	@mkdir -p .local/bench
 	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -benchtime 300ms -count $(BENCH_RUNS) $(addprefix ./,$(BENCH_PKGS)) | tee .local/bench/gobench.txt
-	$(GO) run ./infra/bench -runs $(BENCH_RUNS) -gobench .local/bench/gobench.txt -out docs/BENCHMARKS.md
+	$(GO) run ./infra/bench -runs $(BENCH_RUNS) $(BENCH_FLAGS) -gobench .local/bench/gobench.txt -out docs/BENCHMARKS.md
 
 ## bench-profile: CPU profiles of the token endpoint and a client GET (concurrency 16) in .local/bench
 bench-profile: deps

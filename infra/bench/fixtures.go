@@ -142,6 +142,12 @@ func parallel(n, p int, f func(i int) error) error {
 		})
 	}
 	for i := range n {
+		mu.Lock()
+		failed := first != nil
+		mu.Unlock()
+		if failed {
+			break // the first error ends the work
+		}
 		next <- i
 	}
 	close(next)

@@ -147,6 +147,14 @@ func (r *report) markdown() string {
 	p("verification, the response JSON encoded), in the bench's process, against DynamoDB Local and moto started ")
 	p("for the run on free ports. AWS calls are counted by an SDK middleware that also sets `ReturnConsumedCapacity: TOTAL`.\n\n")
 
+	def := defaults()
+	p("Sizes of this run: %d runs; %d requests per route at concurrency %d and %d at %d; %d clients of each kind in the read tenant; tenants of %s clients; %s retained records; sweeps of %s records; %d requests per CPU run.",
+		o.runs, o.n1, o.conc[0], o.n16, o.conc[1], o.routeTenant, ints(o.tenantSizes), ints(o.retained), ints(o.sweepSizes), o.cpuRequests)
+	if o.runs != def.runs || o.n1 != def.n1 || o.n16 != def.n16 || ints(o.tenantSizes) != ints(def.tenantSizes) || ints(o.sweepSizes) != ints(def.sweepSizes) || ints(o.retained) != ints(def.retained) || o.cpuRequests != def.cpuRequests {
+		p(" **These are smaller than `make bench`'s defaults** (%d runs; %d and %d requests; tenants of %s; sweeps of %s), to fit the time the machine allowed.",
+			def.runs, def.n1, def.n16, ints(def.tenantSizes), ints(def.sweepSizes))
+	}
+	p("\n\n")
 	p("## Machine and versions\n\n")
 	rows := [][]string{}
 	for _, x := range append(append([]kv{}, r.machine...), r.versions...) {
@@ -390,4 +398,12 @@ func (r *report) goBenchTable(b *strings.Builder) {
 			g.bytesOp.format(num), g.allocsOp.format(num), strings.Join(extra, ", ")})
 	}
 	mdTable(b, []string{"package", "benchmark", "ns/op", "B/op", "allocs/op", "other"}, rows)
+}
+
+func ints(ns []int) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = fmt.Sprintf("%d", n)
+	}
+	return strings.Join(parts, ", ")
 }

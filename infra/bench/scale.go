@@ -30,7 +30,7 @@ func (noMaterial) Verifier(context.Context, identity.MaterialRef) ([]byte, error
 }
 
 // seedTenant creates n Client Credential clients in a new tenant through
-// the store (8 at a time, without material: see seeder), tagged t0..t9 in
+// the store (16 at a time, without material: see seeder), tagged t0..t9 in
 // turn.
 func (b *bench) seedTenant(ctx context.Context, n int) (string, error) {
 	seeder := b.seeder()
@@ -39,7 +39,7 @@ func (b *bench) seedTenant(ctx context.Context, n int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	err = parallel(n, 8, func(i int) error {
+	err = parallel(n, 16, func(i int) error {
 		_, err := seeder.CreateClient(ctx, t.ID, identity.NewClient{Kind: identity.ClientCredential, Name: fmt.Sprintf("seed-%d", i), Tags: []string{fmt.Sprintf("t%d", i%10)}})
 		return err
 	})
