@@ -17,6 +17,7 @@ type scenario struct {
 	fn      string // the function's Go package directory
 	prepare func(ctx context.Context, c, per int) (func(w, k int) request, error)
 	note    string // what the request is
+	list    bool   // a list: its raw baseline is the Query, not the GetItem
 }
 
 // fixtures are what the read scenarios share.
@@ -159,7 +160,7 @@ func (b *bench) scenarios() map[string]scenario {
 		// Client Credential clients.
 		"POST /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients": {fn: cccF, note: "create with Name",
 			prepare: constant(func() request { return b.send(wr(), "POST", fmt.Sprintf(ocsCCC, wt()), `{"Name":"bench"}`) })},
-		"GET /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients": {fn: cccF, note: "count=10",
+		"GET /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients": {fn: cccF, note: "count=10", list: true,
 			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(ocsCCC, rt()), list10) })},
 		"GET /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}": {fn: cccF,
 			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(ocsCCC, rt())+"/"+b.fx.ccc[0].id, nil) })},
@@ -175,7 +176,7 @@ func (b *bench) scenarios() map[string]scenario {
 		// Hybrid clients.
 		"POST /api/Tenants/{tenantId}/HybridClient": {fn: hybF, note: "create with a redirect URI",
 			prepare: constant(func() request { return b.send(wr(), "POST", fmt.Sprintf(ocsHyb, wt()), hybridBody) })},
-		"GET /api/Tenants/{tenantId}/HybridClient": {fn: hybF, note: "count=10",
+		"GET /api/Tenants/{tenantId}/HybridClient": {fn: hybF, note: "count=10", list: true,
 			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(ocsHyb, rt()), list10) })},
 		"GET /api/Tenants/{tenantId}/HybridClient/{clientId}": {fn: hybF,
 			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(ocsHyb, rt())+"/"+b.fx.hyb[0].id, nil) })},
@@ -193,7 +194,7 @@ func (b *bench) scenarios() map[string]scenario {
 			prepare: b.perSecretSlot(cc, false, func(c fixtureClient, _ string) request {
 				return b.send(wr(), "POST", fmt.Sprintf(keyRot, wt(), c.id), `{}`)
 			})},
-		"GET /api/tenants/{tenant}/applications/{clientId}/secrets": {fn: krF, note: "client with 3 secrets",
+		"GET /api/tenants/{tenant}/applications/{clientId}/secrets": {fn: krF, note: "client with 3 secrets", list: true,
 			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(keyRot, rt(), b.fx.ccc[0].id), nil) })},
 		"DELETE /api/tenants/{tenant}/applications/{clientId}/secrets/{id}": {fn: krF, note: "soft delete",
 			prepare: b.perSecretSlot(cc, true, func(c fixtureClient, sec string) request {
@@ -223,7 +224,7 @@ func (b *bench) scenarios() map[string]scenario {
 			prepare: constant(func() request { return request{method: "GET", path: "/no-access-callback"} })},
 
 		// Obsolete secret routes (either kind).
-		"GET /api/v1-preview/Tenants/{tenantId}/Clients/{clientId}/Secret": {fn: secF, note: "client with 3 secrets",
+		"GET /api/v1-preview/Tenants/{tenantId}/Clients/{clientId}/Secret": {fn: secF, note: "client with 3 secrets", list: true,
 			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(ocsAnySec, rt(), b.fx.ccc[0].id), nil) })},
 		"PUT /api/v1-preview/Tenants/{tenantId}/Clients/{clientId}/Secret/{secretId}": {fn: secF, note: "new Description",
 			prepare: b.perWorker(cc, func(w, k int, c fixtureClient) request {
@@ -240,7 +241,7 @@ func (b *bench) scenarios() map[string]scenario {
 		{cc, "/api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret", ocsCCCSec, func() fixtureClient { return b.fx.ccc[0] }},
 		{hy, "/api/v1-preview/Tenants/{tenantId}/HybridClients/{clientId}/Secret", ocsHybSec, func() fixtureClient { return b.fx.hyb[0] }},
 	} {
-		sc["GET "+k.base] = scenario{fn: secF, note: "client with 3 secrets",
+		sc["GET "+k.base] = scenario{fn: secF, note: "client with 3 secrets", list: true,
 			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(k.path, rt(), k.c().id), nil) })}
 		sc["POST "+k.base] = scenario{fn: secF, note: "add with Description",
 			prepare: b.perSecretSlot(k.kind, false, func(c fixtureClient, _ string) request {
