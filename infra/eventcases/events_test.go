@@ -179,6 +179,15 @@ var expected = map[string][]struct {
 		{"cc-delete", 204},
 		{"hybrid-delete", 204},
 	},
+	"portal": {
+		{"dashboard", 200},
+		{"dashboard-script", 200},
+		{"asset-unknown", 404},
+		{"profile", 200}, // a hostile state, escaped in the page
+		{"no-access-callback", 200},
+		{"api-profile", 200},    // who the events' admin token speaks for
+		{"api-last-sweep", 200}, // Recorded false until a sweep has run
+	},
 	"token": {
 		{"discovery", 200},
 		{"jwks", 200},
@@ -219,6 +228,9 @@ var expectedHeaders = map[string]map[string]string{
 	"token/token-client-secret-basic":      {"Cache-Control": "no-store"},
 	"token/token-wrong-secret":             {"Cache-Control": "no-store"},
 	"applicationsecrets/list":              {"Total-Count": "2"},
+	"portal/dashboard":                     {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"},
+	"portal/profile":                       {"X-Frame-Options": "DENY", "Content-Type": "text/html; charset=utf-8"},
+	"portal/dashboard-script":              {"Content-Type": "text/javascript; charset=utf-8"},
 	"applicationsecrets/list-after-delete": {"Total-Count": "2"},
 }
 
