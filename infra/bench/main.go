@@ -48,6 +48,7 @@ type options struct {
 	profile     string // token | get: profile that load and exit
 	cpuprofile  string
 	profileFor  time.Duration
+	only        string // measure only the routes whose "METHOD path" contains this (debugging)
 }
 
 func defaults() options {
@@ -76,6 +77,7 @@ func main() {
 	flag.StringVar(&o.profile, "profile", "", "profile one load and exit: token or get")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", ".local/bench/cpu.pprof", "where -profile writes the CPU profile")
 	flag.DurationVar(&o.profileFor, "profile-for", o.profileFor, "how long -profile runs the load")
+	flag.StringVar(&o.only, "only", "", "measure only the routes whose \"METHOD path\" contains this `text` (a partial report, for debugging)")
 	q := flag.Bool("quick", false, "tiny sizes (the smoke test's)")
 	sizes := flag.String("sizes", "", "override sizes: tenants=100,1000;retained=0,10;sweep=1000;route-tenant=100;n1=100;n16=320;cpu=1600")
 	flag.Parse()
@@ -140,6 +142,8 @@ type bench struct {
 	fx  fixtures
 	rep report
 	log func(format string, args ...any)
+	// failures are loads that had a few failed requests (see load).
+	failures []string
 }
 
 func run(ctx context.Context, o options) error {
@@ -188,6 +192,7 @@ func run(ctx context.Context, o options) error {
 		b.rep.stepTimes = append(b.rep.stepTimes, stepTime{st.name, time.Since(t0)})
 	}
 	b.rep.loadAfter = loadAverage()
+	b.rep.failures = b.failures
 	b.rep.elapsed = time.Since(began)
 	doc := b.rep.markdown()
 	if o.out == "" {

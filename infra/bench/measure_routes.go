@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +27,9 @@ func (b *bench) routeScenarios() ([]*routeResult, []scenario, error) {
 	var rs []*routeResult
 	var ss []scenario
 	for _, r := range b.s.tpl.Routes() {
+		if b.o.only != "" && !strings.Contains(r.Method+" "+r.Path, b.o.only) {
+			continue
+		}
 		sc, ok := all[r.Method+" "+r.Path]
 		if !ok {
 			return nil, nil, fmt.Errorf("route %s %s has no bench scenario: add one in infra/bench/routes.go", r.Method, r.Path)

@@ -20,6 +20,7 @@ type report struct {
 	loadBefore string
 	loadAfter  string
 	stepTimes  []stepTime
+	failures   []string
 
 	routes     []*routeResult
 	raw        rawResult
@@ -166,6 +167,13 @@ func (r *report) markdown() string {
 		p("**Other work was running on the machine** (load average above): absolute times are noisier and higher than on an idle machine; ratios within a run hold better.\n\n")
 	}
 
+	if len(r.failures) > 0 {
+		p("**Some requests failed** and are left out of the latencies (at most 1%% of a load; more fails the run):\n\n")
+		for _, f := range r.failures {
+			p("- %s\n", strings.ReplaceAll(truncate(f, 600), "\n", " "))
+		}
+		p("\n")
+	}
 	r.targets(&b)
 	r.costTable(&b)
 	r.latencyTable(&b)

@@ -1,15 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,6 +44,33 @@ type stack struct {
 	cfg     config.Config
 	log     *slog.Logger
 	fns     map[string]*function // by Go package directory, e.g. functions/token
+	errors  errorLines           // the functions' last ERROR log lines
+}
+
+// errorLines is an io.Writer of JSON log lines that keeps the last few at
+// level ERROR and drops the rest.
+type errorLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (e *errorLines) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(`"level":"ERROR"`)) {
+		e.mu.Lock()
+		e.lines = append(e.lines, strings.TrimSpace(string(p)))
+		if len(e.lines) > 5 {
+			e.lines = e.lines[len(e.lines)-5:]
+		}
+		e.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+// last returns the kept lines, newest last.
+func (e *errorLines) last() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return strings.Join(e.lines, "\n")
 }
 
 func startStack(ctx context.Context) (*stack, error) {
@@ -89,9 +117,10 @@ func (s *stack) setup(ctx context.Context) error {
 	if err := s.createTable(ctx, s.cfg.Table); err != nil {
 		return err
 	}
-	// The functions log as they do in Lambda (JSON lines at INFO), to a sink:
-	// encoding the lines is part of their CPU.
-	s.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	// The functions log as they do in Lambda (JSON lines at INFO): encoding
+	// the lines is part of their CPU. Errors are kept to explain a failed
+	// request.
+	s.log = slog.New(slog.NewJSONHandler(&s.errors, nil))
 	for _, f := range tpl.Functions() {
 		// Each function is its own process in Lambda, with its own caches:
 		// give each its own App.
