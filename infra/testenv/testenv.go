@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go/middleware"
 
 	"identityservice/infra/emulator"
 	"identityservice/infra/template"
@@ -86,6 +87,15 @@ func (e *Env) Service(w io.Writer) *identity.Service {
 		w = io.Discard
 	}
 	return e.Config.Service(e.Clients, slog.New(slog.NewJSONHandler(w, nil)))
+}
+
+// ClientsWith returns AWS clients on the stack with extra SDK middleware
+// (e.g. a faults.Injector's or a call recorder's) on every call they make.
+// Pass them to config.NewApp to put the middleware under the code under test.
+func (e *Env) ClientsWith(opts ...func(*middleware.Stack) error) config.Clients {
+	cfg := e.AWS.Copy()
+	cfg.APIOptions = append(append([]func(*middleware.Stack) error(nil), cfg.APIOptions...), opts...)
+	return config.NewClients(cfg)
 }
 
 // Stop stops the emulators.
