@@ -75,7 +75,7 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 	}
 	stored, err := s.Store.AddSecret(ctx, tenantID, kind, sec, now)
 	if err != nil {
-		s.destroyMaterial(ctx, ref)
+		s.discardMaterial(ctx, ref, err)
 		return CreatedSecret{}, err
 	}
 	s.logger().InfoContext(ctx, "secret added", "tenant", tenantID, "client", clientID, "secret", sec.ID)

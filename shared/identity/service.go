@@ -59,7 +59,8 @@ type CreatedClient struct {
 
 // CreateClient validates and stores a new client with its first secret.
 // Material is written before the records, so a crash leaves at most
-// unreferenced material, which is removed again if the records fail.
+// unreferenced material, which is removed again if the store refused the
+// records (see discardMaterial).
 func (s *Service) CreateClient(ctx context.Context, tenantID string, in NewClient) (CreatedClient, error) {
 	now := s.now()
 	c, err := s.buildClient(tenantID, in, now)
@@ -86,7 +87,7 @@ func (s *Service) CreateClient(ctx context.Context, tenantID string, in NewClien
 		limit = DefaultClientLimit
 	}
 	if err := s.Store.CreateClient(ctx, c, sec, limit); err != nil {
-		s.destroyMaterial(ctx, ref)
+		s.discardMaterial(ctx, ref, err)
 		return CreatedClient{}, err
 	}
 	s.logger().InfoContext(ctx, "client created", "tenant", tenantID, "client", c.ID, "kind", string(c.Kind), "secret", sec.ID)
@@ -275,6 +276,22 @@ func (s *Service) DeleteClient(ctx context.Context, tenantID string, kind Client
 	}
 	s.logger().InfoContext(ctx, "client deleted", "tenant", tenantID, "client", clientID, "kind", string(kind), "secrets", len(secrets))
 	return nil
+}
+
+// discardMaterial cleans up the material of a record the store did not
+// write. Only a refusal (a failed condition: limit, conflict, not found)
+// proves the record absent; after any other failure (a timeout, a 5xx) the
+// write may have been applied with its answer lost, and destroying the
+// material would leave an active record without it. That material stays:
+// if its record is absent, the sweeper's reconciliation destroys it once
+// it is older than its grace period.
+func (s *Service) discardMaterial(ctx context.Context, ref MaterialRef, storeErr error) {
+	if k := KindOf(storeErr); k == KindInternal || k == KindUnavailable {
+		s.logger().WarnContext(ctx, "secret material kept: the record write may have been applied; the sweeper reconciles it",
+			"tenant", ref.TenantID, "client", ref.ClientID, "secret", ref.SecretID)
+		return
+	}
+	s.destroyMaterial(ctx, ref)
 }
 
 // destroyMaterial deletes material even if the request was cancelled, with
