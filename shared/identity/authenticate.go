@@ -39,10 +39,15 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 			continue
 		}
 		verifier, err := s.verifier(ctx, MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID})
-		if err != nil {
+		if errors.Is(err, ErrNoMaterial) {
 			// Missing material: the secret cannot authenticate.
-			s.logger().ErrorContext(ctx, "secret material unreadable", "tenant", sec.TenantID, "client", sec.ClientID, "secret", sec.ID, "error", err.Error())
+			s.logger().ErrorContext(ctx, "secret material missing", "tenant", sec.TenantID, "client", sec.ClientID, "secret", sec.ID)
 			continue
+		}
+		if err != nil {
+			// Unreadable is not wrong: a store failure is a 5xx, never
+			// invalid_client, which tells the caller its secret is bad.
+			return Client{}, Internal("read secret material", err)
 		}
 		if VerifySecret(secret, verifier) {
 			matched = true

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -45,8 +46,13 @@ type Vault interface {
 	// DeleteVerifier destroys material at once, without a recovery window.
 	// Deleting material that is already gone is not an error.
 	DeleteVerifier(ctx context.Context, ref MaterialRef) error
+	// Verifier returns ErrNoMaterial when the material does not exist;
+	// any other error means it could not be read.
 	Verifier(ctx context.Context, ref MaterialRef) ([]byte, error)
 }
+
+// ErrNoMaterial means a secret has no material (deleted, or never written).
+var ErrNoMaterial = errors.New("secret material not found")
 
 // ClientPatch holds the properties an update changes; nil keeps the stored
 // value.

@@ -106,7 +106,7 @@ func deleteMaterial(ctx context.Context, api secretDeleter, name string) error {
 }
 
 // ErrNoMaterial means a secret has no material (deleted, or never written).
-var ErrNoMaterial = errors.New("secret material not found")
+var ErrNoMaterial = identity.ErrNoMaterial
 
 // Verifier reads a verifier.
 func (v *SecretsManager) Verifier(ctx context.Context, ref identity.MaterialRef) ([]byte, error) {
