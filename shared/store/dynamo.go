@@ -45,9 +45,14 @@ const maxTransactAttempts = 4
 
 // transact runs a write transaction, retrying conflicts with jitter. It
 // returns the cancellation reasons when conditions failed.
+//
+// Each attempt has its own ClientRequestToken (the SDK generates one when
+// it is unset, and its own retries of an attempt reuse it, so a retried
+// attempt whose first answer was lost is applied once). A cancelled
+// attempt was not applied; the next one must not be mistaken for it.
 func (d *Dynamo) transact(ctx context.Context, items []types.TransactWriteItem) ([]types.CancellationReason, error) {
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
 	for attempt := 1; ; attempt++ {
+		in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
 		_, err := d.api.TransactWriteItems(ctx, in)
 		if err == nil {
 			return nil, nil
