@@ -25,17 +25,22 @@ LOCAL_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=
 	TABLE_NAME=identity-local SECRET_PREFIX=identity-local \
 	AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:4566
 
-.PHONY: run test unit build functions generate invoke admin deploy lint bench bench-profile deps tools clean
+.PHONY: run test test-faults unit build functions generate invoke admin deploy lint bench bench-profile deps tools clean
 
 ## run: the whole service on http://127.0.0.1:3000 with DynamoDB Local and the Secrets Manager emulator
 run: deps generate
 	$(GO) run ./infra/local
 
-## test: every test (unit, integration on emulators it starts itself, Lambda events) and cfn-lint
+## test: every test (unit, integration on emulators it starts itself, Lambda events), the fault matrix and cfn-lint
 test: deps
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -v /infra/faultmatrix)
+	$(MAKE) --no-print-directory test-faults
 	cfn-lint template.yaml
+
+## test-faults: the fault matrix, races and leak checks of infra/faultmatrix (issue 9); prints its counts
+test-faults: deps
+	@set -o pipefail; $(GO) test -count=1 -timeout 20m -v ./infra/faultmatrix | grep -E '^(--- FAIL|FAIL|ok|fault matrix:|races:|leaks:)|_test\.go:[0-9]+:' 
 
 ## unit: only the tests that need no emulator
 unit:

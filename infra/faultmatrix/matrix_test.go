@@ -1,0 +1,555 @@
+package faultmatrix
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"identityservice/infra/local/server"
+	"identityservice/infra/testenv/faults"
+	"identityservice/shared/identity"
+	"identityservice/shared/vault"
+)
+
+// faultPoints counts the (operation, call, mode) points the matrix ran.
+var faultPoints atomic.Int64
+
+// freshness says what each run of an operation gets to itself.
+type freshness int
+
+const (
+	sharedWorld freshness = iota // one world (table, prefix, caches) for every run
+	freshPrefix                  // a new prefix and apps per run: no signing key yet
+	freshTable                   // a new table and prefix per run: the sweep's walks see only this run
+)
+
+// operation is one mutating operation of the matrix.
+type operation struct {
+	name   string
+	fresh  freshness
+	family family // the error format of its answers; -1: not an HTTP operation
+	// setup prepares the run's targets through the clean app.
+	setup func(r *mrun)
+	// do runs the operation once on the injected app with r.ctx.
+	do func(r *mrun) response
+	// ok is the status of success.
+	ok int
+	// answer checks invariant 5 on the store after the operation (and
+	// again after the sweep): a success's effect is stored; an error's
+	// effect is absent or complete.
+	answer func(r *mrun, res response, snap snapshot) violations
+}
+
+// mrun is one run of an operation.
+type mrun struct {
+	w      *world
+	ctx    *deadlineCtx
+	known  []knownSecret
+	client identity.CreatedClient // the target client
+	secret string                 // the target secret id
+	id     string                 // an id the operation creates
+	token  string                 // a token held before the operation
+	before snapshot
+	err    error // a non-HTTP operation's error
+}
+
+func (r *mrun) know(c identity.CreatedClient) {
+	r.known = append(r.known, knownSecret{tenant: c.Client.TenantID, client: c.Client.ID, id: c.Secret.ID, kind: c.Client.Kind, plain: c.SecretString})
+}
+
+func (r *mrun) addSecret(c identity.CreatedClient) identity.CreatedSecret {
+	r.w.t.Helper()
+	s, err := r.w.clean.Service.AddSecret(context.Background(), r.w.tenant, c.Client.Kind, c.Client.ID, "extra", "Description", nil, "Expiration")
+	if err != nil {
+		r.w.t.Fatal(err)
+	}
+	r.known = append(r.known, knownSecret{tenant: r.w.tenant, client: c.Client.ID, id: s.Secret.ID, kind: c.Client.Kind, plain: s.SecretString})
+	return s
+}
+
+func (r *mrun) api(method, path string, body any) response {
+	return r.w.request(r.w.h, r.ctx, method, path, "Bearer "+r.w.adminToken, body)
+}
+
+const (
+	cccBase    = "/api/v1-preview/Tenants/%s/ClientCredentialClients"
+	hybridBase = "/api/Tenants/%s/HybridClient"
+	krBase     = "/api/tenants/%s/applications/%s/secrets"
+)
+
+// newSecretIDs returns the secret records of a client in after that are
+// not in before.
+func newSecretIDs(before, after snapshot, client string) []string {
+	var ids []string
+	for id, s := range after.secrets {
+		if _, had := before.secrets[id]; !had && s.client == client {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// createClientOp creates a client of a kind through its route.
+func createClientOp(kind identity.ClientKind) operation {
+	path, body := cccBase, map[string]any{"Name": "matrix", "SecretDescription": "first"}
+	f := ocsFamily
+	if kind == identity.Hybrid {
+		path, body = hybridBase, map[string]any{"Name": "matrix", "SecretDescription": "first", "RedirectUris": []string{"https://app.example.com/cb"}}
+	}
+	return operation{
+		name: "create " + string(kind) + " client", family: f, ok: http.StatusCreated,
+		setup: func(r *mrun) { r.id = identity.NewID() },
+		do: func(r *mrun) response {
+			b := map[string]any{"ClientId": r.id}
+			for k, v := range body {
+				b[k] = v
+			}
+			res := r.api(http.MethodPost, fmt.Sprintf(path, r.w.tenant), b)
+			var out struct{ ClientSecret, SecretId string }
+			if res.Status == http.StatusCreated && json.Unmarshal(res.Body, &out) == nil {
+				r.known = append(r.known, knownSecret{tenant: r.w.tenant, client: r.id, id: out.SecretId, kind: kind, plain: out.ClientSecret})
+			}
+			return res
+		},
+		answer: func(r *mrun, res response, snap snapshot) violations {
+			var v violations
+			_, exists := snap.clients[r.id]
+			if res.Status == http.StatusCreated && !exists {
+				v.addf("create answered 201 but client %s is not stored", r.id)
+			}
+			if exists && len(newSecretIDs(r.before, snap, r.id)) != 1 {
+				v.addf("client %s stored with %d secret records, want 1", r.id, len(newSecretIDs(r.before, snap, r.id)))
+			}
+			return v
+		},
+	}
+}
+
+// addSecretOp adds a secret through the OCS or the Key Rotation route.
+func addSecretOp(keyRotation bool) operation {
+	op := operation{name: "add secret (OCS)", family: ocsFamily, ok: http.StatusCreated}
+	kind := identity.ClientCredential
+	if keyRotation {
+		op = operation{name: "add secret (Key Rotation)", family: keyRotationFamily, ok: http.StatusOK}
+		kind = identity.Hybrid
+	}
+	op.setup = func(r *mrun) {
+		r.client = r.w.createClient(kind, nil, "first")
+		r.know(r.client)
+	}
+	op.do = func(r *mrun) response {
+		var res response
+		var plain, id string
+		if keyRotation {
+			res = r.api(http.MethodPost, fmt.Sprintf(krBase, r.w.tenant, r.client.Client.ID), `{"expirationDate":null}`)
+			var out struct {
+				ClientSecret *string `json:"clientSecret"`
+			}
+			if res.Status == http.StatusOK && json.Unmarshal(res.Body, &out) == nil && out.ClientSecret != nil {
+				plain = *out.ClientSecret
+			}
+		} else {
+			res = r.api(http.MethodPost, fmt.Sprintf(cccBase+"/%s/Secret", r.w.tenant, r.client.Client.ID), map[string]any{"Description": "added"})
+			var out struct{ ClientSecret, SecretId string }
+			if res.Status == http.StatusCreated && json.Unmarshal(res.Body, &out) == nil {
+				plain, id = out.ClientSecret, out.SecretId
+			}
+		}
+		if plain != "" {
+			if id == "" { // the Key Rotation answer has no secret id: find the new record
+				if ids := newSecretIDs(r.before, r.w.read(r.w.t), r.client.Client.ID); len(ids) == 1 {
+					id = ids[0]
+				}
+			}
+			r.known = append(r.known, knownSecret{tenant: r.w.tenant, client: r.client.Client.ID, id: id, kind: kind, plain: plain})
+			r.id = id
+		}
+		return res
+	}
+	op.answer = func(r *mrun, res response, snap snapshot) violations {
+		var v violations
+		added := newSecretIDs(r.before, snap, r.client.Client.ID)
+		if res.Status == op.ok && (len(added) != 1 || r.id == "" || added[0] != r.id) {
+			v.addf("add answered %d but the stored new secrets are %v (answer's %q)", res.Status, added, r.id)
+		}
+		if len(added) > 1 {
+			v.addf("one add stored %d secrets", len(added))
+		}
+		return v
+	}
+	return op
+}
+
+func updateSecretOp() operation {
+	return operation{
+		name: "update secret", family: ocsFamily, ok: http.StatusOK,
+		setup: func(r *mrun) {
+			r.client = r.w.createClient(identity.ClientCredential, nil, "before")
+			r.know(r.client)
+			r.secret = r.client.Secret.ID
+		},
+		do: func(r *mrun) response {
+			return r.api(http.MethodPut, fmt.Sprintf(cccBase+"/%s/Secret/%s", r.w.tenant, r.client.Client.ID, r.secret), map[string]any{"Description": "after"})
+		},
+		answer: func(r *mrun, res response, snap snapshot) violations {
+			var v violations
+			sec, err := r.w.clean.Store.GetSecret(context.Background(), r.w.tenant, identity.ClientCredential, r.client.Client.ID, r.secret)
+			switch {
+			case err != nil:
+				v.addf("secret %s unreadable after update: %v", r.secret, err)
+			case res.Status == http.StatusOK && sec.Description != "after":
+				v.addf("update answered 200 but the description is %q", sec.Description)
+			case sec.Description != "after" && sec.Description != "before":
+				v.addf("description %q is neither the old nor the new one", sec.Description)
+			}
+			return v
+		},
+	}
+}
+
+func deleteSecretOp() operation {
+	return operation{
+		name: "delete secret", family: ocsFamily, ok: http.StatusNoContent,
+		setup: func(r *mrun) {
+			r.client = r.w.createClient(identity.ClientCredential, nil, "kept")
+			r.know(r.client)
+			r.secret = r.addSecret(r.client).Secret.ID
+		},
+		do: func(r *mrun) response {
+			return r.api(http.MethodDelete, fmt.Sprintf(cccBase+"/%s/Secret/%s", r.w.tenant, r.client.Client.ID, r.secret), nil)
+		},
+		answer: func(r *mrun, res response, snap snapshot) violations {
+			var v violations
+			if _, ok := snap.secrets[r.secret]; ok && res.Status == http.StatusNoContent {
+				v.addf("delete answered 204 but record %s is stored", r.secret)
+			}
+			if _, ok := snap.secrets[r.client.Secret.ID]; !ok {
+				v.addf("deleting one secret removed another (%s)", r.client.Secret.ID)
+			}
+			return v
+		},
+	}
+}
+
+func softDeleteOp() operation {
+	return operation{
+		name: "soft delete secret", family: keyRotationFamily, ok: http.StatusOK,
+		setup: func(r *mrun) {
+			r.client = r.w.createClient(identity.ClientCredential, nil, "kept")
+			r.know(r.client)
+			r.secret = r.addSecret(r.client).Secret.ID
+		},
+		do: func(r *mrun) response {
+			return r.api(http.MethodDelete, fmt.Sprintf(krBase+"/%s", r.w.tenant, r.client.Client.ID, r.secret), nil)
+		},
+		answer: func(r *mrun, res response, snap snapshot) violations {
+			var v violations
+			s, ok := snap.secrets[r.secret]
+			if res.Status == http.StatusOK && (!ok || !s.deleted) {
+				v.addf("soft delete answered 200 but record %s is %s", r.secret, describe(s, ok, true, snap.now))
+			}
+			return v
+		},
+	}
+}
+
+func deleteClientOp() operation {
+	return operation{
+		name: "delete client", family: ocsFamily, ok: http.StatusNoContent,
+		setup: func(r *mrun) {
+			r.client = r.w.createClient(identity.ClientCredential, nil, "first")
+			r.know(r.client)
+			r.addSecret(r.client)
+			gone := r.addSecret(r.client)
+			if _, err := r.w.clean.Service.SoftDeleteSecret(context.Background(), r.w.tenant, r.client.Client.ID, gone.Secret.ID); err != nil {
+				r.w.t.Fatal(err)
+			}
+		},
+		do: func(r *mrun) response {
+			return r.api(http.MethodDelete, fmt.Sprintf(cccBase+"/%s", r.w.tenant, r.client.Client.ID), nil)
+		},
+		answer: func(r *mrun, res response, snap snapshot) violations {
+			var v violations
+			_, client := snap.clients[r.client.Client.ID]
+			_, reg := snap.regs[r.client.Client.ID]
+			records := 0
+			for _, s := range snap.secrets {
+				if s.client == r.client.Client.ID {
+					records++
+				}
+			}
+			if res.Status == http.StatusNoContent && (client || reg || records > 0) {
+				v.addf("delete answered 204 but client=%v registration=%v secret records=%d remain", client, reg, records)
+			}
+			if !client && (reg || records > 0) || client && (!reg || records != 3) {
+				v.addf("client half deleted: client=%v registration=%v secret records=%d", client, reg, records)
+			}
+			return v
+		},
+	}
+}
+
+// tokenOp asks for a token: with the key set loaded (warm) or on a fresh
+// key store, where this request creates and publishes the first key.
+func tokenOp(firstKey bool) operation {
+	op := operation{name: "token issuance", family: oauthFamily, ok: http.StatusOK}
+	if firstKey {
+		op.name, op.fresh = "token issuance, first signing key", freshPrefix
+	}
+	op.setup = func(r *mrun) {
+		r.client = r.w.createClient(identity.ClientCredential, []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}, "")
+		r.know(r.client)
+	}
+	op.do = func(r *mrun) response {
+		res := r.w.tokenRequest(r.w.h, r.ctx, r.client.Client.ID, r.client.SecretString)
+		r.token = accessToken(res)
+		return res
+	}
+	op.answer = func(r *mrun, res response, snap snapshot) violations {
+		var v violations
+		if res.Status == http.StatusOK {
+			// The token works on the API: its key is published.
+			if got := r.w.request(r.w.cleanH, context.Background(), http.MethodGet, fmt.Sprintf(cccBase+"?count=1", r.w.tenant), "Bearer "+r.token, nil); got.Status != http.StatusOK {
+				v.addf("issued token refused by the API: %s", got)
+			}
+		}
+		// The function recovers: its next request gets a token that works.
+		next := accessToken(r.w.tokenRequest(r.w.h, context.Background(), r.client.Client.ID, r.client.SecretString))
+		if next == "" {
+			v.addf("token endpoint did not recover after the fault")
+		} else if got := r.w.request(r.w.cleanH, context.Background(), http.MethodGet, fmt.Sprintf(cccBase+"?count=1", r.w.tenant), "Bearer "+next, nil); got.Status != http.StatusOK {
+			v.addf("token issued after the fault refused by the API: %s", got)
+		}
+		return v
+	}
+	return op
+}
+
+// rotationOp rotates the signing keys as the admin CLI does (its own
+// process), while a warm token function keeps serving.
+func rotationOp() operation {
+	return operation{
+		name: "key rotation", family: -1, ok: http.StatusOK,
+		setup: func(r *mrun) {
+			r.client = r.w.createClient(identity.ClientCredential, []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}, "")
+			r.know(r.client)
+			r.token = r.w.mustToken(r.w.h, r.client.Client.ID, r.client.SecretString)
+		},
+		do: func(r *mrun) response {
+			km := r.w.newApp(env.ClientsWith(r.w.inj.Middleware), r.w.logs).KeyManager()
+			ks, err := km.Rotate(r.ctx)
+			r.err, r.id = err, ks.Active
+			if err != nil {
+				return response{Status: http.StatusInternalServerError}
+			}
+			return response{Status: http.StatusOK}
+		},
+		answer: func(r *mrun, res response, snap snapshot) violations {
+			var v violations
+			ctx := context.Background()
+			if res.Status == http.StatusOK {
+				ks, err := vault.NewSigningKeys(env.Clients.SecretsManager, r.w.prefix).LoadKeySet(ctx)
+				if err != nil || ks.Active != r.id {
+					v.addf("rotation succeeded but the stored active key is %q (%v), want %q", ks.Active, err, r.id)
+				}
+				raw, err := r.w.clean.Store.JWKS(ctx)
+				if err != nil || !strings.Contains(string(raw), r.id) {
+					v.addf("rotation succeeded but key %s is not published (%v)", r.id, err)
+				}
+			}
+			list := fmt.Sprintf(cccBase+"?count=1", r.w.tenant)
+			if got := r.w.request(r.w.cleanH, ctx, http.MethodGet, list, "Bearer "+r.token, nil); got.Status != http.StatusOK {
+				v.addf("a token issued before the rotation stopped working: %s", got)
+			}
+			// A function that fetched the JWKS in the last 10 s does not
+			// fetch it again for an unknown kid (auth.Verifier's refetch
+			// limit), so the new key's tokens are checked by a function
+			// that starts after the token is issued.
+			for name, h := range map[string]http.Handler{"warm": r.w.h, "cold": r.w.newHandler()} {
+				tok := accessToken(r.w.tokenRequest(h, ctx, r.client.Client.ID, r.client.SecretString))
+				if tok == "" {
+					v.addf("%s token function issues no token after the rotation", name)
+					continue
+				}
+				if got := r.w.request(r.w.newHandler(), ctx, http.MethodGet, list, "Bearer "+tok, nil); got.Status != http.StatusOK {
+					v.addf("token of a %s token function refused after the rotation: %s", name, got)
+				}
+			}
+			return v
+		},
+	}
+}
+
+// sweepOp runs a sweep over expired, soft-deleted and deleted secrets and
+// orphaned material.
+func sweepOp() operation {
+	return operation{
+		name: "sweep", fresh: freshTable, family: -1, ok: http.StatusOK,
+		setup: func(r *mrun) {
+			ctx := context.Background()
+			w := r.w
+			exp := w.clock.Now().Add(time.Hour)
+			c, err := w.clean.Service.CreateClient(ctx, w.tenant, identity.NewClient{Kind: identity.ClientCredential, Name: "sweep", SecretExpiration: &exp})
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			r.client = c
+			r.know(c)
+			r.addSecret(c) // never expires: stays
+			soft := r.addSecret(c)
+			if _, err := w.clean.Service.SoftDeleteSecret(ctx, w.tenant, c.Client.ID, soft.Secret.ID); err != nil {
+				w.t.Fatal(err)
+			}
+			// A delete whose material destruction failed: record gone, material left.
+			gone := r.addSecret(c)
+			if err := w.clean.Store.DeleteSecret(ctx, w.tenant, identity.ClientCredential, c.Client.ID, gone.Secret.ID); err != nil {
+				w.t.Fatal(err)
+			}
+			// A create that failed after writing the material.
+			orphan := identity.MaterialRef{TenantID: w.tenant, ClientID: identity.NewID(), SecretID: identity.NewID()}
+			if err := vault.New(env.Clients.SecretsManager, w.prefix).PutVerifier(ctx, orphan, identity.Verifier("orphan")); err != nil {
+				w.t.Fatal(err)
+			}
+			// The first secret expires; all material is past the grace period.
+			w.clock.Advance(2 * time.Hour)
+		},
+		do: func(r *mrun) response {
+			_, err := r.w.sweeper(true).Run(r.ctx)
+			r.err = err
+			if err != nil {
+				return response{Status: http.StatusInternalServerError}
+			}
+			return response{Status: http.StatusOK}
+		},
+		answer: func(r *mrun, res response, snap snapshot) violations { return nil },
+	}
+}
+
+// newHandler is the API on a new process of the world (cold caches), on
+// clean clients.
+func (w *world) newHandler() http.Handler {
+	w.t.Helper()
+	h, err := server.Handler(loadTemplate(w.t), w.newApp(env.Clients, w.logs))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return h
+}
+
+func operations() []operation {
+	return []operation{
+		createClientOp(identity.ClientCredential),
+		createClientOp(identity.Hybrid),
+		addSecretOp(false),
+		addSecretOp(true),
+		updateSecretOp(),
+		deleteSecretOp(),
+		softDeleteOp(),
+		deleteClientOp(),
+		tokenOp(false),
+		tokenOp(true),
+		rotationOp(),
+		sweepOp(),
+	}
+}
+
+// TestFaultMatrix fails every call of every mutating operation in turn,
+// once with an error and once with a timeout, and checks the invariants
+// after the failure and again after a sweep.
+func TestFaultMatrix(t *testing.T) {
+	for _, op := range operations() {
+		t.Run(op.name, func(t *testing.T) {
+			base := newWorld(t, "")
+			base.login()
+			worldFor := func() *world {
+				switch op.fresh {
+				case freshPrefix:
+					return newWorld(t, base.table)
+				case freshTable:
+					return newWorld(t, "")
+				}
+				return base
+			}
+			// Dry run: no fault; count the calls.
+			w := worldFor()
+			r := &mrun{w: w, ctx: newDeadlineCtx()}
+			op.setup(r)
+			r.before = w.read(t)
+			w.inj.Reset()
+			res := op.do(r)
+			calls := w.inj.Calls()
+			if res.Status != op.ok {
+				t.Fatalf("dry run answered %s (%v)", res, r.err)
+			}
+			check(t, op, r, res, "dry run")
+			t.Logf("%s: %d calls: %v", op.name, len(calls), calls)
+			if len(calls) == 0 {
+				t.Fatal("the operation made no call the injector saw")
+			}
+			for _, mode := range []faults.Mode{faults.Error, faults.Timeout} {
+				for n := 1; n <= len(calls); n++ {
+					w := worldFor()
+					r := &mrun{w: w, ctx: newDeadlineCtx()}
+					op.setup(r)
+					r.before = w.read(t)
+					w.inj.FailNth(n, mode, r.ctx.expire)
+					res := op.do(r)
+					injected := w.inj.Injected()
+					w.inj.Reset()
+					r.ctx.expire()
+					if injected != 1 {
+						t.Errorf("%s at call %d (%s): %d faults injected, want 1 (the operation made fewer calls than its dry run)", mode, n, calls[n-1], injected)
+						continue
+					}
+					faultPoints.Add(1)
+					check(t, op, r, res, fmt.Sprintf("%s at call %d (%s)", mode, n, calls[n-1]))
+				}
+			}
+		})
+	}
+	t.Logf("fault matrix: %d fault points exercised, %d invariant checks made", faultPoints.Load(), checksMade.Load())
+	fmt.Printf("fault matrix: %d fault points exercised, %d invariant checks made\n", faultPoints.Load(), checksMade.Load())
+}
+
+// check verifies every invariant after one run of an operation, then
+// sweeps (the clock past the grace period) and verifies them again.
+func check(t *testing.T, op operation, r *mrun, res response, point string) {
+	t.Helper()
+	w := r.w
+	var v violations
+	if res.Status != op.ok {
+		checksMade.Add(1)
+		if res.Status < 500 {
+			v.addf("answered %s under a store fault; want a 5xx", res)
+		}
+		if op.family >= 0 {
+			v = append(v, errorBody(op.family, res)...)
+		}
+	}
+	snap := w.read(t)
+	v = append(v, storeInvariants(snap, false)...)
+	v = append(v, w.authInvariants(snap, r.known)...)
+	checksMade.Add(1)
+	v = append(v, op.answer(r, res, snap)...)
+	for _, msg := range v {
+		t.Errorf("%s: %s: after the fault: %s", op.name, point, msg)
+	}
+
+	w.clock.Advance(2 * time.Hour) // past the sweeper's grace period for orphans
+	if _, err := w.sweeper(false).Run(context.Background()); err != nil {
+		t.Errorf("%s: %s: the sweep after the fault failed: %v", op.name, point, err)
+	}
+	snap = w.read(t)
+	v = storeInvariants(snap, true)
+	v = append(v, w.authInvariants(snap, r.known)...)
+	checksMade.Add(1)
+	v = append(v, op.answer(r, res, snap)...)
+	for _, msg := range v {
+		t.Errorf("%s: %s: after a sweep: %s", op.name, point, msg)
+	}
+}
