@@ -212,6 +212,32 @@ func updateSecretOp() operation {
 	}
 }
 
+func updateClientOp() operation {
+	return operation{
+		name: "update client", family: ocsFamily, ok: http.StatusOK,
+		setup: func(r *mrun) {
+			r.client = r.w.createClient(identity.ClientCredential, nil, "")
+			r.know(r.client)
+		},
+		do: func(r *mrun) response {
+			return r.api(http.MethodPut, fmt.Sprintf(cccBase+"/%s", r.w.tenant, r.client.Client.ID), map[string]any{"Name": "after", "Tags": []string{"after"}})
+		},
+		answer: func(r *mrun, res response, snap snapshot) violations {
+			var v violations
+			c, err := r.w.clean.Store.GetClient(context.Background(), r.w.tenant, identity.ClientCredential, r.client.Client.ID)
+			switch {
+			case err != nil:
+				v.addf("client unreadable after update: %v", err)
+			case res.Status == http.StatusOK && (c.Name != "after" || len(c.Tags) != 1):
+				v.addf("update answered 200 but the client is %q %v", c.Name, c.Tags)
+			case (c.Name == "after") != (len(c.Tags) == 1):
+				v.addf("update half applied: name %q, tags %v", c.Name, c.Tags)
+			}
+			return v
+		},
+	}
+}
+
 func deleteSecretOp() operation {
 	return operation{
 		name: "delete secret", family: ocsFamily, ok: http.StatusNoContent,
@@ -447,6 +473,7 @@ func operations() []operation {
 		createClientOp(identity.Hybrid),
 		addSecretOp(false),
 		addSecretOp(true),
+		updateClientOp(),
 		updateSecretOp(),
 		deleteSecretOp(),
 		softDeleteOp(),
@@ -462,8 +489,17 @@ func operations() []operation {
 // once with an error and once with a timeout, and checks the invariants
 // after the failure and again after a sweep.
 func TestFaultMatrix(t *testing.T) {
+	// The operations run in parallel (each in its own worlds); the summary
+	// is written once all have finished. Other tests count checks too.
+	faultPoints.Store(0)
+	checksMade.Store(0)
+	t.Cleanup(func() {
+		t.Logf("fault matrix: %d fault points exercised, %d invariant checks made", faultPoints.Load(), checksMade.Load())
+		fmt.Printf("fault matrix: %d fault points exercised, %d invariant checks made\n", faultPoints.Load(), checksMade.Load())
+	})
 	for _, op := range operations() {
 		t.Run(op.name, func(t *testing.T) {
+			t.Parallel()
 			base := newWorld(t, "")
 			base.login()
 			worldFor := func() *world {
@@ -512,8 +548,6 @@ func TestFaultMatrix(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("fault matrix: %d fault points exercised, %d invariant checks made", faultPoints.Load(), checksMade.Load())
-	fmt.Printf("fault matrix: %d fault points exercised, %d invariant checks made\n", faultPoints.Load(), checksMade.Load())
 }
 
 // check verifies every invariant after one run of an operation, then
