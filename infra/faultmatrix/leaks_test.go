@@ -21,6 +21,7 @@ import (
 
 	"identityservice/infra/testenv/faults"
 	"identityservice/shared/identity"
+	"identityservice/shared/portal"
 	"identityservice/shared/tokenapi"
 )
 
@@ -238,6 +239,8 @@ func TestNothingLeaks(t *testing.T) {
 		{"POST /api/tenants/{tenant}/applications/{clientId}/secrets", withBody(cc("/api/tenants/%s/applications/%s/secrets%.0s"), `{"expirationDate":null}`)},
 		{"GET /api/tenants/{tenant}/applications/{clientId}/secrets", hy("/api/tenants/%s/applications/%s/secrets%.0s")},
 		{"DELETE /api/tenants/{tenant}/applications/{clientId}/secrets/{id}", cc("/api/tenants/%s/applications/%s/secrets/%s")},
+		{"GET " + portal.LastSweepPath, func() (string, string, any) { return "", portal.LastSweepPath, nil }},
+		{"GET " + portal.ProfileAPIPath, func() (string, string, any) { return "", portal.ProfileAPIPath, nil }},
 		{"GET " + tokenapi.DiscoveryPath, func() (string, string, any) { return "", tokenapi.DiscoveryPath, nil }},
 		{"GET " + tokenapi.JWKSPath, func() (string, string, any) { return "", tokenapi.JWKSPath, nil }},
 	}
