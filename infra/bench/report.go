@@ -398,7 +398,7 @@ func (r *report) goBenchTable(b *strings.Builder) {
 		p("Not run (no -gobench file).\n\n")
 		return
 	}
-	p("`go test -run '^$' -bench . -benchmem -count %d` over the packages with benchmarks; each figure the median [min–max] of the counts.\n\n", r.opts.runs)
+	p("`go test -run '^$' -bench . -benchmem -count %d` over the packages with benchmarks; each figure the median [min–max] of the counts. ns/op is wall time, which other work on the machine inflates (see the load average above); B/op and allocs/op do not move with load, and the CPU per token above is process CPU.\n\n", r.opts.runs)
 	var rows [][]string
 	for _, g := range r.gobench {
 		extra := []string{}
