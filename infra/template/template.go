@@ -15,7 +15,9 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -44,7 +46,14 @@ type Template struct {
 type Function struct {
 	LogicalID string // e.g. "ClientCredentialClientsFunction"
 	Dir       string // Go package directory (Metadata.GoPackage), e.g. "functions/clientcredentialclients"
+	// Timeout is the function's Timeout: its own, else Globals.Function's,
+	// else Lambda's default of 3 seconds. The local server gives each
+	// request the same deadline Lambda would.
+	Timeout time.Duration
 }
+
+// defaultTimeout is Lambda's (and SAM's) Timeout when the template sets none.
+const defaultTimeout = 3 * time.Second
 
 // Route is one HttpApi event of a function: a route of the API.
 type Route struct {
@@ -84,6 +93,10 @@ func parse(data []byte) (*Template, error) {
 		return nil, errors.New("no Resources mapping")
 	}
 	t := &Template{resources: map[string]*yaml.Node{}}
+	globalTimeout, err := timeout(lookup(lookup(root, "Globals"), "Function"), defaultTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("Globals.Function: %w", err)
+	}
 	for i := 0; i+1 < len(resources.Content); i += 2 {
 		id, res := resources.Content[i].Value, deref(resources.Content[i+1])
 		if res.Kind != yaml.MappingNode {
@@ -97,7 +110,7 @@ func parse(data []byte) (*Template, error) {
 		if typ != typeFunction {
 			continue
 		}
-		if err := t.addFunction(id, res); err != nil {
+		if err := t.addFunction(id, res, globalTimeout); err != nil {
 			return nil, fmt.Errorf("function %s: %w", id, err)
 		}
 	}
@@ -118,7 +131,24 @@ func parse(data []byte) (*Template, error) {
 	return t, nil
 }
 
-func (t *Template) addFunction(id string, res *yaml.Node) error {
+// timeout reads the Timeout (whole seconds) of a function's Properties or
+// of Globals.Function; def when there is none.
+func timeout(m *yaml.Node, def time.Duration) (time.Duration, error) {
+	if lookup(m, "Timeout") == nil {
+		return def, nil
+	}
+	v, err := literal(m, "Timeout")
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 900 {
+		return 0, fmt.Errorf("Timeout %q: want whole seconds from 1 to 900", v)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+func (t *Template) addFunction(id string, res *yaml.Node, globalTimeout time.Duration) error {
 	meta := lookup(res, "Metadata")
 	if meta == nil {
 		return fmt.Errorf("no Metadata.%s (the function's Go package directory)", GoPackageKey)
@@ -130,7 +160,11 @@ func (t *Template) addFunction(id string, res *yaml.Node) error {
 	if dir == "" || !filepath.IsLocal(dir) || path.Clean(dir) != dir {
 		return fmt.Errorf("Metadata.%s %q: want a clean directory relative to the repo root", GoPackageKey, dir)
 	}
-	t.functions = append(t.functions, Function{LogicalID: id, Dir: dir})
+	to, err := timeout(lookup(res, "Properties"), globalTimeout)
+	if err != nil {
+		return err
+	}
+	t.functions = append(t.functions, Function{LogicalID: id, Dir: dir, Timeout: to})
 
 	events := lookup(lookup(res, "Properties"), "Events")
 	if events == nil {

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -135,7 +136,7 @@ func TestFunctions(t *testing.T) {
 	fns := load(t).Functions()
 	found := false
 	for _, f := range fns {
-		if f == (template.Function{LogicalID: "ClientCredentialClientsFunction", Dir: "functions/clientcredentialclients"}) {
+		if f == (template.Function{LogicalID: "ClientCredentialClientsFunction", Dir: "functions/clientcredentialclients", Timeout: 10 * time.Second}) {
 			found = true
 		}
 		// A GoPackage that is not a main package would deploy a function
@@ -151,7 +152,12 @@ func TestFunctions(t *testing.T) {
 		})
 	}
 	if !found {
-		t.Errorf("Functions() = %v, want ClientCredentialClientsFunction in functions/clientcredentialclients", fns)
+		t.Errorf("Functions() = %v, want ClientCredentialClientsFunction in functions/clientcredentialclients with the Globals Timeout of 10 s", fns)
+	}
+	for _, f := range fns {
+		if f.LogicalID == "SweeperFunction" && f.Timeout != 300*time.Second {
+			t.Errorf("SweeperFunction Timeout = %v, want its own 300 s", f.Timeout)
+		}
 	}
 }
 

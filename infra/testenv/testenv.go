@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -103,8 +104,14 @@ func (e *Env) Stop() { e.Stack.Stop() }
 
 // Main is a TestMain body: it starts the stack into *env, runs the tests
 // and stops the stack. A stack that cannot start fails the run: it is
-// never skipped.
+// never skipped. A run that only fuzzes (-run '^$' -fuzz X, and the fuzz
+// workers it starts) needs no stack: fuzz targets use no emulator, and a
+// stack per worker would cost a DynamoDB Local each.
 func Main(m *testing.M, env **Env) {
+	flag.Parse()
+	if onlyFuzzing() {
+		os.Exit(m.Run())
+	}
 	e, err := Start(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "local stack:", err)
@@ -114,4 +121,14 @@ func Main(m *testing.M, env **Env) {
 	code := m.Run()
 	e.Stop()
 	os.Exit(code)
+}
+
+func onlyFuzzing() bool {
+	value := func(name string) string {
+		if f := flag.Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	return value("test.fuzzworker") == "true" || (value("test.fuzz") != "" && value("test.run") == "^$")
 }

@@ -1,25 +1,66 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"identityservice/shared/identity"
 )
 
-// MaxBodyBytes bounds a request body.
+// MaxBodyBytes bounds a request body: a larger one is a 413.
 const MaxBodyBytes = 64 << 10
 
-// DecodeJSON reads a JSON object into dst. Property names match in any
-// letter case; an unknown property, a wrong type, malformed JSON, an empty
-// body or trailing data is an invalid-input error that says what and where.
+// ReadJSONBody reads a JSON route's request body: at most MaxBodyBytes
+// (413 otherwise), with Content-Type application/json, any +json type or
+// none at all (415 otherwise), and valid UTF-8 (400 otherwise).
+func ReadJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, &identity.Error{Kind: identity.KindMediaType, Title: "Unsupported media type",
+				Reason:     fmt.Sprintf("The request body is %q; this route reads JSON.", truncate(ct, 64)),
+				Resolution: "Send the body as JSON with Content-Type: application/json."}
+		}
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, &identity.Error{Kind: identity.KindTooLarge, Title: "Request body too large",
+			Reason:     fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes),
+			Resolution: fmt.Sprintf("Send a body of at most %d bytes.", MaxBodyBytes)}
+	case err != nil:
+		return nil, identity.Invalid("The request body could not be read.", "Send the body again.")
+	case !utf8.Valid(raw):
+		return nil, identity.Invalid("The request body is not valid UTF-8.", "Encode the JSON body as UTF-8.")
+	}
+	return raw, nil
+}
+
+// DecodeJSON reads a JSON object into dst (ReadJSONBody, then
+// DecodeJSONBytes).
 func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	raw, err := ReadJSONBody(w, r)
+	if err != nil {
+		return err
+	}
+	return DecodeJSONBytes(raw, dst)
+}
+
+// DecodeJSONBytes decodes a JSON object into dst. Property names match in
+// any letter case; an unknown property, a wrong type, malformed JSON, an
+// empty body or trailing data is an invalid-input error that says what and
+// where.
+func DecodeJSONBytes(raw []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
@@ -30,10 +71,16 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	return nil
 }
 
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
 func decodeError(err error) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
-	var tooBig *http.MaxBytesError
 	switch {
 	case errors.Is(err, io.EOF):
 		return identity.Invalid("The request body is empty.", "Send a JSON object with Content-Type: application/json.")
@@ -46,8 +93,6 @@ func decodeError(err error) error {
 			return identity.Invalid("The request body must be a JSON object, not %s.", "Send a JSON object such as {\"Name\": \"...\"}.", article(typ.Value))
 		}
 		return identity.Invalid("Property %s must be %s, not %s.", fmt.Sprintf("Send the right JSON type for %s.", typ.Field), typ.Field, typeName(typ.Type.String()), article(typ.Value))
-	case errors.As(err, &tooBig):
-		return identity.Invalid("The request body is larger than %d bytes.", "Send a smaller body.", MaxBodyBytes)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
 		return identity.Invalid("Property %q is not part of this request.", "Remove it, or check its spelling against the API reference.", name)

@@ -60,6 +60,9 @@ var statusOf = map[identity.Kind]int{
 	identity.KindNotFound:     http.StatusNotFound,
 	identity.KindConflict:     http.StatusConflict,
 	identity.KindUnavailable:  http.StatusServiceUnavailable,
+	identity.KindTimeout:      http.StatusServiceUnavailable,
+	identity.KindTooLarge:     http.StatusRequestEntityTooLarge,
+	identity.KindMediaType:    http.StatusUnsupportedMediaType,
 	identity.KindInternal:     http.StatusInternalServerError,
 }
 
@@ -233,4 +236,11 @@ type familyKey struct{}
 func familyOf(ctx context.Context) Family {
 	f, _ := ctx.Value(familyKey{}).(Family)
 	return f
+}
+
+// WithFamily returns ctx for a request of the family f, whose errors
+// WriteError then answers in f's format (the router does this for every
+// route; tests of decoding use it directly).
+func WithFamily(ctx context.Context, f Family) context.Context {
+	return context.WithValue(ctx, familyKey{}, f)
 }

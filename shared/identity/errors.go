@@ -20,6 +20,9 @@ const (
 	KindNotFound     Kind = "not_found"    // 404
 	KindConflict     Kind = "conflict"     // 409
 	KindUnavailable  Kind = "unavailable"  // a dependency is throttling or down: 503
+	KindTimeout      Kind = "timeout"      // the request's deadline passed before a dependency answered: 503
+	KindTooLarge     Kind = "too_large"    // the request body is over the limit: 413
+	KindMediaType    Kind = "media_type"   // the request body's Content-Type is not one the route reads: 415
 	KindInternal     Kind = "internal"     // a bug or an unexpected dependency failure: 500
 )
 

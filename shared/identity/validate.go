@@ -136,10 +136,15 @@ func ValidateDescription(field, d string) error {
 // is taken as UTC.
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"}
 
-// ParseTime parses a date-time sent by a caller.
+// ParseTime parses a date-time sent by a caller. Its UTC year must be 1 to
+// 9999, so that it shows as RFC 3339 again ("9999-12-31T23:59:59-23:59"
+// is in the year 10000 in UTC, which RFC 3339 cannot write).
 func ParseTime(field, s string) (time.Time, error) {
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
+			if y := t.UTC().Year(); y < 1 || y > 9999 {
+				return time.Time{}, Invalid("%s %q is out of range: in UTC it falls in the year %d.", "Send a date-time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.", field, truncate(s, 64), y)
+			}
 			return t.UTC(), nil
 		}
 	}

@@ -6,7 +6,6 @@ package keyrotationapi
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -104,9 +103,9 @@ func ids(r *http.Request) (tenantID, clientID string, err error) {
 // expirationDate reads the POST body: {"expirationDate": "..."}, a bare
 // JSON string, null, or nothing (a secret that never expires).
 func expirationDate(w http.ResponseWriter, r *http.Request) (*time.Time, error) {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, httpapi.MaxBodyBytes))
+	raw, err := httpapi.ReadJSONBody(w, r)
 	if err != nil {
-		return nil, identity.Invalid("The request body could not be read.", "Send {\"expirationDate\": \"2030-01-31T00:00:00Z\"}.")
+		return nil, err
 	}
 	raw = bytes.TrimSpace(raw)
 	var date *string
@@ -120,8 +119,7 @@ func expirationDate(w http.ResponseWriter, r *http.Request) (*time.Time, error) 
 		var body struct {
 			ExpirationDate *string `json:"expirationDate"`
 		}
-		r.Body = io.NopCloser(bytes.NewReader(raw))
-		if err := httpapi.DecodeJSON(w, r, &body); err != nil {
+		if err := httpapi.DecodeJSONBytes(raw, &body); err != nil {
 			return nil, err
 		}
 		date = body.ExpirationDate

@@ -1,0 +1,80 @@
+package auth_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"identityservice/shared/auth"
+)
+
+// publishedKeys is a fixed JWKS: the fuzz target reads no store.
+type publishedKeys []byte
+
+func (p publishedKeys) PublishJWKS(context.Context, []byte, time.Time) error { return nil }
+func (p publishedKeys) JWKS(context.Context) ([]byte, error)                 { return p, nil }
+
+// FuzzBearer holds bearer token parsing and verification to: no panic;
+// anything but a valid token of the published key, issuer and audience is
+// ErrInvalidToken (a 401), never another error; an accepted token is the
+// client it was issued to. Seeds: a valid token, that token cut, re-signed
+// with alg none, with another scheme, in other cases and spacing.
+func FuzzBearer(f *testing.F) {
+	ks, err := auth.NewKeySet(time.Now())
+	if err != nil {
+		f.Fatal(err)
+	}
+	key, _ := ks.ActiveKey()
+	jwks, _ := json.Marshal(ks.JWKS())
+	const issuer = "https://api.example.com/identity"
+	sign := func(c auth.Claims) string {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key.Private, KeyID: key.KID}}, (&jose.SignerOptions{}).WithType("at+jwt"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		s, err := jwt.Signed(signer).Claims(c).Serialize()
+		if err != nil {
+			f.Fatal(err)
+		}
+		return s
+	}
+	now := time.Now()
+	claims := auth.Claims{
+		Claims: jwt.Claims{Issuer: issuer, Subject: "c1", Audience: jwt.Audience{auth.DefaultAudience},
+			Expiry: jwt.NewNumericDate(now.Add(time.Hour)), IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ID: "j"},
+		ClientID: "c1", TenantID: "t1", Roles: []string{"r1"},
+	}
+	valid := sign(claims)
+	expired := claims
+	expired.Expiry = jwt.NewNumericDate(now.Add(-time.Hour))
+	otherAud := claims
+	otherAud.Audience = jwt.Audience{"someone-else"}
+	for _, h := range []string{"Bearer " + valid, "bearer  " + valid + " ", "Bearer " + valid[:len(valid)-5], "Bearer " + sign(expired),
+		"Bearer " + sign(otherAud), "Basic " + valid, "Bearer", "Bearer ", "", "Bearer a.b.c",
+		"Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJjbGllbnRfaWQiOiJjMSJ9."} {
+		f.Add(h)
+	}
+	verifier := &auth.Verifier{Keys: publishedKeys(jwks)}
+	authn := &auth.BearerAuthenticator{Verifier: verifier, Issuer: issuer}
+	f.Fuzz(func(t *testing.T, header string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header["Authorization"] = []string{header}
+		p, err := authn.Authenticate(r)
+		if err != nil {
+			if !errors.Is(err, auth.ErrInvalidToken) {
+				t.Fatalf("Authorization %q: %v: want ErrInvalidToken", header, err)
+			}
+			return
+		}
+		if p.ClientID != "c1" || p.TenantID != "t1" {
+			t.Fatalf("Authorization %q accepted as %+v: only the issued token verifies", header, p)
+		}
+	})
+}
