@@ -10,8 +10,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -78,9 +80,26 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 // The SDK's own log lines (e.g. its warning when DynamoDB Local's error
 // responses fail the CRC32 check) go out as JSON lines like ours, so a log
 // pipeline that parses JSON never meets a plain-text line.
+// Retries are bounded: at most RetryMaxAttempts attempts per call, backing
+// off at most RetryMaxBackoff between them (jittered exponential, the SDK's
+// standard retryer), and never past the request's deadline: every call
+// carries the request's context (httpapi.WithDeadline).
 func AWS(ctx context.Context) (aws.Config, error) {
-	return awsconfig.LoadDefaultConfig(ctx, awsconfig.WithLogger(sdkLogger{slog.New(slog.NewJSONHandler(os.Stderr, nil))}))
+	return awsconfig.LoadDefaultConfig(ctx,
+		awsconfig.WithLogger(sdkLogger{slog.New(slog.NewJSONHandler(os.Stderr, nil))}),
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = RetryMaxAttempts
+				o.MaxBackoff = RetryMaxBackoff
+			})
+		}))
 }
+
+// The SDK retryer's bounds (see AWS).
+const (
+	RetryMaxAttempts = 3
+	RetryMaxBackoff  = 1 * time.Second
+)
 
 // sdkLogger writes the SDK's log lines through slog.
 type sdkLogger struct{ log *slog.Logger }

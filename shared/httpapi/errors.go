@@ -115,10 +115,23 @@ type problem struct {
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var oe *OAuthError
 	if errors.As(err, &oe) {
-		write(w, r, problem{status: oe.Status, title: oe.Code, reason: oe.Description, code: oe.Code}, oe.Error())
+		p := problem{status: oe.Status, title: oe.Code, reason: oe.Description, code: oe.Code}
+		if oe.Status >= 500 && (TimedOut(r, oe) || identity.KindOf(oe.Err) == identity.KindUnavailable) {
+			// A stalled or throttling store: retry later, not a bug.
+			w.Header().Set("Retry-After", "1")
+			p = problem{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", title: "temporarily_unavailable",
+				reason: "The service did not answer in time; retry after a short wait."}
+		}
+		write(w, r, p, oe.Error())
 		return
 	}
 	e := domainError(err)
+	if e.Kind != identity.KindTimeout && TimedOut(r, err) {
+		e = &identity.Error{Kind: errTimeout.Kind, Title: errTimeout.Title, Reason: errTimeout.Reason, Resolution: errTimeout.Resolution, Err: err}
+	}
+	if e.Kind == identity.KindTimeout || e.Kind == identity.KindUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	status := statusOf[e.Kind]
 	if status == 0 {
 		status = http.StatusInternalServerError

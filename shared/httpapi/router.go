@@ -24,6 +24,10 @@ type Route struct {
 	Roles   []string // role ids allowed; empty means no bearer token is needed
 	Family  Family
 	Handler Handler
+	// Timeout is the serving function's Timeout (template.yaml), for
+	// servers that are not Lambda (the local server); 0 in a function,
+	// where the invocation's deadline bounds the request (WithDeadline).
+	Timeout time.Duration
 }
 
 type ctxKey int
@@ -96,7 +100,9 @@ func NewHandler(log *slog.Logger, routes []Route, opts ...Option) http.Handler {
 		}
 		rt := rt
 		mux.HandleFunc(rt.Method+" "+rt.Path, func(w http.ResponseWriter, r *http.Request) {
-			ctx := context.WithValue(r.Context(), routeKey, rt)
+			ctx, cancel := WithDeadline(r.Context(), rt.Timeout)
+			defer cancel()
+			ctx = context.WithValue(ctx, routeKey, rt)
 			ctx = context.WithValue(ctx, familyKey{}, rt.Family)
 			r = r.WithContext(ctx)
 			if len(rt.Roles) > 0 && o.authn != nil {

@@ -310,6 +310,10 @@ func (s *Sweeper) Run(ctx context.Context) (Counts, error) {
 		return Counts{}, fmt.Errorf("sweep settings: %w", err)
 	}
 	r := &run{Sweeper: s, set: set, now: s.now(), deadline: started.Add(set.Budget)}
+	// Every call of the run ends with the budget: a stalled store cannot
+	// hold the run (and its summary line) past it.
+	work, cancel := context.WithDeadline(ctx, r.deadline)
+	defer cancel()
 	var errs []error
 	var failed []string
 	for _, step := range []struct {
@@ -321,8 +325,8 @@ func (s *Sweeper) Run(ctx context.Context) (Counts, error) {
 		{"reconcile material", r.reconcileMaterial},
 		{"reconcile records", r.reconcileRecords},
 	} {
-		err := step.do(ctx)
-		if errors.Is(err, errBudget) {
+		err := step.do(work)
+		if errors.Is(err, errBudget) || (err != nil && r.spent()) {
 			r.counts.Unfinished = true
 			break
 		}

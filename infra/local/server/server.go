@@ -54,6 +54,10 @@ func Routes(tpl *template.Template, d Deps) ([]httpapi.Route, error) {
 			return nil, fmt.Errorf("template function %s (%s) has no local registration", f.LogicalID, f.Dir)
 		}
 		served := map[string]bool{}
+		for i := range routes {
+			// Each request gets the deadline Lambda would give it.
+			routes[i].Timeout = f.Timeout
+		}
 		for _, r := range routes {
 			served[r.Method+" "+r.Path] = true
 			if !declared[f.Dir][r.Method+" "+r.Path] {
