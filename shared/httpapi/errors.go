@@ -208,6 +208,8 @@ func writeOAuthError(w http.ResponseWriter, r *http.Request, p problem) {
 	case code != "":
 	case p.status == http.StatusUnauthorized:
 		code = "invalid_client"
+	case p.status == http.StatusServiceUnavailable:
+		code = "temporarily_unavailable"
 	case p.status >= 500:
 		code = "server_error"
 	default:

@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func FuzzParseTime(f *testing.F) {
 		}
 	}
 	for _, s := range []string{"2031-06-30", "2031-06-30T00:00:00", "2031-06-30T00:00:00.123456789+05:30",
-		"0000-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59", "2031-02-30", "2031-13-01", "", "now", "2031-06-30T24:00:00Z"} {
+		"0000-01-01T00:00:00+23:59", "2031-01-01T00:00:00+24:00", "2031-01-01T00:00:00+05:60", "9999-12-31T23:59:59-23:59", "2031-02-30", "2031-13-01", "", "now", "2031-06-30T24:00:00Z"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -42,12 +43,28 @@ func FuzzParseTime(f *testing.F) {
 		if got.Location() != time.UTC {
 			t.Fatalf("ParseTime(%q) = %v: want UTC", s, got)
 		}
+		if !validOffset(s) {
+			t.Fatalf("ParseTime(%q) = %v: accepted an offset outside -23:59..+23:59", s, got)
+		}
 		shown := got.Format(time.RFC3339Nano)
 		again, err := identity.ParseTime("Expiration", shown)
 		if err != nil || !again.Equal(got) {
 			t.Fatalf("ParseTime(%q) = %v, shown as %q, which parses to %v, %v", s, got, shown, again, err)
 		}
 	})
+}
+
+// validOffset reports whether s ends in Z, or in an offset of at most
+// 23:59 with minutes below 60, or has no offset.
+func validOffset(s string) bool {
+	if len(s) < 6 || (s[len(s)-6] != '+' && s[len(s)-6] != '-') || s[len(s)-3] != ':' {
+		return true
+	}
+	var hh, mm int
+	if _, err := fmt.Sscanf(s[len(s)-5:], "%02d:%02d", &hh, &mm); err != nil {
+		return false
+	}
+	return hh < 24 && mm < 60
 }
 
 // quotedDates returns the JSON string values of body that look like dates.

@@ -142,6 +142,9 @@ var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2
 func ParseTime(field, s string) (time.Time, error) {
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
+			if !offsetInRange(s) {
+				return time.Time{}, Invalid("%s %q has an offset out of range.", "Use an offset from -23:59 to +23:59, e.g. 2030-01-31T12:00:00-07:00.", field, truncate(s, 64))
+			}
 			if y := t.UTC().Year(); y < 1 || y > 9999 {
 				return time.Time{}, Invalid("%s %q is out of range: in UTC it falls in the year %d.", "Send a date-time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.", field, truncate(s, 64), y)
 			}
@@ -149,6 +152,17 @@ func ParseTime(field, s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, Invalid("%s %q is not a date-time.", "Use ISO 8601 / RFC 3339, e.g. 2030-01-31T12:00:00Z or 2030-01-31T12:00:00-07:00.", field, truncate(s, 64))
+}
+
+// offsetInRange reports whether a numeric offset at the end of s, if any,
+// is a valid RFC 3339 one (hours 00-23, minutes 00-59); time.Parse takes
+// +24:00 and +05:60.
+func offsetInRange(s string) bool {
+	if len(s) < 6 || (s[len(s)-6] != '+' && s[len(s)-6] != '-') || s[len(s)-3] != ':' {
+		return true
+	}
+	hh, mm := s[len(s)-5:len(s)-3], s[len(s)-2:]
+	return hh <= "23" && mm <= "59"
 }
 
 // ValidateExpiration checks that an expiration, if any, is in the future.
