@@ -15,6 +15,7 @@ import (
 	"identityservice/infra/lambdaruntime"
 	"identityservice/infra/template"
 	"identityservice/infra/testenv"
+	"identityservice/shared/httpapi"
 )
 
 // functionTimeout is a function's Timeout in template.yaml.
@@ -73,7 +74,7 @@ func TestStalledDynamoDBThroughTheLambdaEntryPoint(t *testing.T) {
 	if out.StatusCode != 503 || !strings.Contains(out.Body, `"Error":"Request timed out"`) {
 		t.Fatalf("answer %d %s after %v, want 503 Request timed out", out.StatusCode, out.Body, time.Since(start))
 	}
-	checkErrorBody(t, function, 503, header(out, "Operation-Id"), out.Body)
+	checkErrorBody(t, httpapi.OCS, 503, header(out, "Operation-Id"), out.Body)
 }
 
 // TestSweeperStopsWithStalledStore: the real sweeper bootstrap, with
