@@ -24,23 +24,40 @@ import (
 	"time"
 
 	"identityservice/infra/lambdaruntime"
+	"identityservice/infra/template"
 )
 
 func main() {
 	bootstrap := flag.String("bootstrap", "", "path of the function's `bootstrap` executable")
 	eventFile := flag.String("event", "", "`file` holding the event JSON (- for stdin)")
 	function := flag.String("function", "function", "the function's `name`, as AWS_LAMBDA_FUNCTION_NAME")
-	timeout := flag.Duration("timeout", 30*time.Second, "the function's timeout")
+	timeout := flag.Duration("timeout", 0, "the function's timeout (default: its Timeout in template.yaml, as Lambda gives it)")
 	boot := flag.String("bootstrap-file", ".local/bootstrap.json", "`file` written by `make run`, whose demo client fills in credentials the event lacks (see withCredentials)")
 	flag.Parse()
 	if *bootstrap == "" || *eventFile == "" || flag.NArg() > 0 {
 		flag.Usage()
 		os.Exit(2)
 	}
+	if *timeout == 0 {
+		*timeout = templateTimeout(*function)
+	}
 	if err := run(*bootstrap, *eventFile, *function, *boot, *timeout); err != nil {
 		fmt.Fprintln(os.Stderr, "invoke:", err)
 		os.Exit(1)
 	}
+}
+
+// templateTimeout is the Timeout in template.yaml of the function in
+// functions/<function>, or 30 s when there is none to read.
+func templateTimeout(function string) time.Duration {
+	if tpl, err := template.Load("template.yaml"); err == nil {
+		for _, f := range tpl.Functions() {
+			if f.Dir == "functions/"+function {
+				return f.Timeout
+			}
+		}
+	}
+	return 30 * time.Second
 }
 
 func run(bootstrap, eventFile, function, bootPath string, timeout time.Duration) error {
