@@ -27,9 +27,16 @@ func (s *Sweeper) Handle(ctx context.Context, ev ScheduledEvent) (Counts, error)
 	run := *s
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl)
-		if left -= min(left/5, maxDeadlineMargin); left < run.Settings.Budget {
+		margin := min(left/5, maxDeadlineMargin)
+		if left -= margin; left < run.Settings.Budget {
 			run.Settings.Budget = max(left, time.Second)
 		}
+		// The last writes after the budget (the run's summary record) get
+		// half the margin: the run answers before the invocation's
+		// deadline even when a store stalls.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-margin/2))
+		defer cancel()
 	}
 	run.logger().InfoContext(ctx, "sweep started", "scheduledTime", ev.ScheduledTime, "executionId", ev.ExecutionID, "attempt", ev.AttemptNumber)
 	return run.Run(ctx)
