@@ -613,7 +613,11 @@ func TestSweeperEventsThroughTheLambdaEntryPoint(t *testing.T) {
 	if err := vlt.PutVerifier(ctx, ref, identity.Verifier("expired")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.AddSecret(ctx, tenant.ID, "", expired, past); err != nil {
+	set, err := st.SecretSet(ctx, tenant.ID, identity.ClientCredential, created.Client.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddSecret(ctx, tenant.ID, identity.ClientCredential, expired, set.Version); err != nil {
 		t.Fatal(err)
 	}
 
@@ -647,7 +651,7 @@ func TestSweeperEventsThroughTheLambdaEntryPoint(t *testing.T) {
 			if _, err := vlt.Verifier(ctx, ref); !errors.Is(err, vault.ErrNoMaterial) {
 				t.Fatalf("the expired secret's material: %v, want it destroyed", err)
 			}
-			page, err := svc.ListSecrets(ctx, tenant.ID, "", created.Client.ID, true, 0, 100)
+			page, err := svc.ListSecrets(ctx, tenant.ID, identity.ClientCredential, created.Client.ID, true, 0, 100)
 			if err != nil || page.Total != 2 {
 				t.Fatalf("the client lists %d secrets (%v), want 2: the expired one stays listed", page.Total, err)
 			}

@@ -87,6 +87,20 @@ var (
 		Reason: "A storage service is throttling or unavailable.", Resolution: "Retry after a short wait."}
 )
 
+// Facts a Store reports when a write's condition did not hold; the
+// Service decides what they mean for the caller. They never reach one as
+// they are.
+var (
+	// ErrSecretSetChanged: the client's set of secrets changed since it was
+	// read (the version differs); read it again.
+	ErrSecretSetChanged = &Error{Kind: KindConflict, Title: "Concurrent update",
+		Reason: "The client's secrets changed while this request was being applied.", Resolution: "Retry the request."}
+	// ErrSecretChanged: the secret record is not as the condition wanted
+	// (gone, soft-deleted, expired or swept).
+	ErrSecretChanged = &Error{Kind: KindConflict, Title: "Concurrent update",
+		Reason: "The secret changed while this request was being applied.", Resolution: "Retry the request."}
+)
+
 // Internal wraps an unexpected failure. Its text never reaches a caller.
 func Internal(op string, err error) error {
 	if err == nil {

@@ -1,17 +1,47 @@
 package identity
 
 import (
+	"strconv"
 	"time"
 )
 
-// ClientKind tells the two kinds of client apart.
-type ClientKind string
+// ClientKind tells the two kinds of client apart. Its zero value is no
+// kind (not "either kind"): an operation that serves both kinds looks the
+// kind up first (Service.ClientKindOf) and says so.
+type ClientKind uint8
 
 // Client kinds.
 const (
-	ClientCredential ClientKind = "ClientCredential" // machine-to-machine, client credentials grant
-	Hybrid           ClientKind = "Hybrid"           // interactive application, OIDC hybrid flow
+	ClientCredential ClientKind = iota + 1 // machine-to-machine, client credentials grant
+	Hybrid                                 // interactive application, OIDC hybrid flow
 )
+
+// ClientKinds lists every kind.
+var ClientKinds = []ClientKind{ClientCredential, Hybrid}
+
+// String is the kind's stored and wire name.
+func (k ClientKind) String() string {
+	switch k {
+	case ClientCredential:
+		return "ClientCredential"
+	case Hybrid:
+		return "Hybrid"
+	}
+	return "ClientKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Valid reports whether k is one of the kinds.
+func (k ClientKind) Valid() bool { return k == ClientCredential || k == Hybrid }
+
+// ParseClientKind reads a kind's name.
+func ParseClientKind(name string) (ClientKind, bool) {
+	for _, k := range ClientKinds {
+		if k.String() == name {
+			return k, true
+		}
+	}
+	return 0, false
+}
 
 // Limits of the data model. They are documented in docs/api.md ("Limits").
 const (
@@ -69,6 +99,9 @@ type Secret struct {
 	Expiration  *time.Time // nil: never expires
 	CreatedAt   time.Time
 	DeletedAt   *time.Time // set when soft-deleted through the Key Rotation API
+	// Swept: the sweeper destroyed the material of this expired or
+	// soft-deleted secret; the record stays listed until it is purged.
+	Swept bool
 }
 
 // Active reports whether the secret can authenticate at instant now.
@@ -77,6 +110,13 @@ func (s Secret) Active(now time.Time) bool {
 		return false
 	}
 	return s.Expiration == nil || now.Before(*s.Expiration)
+}
+
+// Changeable reports whether the secret's description and expiration may
+// still change at instant now: an expired (or swept) secret cannot be
+// revived, and a soft-deleted one is gone.
+func (s Secret) Changeable(now time.Time) bool {
+	return !s.Swept && s.Active(now)
 }
 
 // MaterialRef names a secret's material in the Vault.

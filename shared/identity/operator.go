@@ -28,16 +28,15 @@ func HasClusterRole(roleIDs []string) bool {
 // it), they would act with its cluster role in every tenant. A client's
 // cluster roles never change after creation (the tenant API can neither
 // grant nor, through this guard, remove them), so reading them first is
-// race-free. Only Client Credential clients hold roles; kind "" (Key
-// Rotation and obsolete routes) means either kind. It costs one read of
-// the client.
+// race-free. Only Client Credential clients hold roles. It costs one read
+// of a Client Credential client.
 func (s *Service) guardOperatorClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) error {
-	if kind == Hybrid {
+	if kind != ClientCredential {
 		return nil
 	}
 	c, err := s.Store.GetClient(ctx, tenantID, ClientCredential, clientID)
 	if errors.Is(err, ErrClientNotFound) {
-		return nil // a Hybrid client, or none: the operation itself answers
+		return nil // none: the operation itself answers
 	}
 	if err != nil {
 		return err

@@ -2,13 +2,14 @@ package identity
 
 import (
 	"context"
+	"errors"
+	"math/rand/v2"
 	"sort"
 	"time"
 )
 
 // SecretPage is one page of a client's secrets.
 type SecretPage struct {
-	Kind    ClientKind // the client's kind
 	Secrets []Secret
 	Total   int
 }
@@ -17,9 +18,9 @@ type SecretPage struct {
 // deleted secrets are left out unless includeDeleted; expired ones stay
 // listed, with their past expiration, until the sweeper removes them.
 func (s *Service) ListSecrets(ctx context.Context, tenantID string, kind ClientKind, clientID string, includeDeleted bool, skip, count int) (SecretPage, error) {
-	clientKind, all, err := s.Store.ClientSecrets(ctx, tenantID, kind, clientID)
+	all, err := s.Store.ClientSecrets(ctx, tenantID, kind, clientID)
 	if err != nil {
-		return SecretPage{}, err
+		return SecretPage{}, s.notFound(ctx, tenantID, err)
 	}
 	kept := make([]Secret, 0, len(all))
 	for _, sec := range all {
@@ -33,7 +34,7 @@ func (s *Service) ListSecrets(ctx context.Context, tenantID string, kind ClientK
 		}
 		return kept[i].ID < kept[j].ID
 	})
-	page := SecretPage{Kind: clientKind, Total: len(kept), Secrets: []Secret{}}
+	page := SecretPage{Total: len(kept), Secrets: []Secret{}}
 	if skip < len(kept) {
 		page.Secrets = kept[skip:min(skip+count, len(kept))]
 	}
@@ -42,7 +43,14 @@ func (s *Service) ListSecrets(ctx context.Context, tenantID string, kind ClientK
 
 // GetSecret returns one secret that is not soft-deleted.
 func (s *Service) GetSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) (Secret, error) {
-	return s.Store.GetSecret(ctx, tenantID, kind, clientID, secretID)
+	sec, err := s.Store.GetSecret(ctx, tenantID, kind, clientID, secretID)
+	if err == nil && sec.DeletedAt != nil {
+		err = ErrSecretNotFound // soft-deleted: only the Key Rotation list shows it
+	}
+	if err != nil {
+		return Secret{}, s.secretNotFound(ctx, tenantID, kind, clientID, err)
+	}
+	return sec, nil
 }
 
 // CreatedSecret is a new secret and its plain text, shown once.
@@ -51,8 +59,16 @@ type CreatedSecret struct {
 	SecretString string
 }
 
+// maxSecretAddAttempts bounds the optimistic retries of a secret add that
+// lost a race with another change of the client's secrets. Each loss
+// means another request succeeded, so ten losses to adds mean the limit is
+// reached, and the next read says so.
+const maxSecretAddAttempts = MaxSecretsPerClient + 5
+
 // AddSecret adds a secret to a client, unless it already has
-// MaxSecretsPerClient secrets that are neither deleted nor expired.
+// MaxSecretsPerClient secrets that are neither deleted nor expired. The
+// count is read with the set's version and the record written on that
+// version, so concurrent adds cannot pass the limit.
 func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, description, descriptionField string, expiration *time.Time, expirationField string) (CreatedSecret, error) {
 	now := s.now()
 	if err := ValidateDescription(descriptionField, description); err != nil {
@@ -64,6 +80,13 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
 		return CreatedSecret{}, err
 	}
+	set, err := s.Store.SecretSet(ctx, tenantID, kind, clientID)
+	if err != nil {
+		return CreatedSecret{}, s.notFound(ctx, tenantID, err)
+	}
+	if set.ActiveCount(now) >= MaxSecretsPerClient {
+		return CreatedSecret{}, ErrSecretLimit
+	}
 	plain, verifier, err := GenerateSecret()
 	if err != nil {
 		return CreatedSecret{}, err
@@ -73,7 +96,7 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 	if err := s.Vault.PutVerifier(ctx, ref, verifier); err != nil {
 		return CreatedSecret{}, Internal("store secret material", err)
 	}
-	stored, err := s.Store.AddSecret(ctx, tenantID, kind, sec, now)
+	stored, err := s.storeSecret(ctx, tenantID, kind, sec, set, now)
 	if err != nil {
 		s.discardMaterial(ctx, ref, err)
 		return CreatedSecret{}, err
@@ -82,8 +105,37 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 	return CreatedSecret{Secret: stored, SecretString: plain}, nil
 }
 
+// storeSecret writes the record on the set's version, reading the set
+// again (and deciding the limit again) whenever another change won.
+func (s *Service) storeSecret(ctx context.Context, tenantID string, kind ClientKind, sec Secret, set SecretSet, now time.Time) (Secret, error) {
+	for attempt := 1; ; attempt++ {
+		stored, err := s.Store.AddSecret(ctx, tenantID, kind, sec, set.Version)
+		if !errors.Is(err, ErrSecretSetChanged) {
+			return stored, err
+		}
+		if attempt == maxSecretAddAttempts {
+			return Secret{}, ErrConcurrentUpdate
+		}
+		sleep(ctx, time.Duration(rand.IntN(5*attempt+5))*time.Millisecond)
+		if set, err = s.Store.SecretSet(ctx, tenantID, kind, sec.ClientID); err != nil {
+			return Secret{}, s.notFound(ctx, tenantID, err)
+		}
+		if set.ActiveCount(now) >= MaxSecretsPerClient {
+			return Secret{}, ErrSecretLimit
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
 // UpdateSecret changes a secret's description and expiration; nil keeps
-// the stored value.
+// the stored value. An expired secret cannot be changed: it would come back
+// to life with material the sweeper may already have destroyed.
 func (s *Service) UpdateSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string, description *string, expiration *time.Time) (Secret, error) {
 	now := s.now()
 	if description != nil {
@@ -97,12 +149,37 @@ func (s *Service) UpdateSecret(ctx context.Context, tenantID string, kind Client
 	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
 		return Secret{}, err
 	}
-	sec, err := s.Store.UpdateSecret(ctx, tenantID, kind, clientID, secretID, description, expiration, now)
-	if err != nil {
-		return Secret{}, err
+	// Read, decide, write on the condition that the decision still holds;
+	// if it no longer does, the second read says why.
+	for attempt := 1; ; attempt++ {
+		cur, err := s.GetSecret(ctx, tenantID, kind, clientID, secretID)
+		if err != nil {
+			return Secret{}, err
+		}
+		if description == nil && expiration == nil {
+			return cur, nil
+		}
+		if !cur.Changeable(now) {
+			return Secret{}, secretExpired(cur)
+		}
+		sec, err := s.Store.UpdateSecret(ctx, tenantID, kind, clientID, secretID, description, expiration, now)
+		if errors.Is(err, ErrSecretChanged) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return Secret{}, err
+		}
+		s.logger().InfoContext(ctx, "secret updated", "tenant", tenantID, "client", clientID, "secret", secretID)
+		return sec, nil
 	}
-	s.logger().InfoContext(ctx, "secret updated", "tenant", tenantID, "client", clientID, "secret", secretID)
-	return sec, nil
+}
+
+func secretExpired(sec Secret) error {
+	when := "already"
+	if sec.Expiration != nil {
+		when = "at " + sec.Expiration.UTC().Format(time.RFC3339)
+	}
+	return Invalid("Secret %s expired %s and cannot be changed.", "Add a new secret instead.", sec.ID, when)
 }
 
 // DeleteSecret removes a secret: the record first, so it stops working at
@@ -112,7 +189,7 @@ func (s *Service) DeleteSecret(ctx context.Context, tenantID string, kind Client
 		return err
 	}
 	if err := s.Store.DeleteSecret(ctx, tenantID, kind, clientID, secretID); err != nil {
-		return err
+		return s.secretNotFound(ctx, tenantID, kind, clientID, err)
 	}
 	s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
 	s.logger().InfoContext(ctx, "secret deleted", "tenant", tenantID, "client", clientID, "secret", secretID)
@@ -121,24 +198,63 @@ func (s *Service) DeleteSecret(ctx context.Context, tenantID string, kind Client
 
 // SoftDeleteSecret marks a secret deleted (it stays listed by the Key
 // Rotation API) and destroys its material at once.
-func (s *Service) SoftDeleteSecret(ctx context.Context, tenantID, clientID, secretID string) (Secret, error) {
-	if err := s.guardOperatorClient(ctx, tenantID, "", clientID); err != nil {
+func (s *Service) SoftDeleteSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) (Secret, error) {
+	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
 		return Secret{}, err
 	}
-	sec, err := s.Store.SoftDeleteSecret(ctx, tenantID, clientID, secretID, s.now())
+	sec, err := s.Store.SoftDeleteSecret(ctx, tenantID, kind, clientID, secretID, s.now())
 	if err != nil {
-		return Secret{}, err
+		return Secret{}, s.secretNotFound(ctx, tenantID, kind, clientID, err)
 	}
 	s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
 	s.logger().InfoContext(ctx, "secret soft-deleted", "tenant", tenantID, "client", clientID, "secret", secretID)
 	return sec, nil
 }
 
+// ClientKindOf looks up the kind of a tenant's client: what the routes that
+// serve either kind (Key Rotation, the obsolete secret routes) do first,
+// before acting on the client as that kind.
+func (s *Service) ClientKindOf(ctx context.Context, tenantID, clientID string) (ClientKind, error) {
+	kind, err := s.Store.ClientKind(ctx, tenantID, clientID)
+	if err != nil {
+		return 0, s.notFound(ctx, tenantID, err)
+	}
+	return kind, nil
+}
+
 // GetAnyClient returns a tenant's client of either kind.
 func (s *Service) GetAnyClient(ctx context.Context, tenantID, clientID string) (Client, error) {
-	kind, err := s.Store.ClientKind(ctx, tenantID, clientID)
+	kind, err := s.ClientKindOf(ctx, tenantID, clientID)
 	if err != nil {
 		return Client{}, err
 	}
-	return s.Store.GetClient(ctx, tenantID, kind, clientID)
+	return s.GetClient(ctx, tenantID, kind, clientID)
+}
+
+// notFound decides what a client the store did not find means: the tenant
+// is missing (ErrTenantNotFound), or only the client. Other errors pass.
+func (s *Service) notFound(ctx context.Context, tenantID string, err error) error {
+	if !errors.Is(err, ErrClientNotFound) {
+		return err
+	}
+	if _, terr := s.Store.GetTenant(ctx, tenantID); terr != nil {
+		return terr
+	}
+	return ErrClientNotFound
+}
+
+// secretNotFound decides what a secret the store did not find means:
+// tenant, client (of the kind) or secret missing. Other errors pass.
+func (s *Service) secretNotFound(ctx context.Context, tenantID string, kind ClientKind, clientID string, err error) error {
+	if !errors.Is(err, ErrSecretNotFound) {
+		return s.notFound(ctx, tenantID, err)
+	}
+	got, kerr := s.Store.ClientKind(ctx, tenantID, clientID)
+	if kerr == nil && got != kind {
+		kerr = ErrClientNotFound
+	}
+	if kerr != nil {
+		return s.notFound(ctx, tenantID, kerr)
+	}
+	return ErrSecretNotFound
 }

@@ -90,7 +90,7 @@ func (s *Service) CreateClient(ctx context.Context, tenantID string, in NewClien
 		s.discardMaterial(ctx, ref, err)
 		return CreatedClient{}, err
 	}
-	s.logger().InfoContext(ctx, "client created", "tenant", tenantID, "client", c.ID, "kind", string(c.Kind), "secret", sec.ID)
+	s.logger().InfoContext(ctx, "client created", "tenant", tenantID, "client", c.ID, "kind", c.Kind.String(), "secret", sec.ID)
 	return CreatedClient{Client: c, Secret: sec, SecretString: plain}, nil
 }
 
@@ -149,7 +149,11 @@ func (s *Service) buildClient(tenantID string, in NewClient, now time.Time) (Cli
 
 // GetClient returns one client.
 func (s *Service) GetClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) (Client, error) {
-	return s.Store.GetClient(ctx, tenantID, kind, clientID)
+	c, err := s.Store.GetClient(ctx, tenantID, kind, clientID)
+	if err != nil {
+		return Client{}, s.notFound(ctx, tenantID, err)
+	}
+	return c, nil
 }
 
 // ListOptions select a page of a list.
@@ -171,6 +175,12 @@ func (s *Service) ListClients(ctx context.Context, tenantID string, kind ClientK
 	all, itemErrs, err := s.Store.ListClients(ctx, tenantID, kind)
 	if err != nil {
 		return ClientPage{}, err
+	}
+	if len(all) == 0 && len(itemErrs) == 0 {
+		// An empty list: of an empty tenant, or of none.
+		if _, err := s.Store.GetTenant(ctx, tenantID); err != nil {
+			return ClientPage{}, err
+		}
 	}
 	matched := all[:0:0]
 	for _, c := range all {
@@ -254,9 +264,9 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind Client
 	}
 	c, err := s.Store.UpdateClient(ctx, tenantID, kind, clientID, p, s.now())
 	if err != nil {
-		return Client{}, err
+		return Client{}, s.notFound(ctx, tenantID, err)
 	}
-	s.logger().InfoContext(ctx, "client updated", "tenant", tenantID, "client", clientID, "kind", string(kind))
+	s.logger().InfoContext(ctx, "client updated", "tenant", tenantID, "client", clientID, "kind", kind.String())
 	return c, nil
 }
 
@@ -269,12 +279,12 @@ func (s *Service) DeleteClient(ctx context.Context, tenantID string, kind Client
 	}
 	secrets, err := s.Store.DeleteClient(ctx, tenantID, kind, clientID)
 	if err != nil {
-		return err
+		return s.notFound(ctx, tenantID, err)
 	}
 	for _, sec := range secrets {
 		s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: sec.ID})
 	}
-	s.logger().InfoContext(ctx, "client deleted", "tenant", tenantID, "client", clientID, "kind", string(kind), "secrets", len(secrets))
+	s.logger().InfoContext(ctx, "client deleted", "tenant", tenantID, "client", clientID, "kind", kind.String(), "secrets", len(secrets))
 	return nil
 }
 

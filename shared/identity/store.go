@@ -6,38 +6,81 @@ import (
 	"time"
 )
 
-// Store keeps tenants, clients and secret records. Implementations return
-// *Error values for the domain outcomes (ErrTenantNotFound,
-// ErrClientNotFound, ErrClientIDExists, ErrClientLimit, ...).
+// Store keeps tenants, clients and secret records. It reports facts and
+// enforces them with conditions; the Service owns the rules and what they
+// mean for the caller. Not found is reported for what was looked up (a
+// client of the kind in the tenant, a secret record of the client): whether
+// the tenant exists is the Service's question (GetTenant).
 type Store interface {
 	CreateTenant(ctx context.Context, t Tenant) error
 	GetTenant(ctx context.Context, tenantID string) (Tenant, error)
 
 	// CreateClient stores a client, its first secret record and the
 	// client-id reservation, and counts the client against the tenant's
-	// limit (its ClientLimit, or defaultLimit), all or nothing.
+	// limit (its ClientLimit, or defaultLimit), all or nothing:
+	// ErrClientIDExists, ErrTenantNotFound or ErrClientLimit when the
+	// condition that failed says so.
 	CreateClient(ctx context.Context, c Client, first Secret, defaultLimit int) error
+	// GetClient returns a client of the kind in the tenant, or
+	// ErrClientNotFound.
 	GetClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) (Client, error)
 	// ListClients returns every client of a kind in a tenant ordered by id,
 	// plus one ItemError per stored item that could not be read.
 	ListClients(ctx context.Context, tenantID string, kind ClientKind) ([]Client, []ItemError, error)
+	// UpdateClient applies a patch, or answers ErrClientNotFound.
 	UpdateClient(ctx context.Context, tenantID string, kind ClientKind, clientID string, p ClientPatch, now time.Time) (Client, error)
 	// DeleteClient removes a client and its secret records and returns the
-	// secrets whose material must now be destroyed.
+	// secrets whose material must now be destroyed, or ErrClientNotFound.
 	DeleteClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) ([]Secret, error)
 	// ClientForAuthentication returns a client of any tenant with all its
 	// secret records, or ErrClientNotFound.
 	ClientForAuthentication(ctx context.Context, clientID string) (Client, []Secret, error)
-	// ClientKind returns the kind of a tenant's client.
+	// ClientKind returns the kind of a tenant's client, or
+	// ErrClientNotFound: the lookup of the routes that serve either kind.
 	ClientKind(ctx context.Context, tenantID, clientID string) (ClientKind, error)
 
-	// Secret records. An empty kind accepts a client of either kind.
-	ClientSecrets(ctx context.Context, tenantID string, kind ClientKind, clientID string) (ClientKind, []Secret, error)
-	AddSecret(ctx context.Context, tenantID string, kind ClientKind, sec Secret, now time.Time) (Secret, error)
+	// ClientSecrets returns every secret record of a client of the kind in
+	// the tenant (soft-deleted ones included), or ErrClientNotFound.
+	ClientSecrets(ctx context.Context, tenantID string, kind ClientKind, clientID string) ([]Secret, error)
+	// SecretSet returns the secrets of a client that may count against the
+	// secret limit (not deleted; expired or not), with the set's version,
+	// or ErrClientNotFound.
+	SecretSet(ctx context.Context, tenantID string, kind ClientKind, clientID string) (SecretSet, error)
+	// AddSecret stores a new secret record if the client's secret set is
+	// still at version; ErrSecretSetChanged otherwise.
+	AddSecret(ctx context.Context, tenantID string, kind ClientKind, sec Secret, version int64) (Secret, error)
+	// GetSecret returns a secret record of a client of the kind in the
+	// tenant, soft-deleted or not, or ErrSecretNotFound.
 	GetSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) (Secret, error)
+	// UpdateSecret changes a secret's description and expiration (nil keeps
+	// the stored value) if the record is the tenant's and kind's and still
+	// changeable at now (Secret.Changeable); ErrSecretChanged otherwise.
 	UpdateSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string, description *string, expiration *time.Time, now time.Time) (Secret, error)
+	// DeleteSecret removes a secret record that is not soft-deleted, or
+	// answers ErrSecretNotFound.
 	DeleteSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) error
-	SoftDeleteSecret(ctx context.Context, tenantID, clientID, secretID string, now time.Time) (Secret, error)
+	// SoftDeleteSecret marks a secret record deleted at now (again: no
+	// change), or answers ErrSecretNotFound.
+	SoftDeleteSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string, now time.Time) (Secret, error)
+}
+
+// SecretSet is what the secret limit is decided on: a client's secrets
+// that are not deleted, and the version that a write of the set is
+// conditional on.
+type SecretSet struct {
+	Version int64
+	Secrets []Secret
+}
+
+// ActiveCount is how many of the set's secrets are active at instant now.
+func (s SecretSet) ActiveCount(now time.Time) int {
+	n := 0
+	for _, sec := range s.Secrets {
+		if sec.Active(now) {
+			n++
+		}
+	}
+	return n
 }
 
 // Vault keeps secret material: verifiers, never secrets.

@@ -227,3 +227,41 @@ func TestSecretActive(t *testing.T) {
 		})
 	}
 }
+
+func TestClientKind(t *testing.T) {
+	var zero identity.ClientKind
+	if zero.Valid() {
+		t.Fatal("the zero ClientKind is a kind; it must mean none")
+	}
+	if _, ok := identity.ParseClientKind(""); ok {
+		t.Fatal(`"" parses as a kind`)
+	}
+	for _, k := range identity.ClientKinds {
+		got, ok := identity.ParseClientKind(k.String())
+		if !ok || got != k || !k.Valid() {
+			t.Fatalf("kind %v: parsed %v, %v", k, got, ok)
+		}
+	}
+}
+
+func TestSecretChangeable(t *testing.T) {
+	now := time.Now()
+	past, future := now.Add(-time.Second), now.Add(time.Hour)
+	for _, tc := range []struct {
+		name string
+		s    identity.Secret
+		want bool
+	}{
+		{"no expiry", identity.Secret{}, true},
+		{"future", identity.Secret{Expiration: &future}, true},
+		{"expired", identity.Secret{Expiration: &past}, false},
+		{"swept", identity.Secret{Expiration: &future, Swept: true}, false},
+		{"soft-deleted", identity.Secret{DeletedAt: &past}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.s.Changeable(now); got != tc.want {
+				t.Fatalf("Changeable = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

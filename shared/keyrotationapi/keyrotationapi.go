@@ -54,7 +54,7 @@ func application(c identity.Client, secret *string) Application {
 		DisplayName:  c.Name,
 		ClientID:     c.ID,
 		ClientSecret: secret,
-		Type:         string(c.Kind),
+		Type:         c.Kind.String(),
 		Tenant:       c.TenantID,
 		Tenants:      []string{c.TenantID},
 	}
@@ -159,7 +159,12 @@ func (h handlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Response
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	page, err := h.svc.ListSecrets(r.Context(), tenantID, "", clientID, true, 0, identity.MaxSecretsPerClient*1000)
+	// Applications are clients of either kind: look the kind up first.
+	kind, err := h.svc.ClientKindOf(r.Context(), tenantID, clientID)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	page, err := h.svc.ListSecrets(r.Context(), tenantID, kind, clientID, true, 0, identity.MaxSecretsPerClient*1000)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -184,11 +189,11 @@ func (h handlers) delete(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	if _, err := h.svc.SoftDeleteSecret(r.Context(), tenantID, clientID, secretID); err != nil {
-		return httpapi.Response{}, err
-	}
 	client, err := h.svc.GetAnyClient(r.Context(), tenantID, clientID)
 	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if _, err := h.svc.SoftDeleteSecret(r.Context(), tenantID, client.Kind, clientID, secretID); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.Response{Status: http.StatusOK, Body: application(client, nil)}, nil

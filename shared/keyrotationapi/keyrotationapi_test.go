@@ -93,7 +93,7 @@ func str(p *string) string {
 
 func TestAddSecret(t *testing.T) {
 	for _, kind := range kinds {
-		t.Run(string(kind), func(t *testing.T) {
+		t.Run(kind.String(), func(t *testing.T) {
 			a := newAPI(t)
 			tenantID := a.tenant()
 			clientID, firstID := a.newClient(kind, tenantID)
@@ -114,7 +114,7 @@ func TestAddSecret(t *testing.T) {
 			if len(raw) != len(applicationFields) {
 				t.Errorf("the application object has %d members, want the reference's %d: %s", len(raw), len(applicationFields), res.Body)
 			}
-			if app.ClientID != clientID || app.Tenant != tenantID || len(app.Tenants) != 1 || app.Tenants[0] != tenantID || app.Type != string(kind) {
+			if app.ClientID != clientID || app.Tenant != tenantID || len(app.Tenants) != 1 || app.Tenants[0] != tenantID || app.Type != kind.String() {
 				t.Fatalf("application %s", res.Body)
 			}
 			if app.ClientSecret == nil || len(*app.ClientSecret) != 43 {
@@ -232,7 +232,7 @@ func TestListSecrets(t *testing.T) {
 
 func TestSoftDelete(t *testing.T) {
 	for _, kind := range kinds {
-		t.Run(string(kind), func(t *testing.T) {
+		t.Run(kind.String(), func(t *testing.T) {
 			a := newAPI(t)
 			tenantID := a.tenant()
 			clientID, firstID := a.newClient(kind, tenantID)

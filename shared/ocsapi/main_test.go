@@ -125,10 +125,14 @@ func hybridPath(tenantID string, rest ...string) string {
 	return p
 }
 
+// obsolete stands for the obsolete routes, which serve either kind, in
+// secretsPath.
+const obsolete identity.ClientKind = 0
+
 // secretsPath is a client's secret collection on its kind's route, or on
-// the obsolete route when kind is empty.
+// the obsolete route for kind obsolete.
 func secretsPath(kind identity.ClientKind, tenantID, clientID string, rest ...string) string {
-	family := map[identity.ClientKind]string{identity.ClientCredential: "ClientCredentialClients", identity.Hybrid: "HybridClients", "": "Clients"}[kind]
+	family := map[identity.ClientKind]string{identity.ClientCredential: "ClientCredentialClients", identity.Hybrid: "HybridClients", obsolete: "Clients"}[kind]
 	p := "/api/v1-preview/Tenants/" + tenantID + "/" + family + "/" + clientID + "/Secret"
 	for _, r := range rest {
 		p += "/" + r

@@ -64,19 +64,30 @@ func ClientSecretRoutes(svc *identity.Service) []httpapi.Route {
 			httpapi.Route{Method: http.MethodDelete, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: h.delete},
 		)
 	}
-	obsolete := secretHandlers{svc: svc} // either kind
+	obsolete := secretHandlers{svc: svc, anyKind: true}
 	return append(routes,
 		httpapi.Route{Method: http.MethodGet, Path: obsoleteSecretBase, Roles: rolesAdmin, Handler: obsolete.list},
 		httpapi.Route{Method: http.MethodPut, Path: obsoleteSecretBase + "/{secretId}", Roles: rolesAdmin, Handler: obsolete.update},
 	)
 }
 
-// secretHandlers serve one kind's secret routes, or with no kind the
-// obsolete routes, which answer with Deprecation and a Link to the
-// successor route of the client's kind.
+// secretHandlers serve one kind's secret routes, or with anyKind the
+// obsolete routes, which serve clients of either kind (looked up first)
+// and answer with Deprecation and a Link to the successor route of the
+// client's kind.
 type secretHandlers struct {
-	svc  *identity.Service
-	kind identity.ClientKind
+	svc     *identity.Service
+	kind    identity.ClientKind
+	anyKind bool
+}
+
+// clientKind is the kind the request acts on: the route's, or for the
+// obsolete routes the client's.
+func (h secretHandlers) clientKind(r *http.Request, tenantID, clientID string) (identity.ClientKind, error) {
+	if !h.anyKind {
+		return h.kind, nil
+	}
+	return h.svc.ClientKindOf(r.Context(), tenantID, clientID)
 }
 
 func (h secretHandlers) ids(r *http.Request, withSecret bool) (tenantID, clientID, secretID string, err error) {
@@ -91,7 +102,7 @@ func (h secretHandlers) ids(r *http.Request, withSecret bool) (tenantID, clientI
 
 // deprecation marks an obsolete route's answer.
 func (h secretHandlers) deprecation(res *httpapi.Response, r *http.Request, kind identity.ClientKind, tenantID, clientID, secretID string) {
-	if h.kind != "" {
+	if !h.anyKind {
 		return
 	}
 	successor := strings.NewReplacer("{tenantId}", tenantID, "{clientId}", clientID).Replace(secretBase[kind])
@@ -114,7 +125,11 @@ func (h secretHandlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Re
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	secrets, err := h.svc.ListSecrets(r.Context(), tenantID, h.kind, clientID, false, page.Skip, page.Count)
+	kind, err := h.clientKind(r, tenantID, clientID)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	secrets, err := h.svc.ListSecrets(r.Context(), tenantID, kind, clientID, false, page.Skip, page.Count)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -123,7 +138,7 @@ func (h secretHandlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Re
 		dtos[i] = secretDto(s)
 	}
 	res := listResult(r, tenantID, secrets.Total, dtos, nil)
-	h.deprecation(&res, r, secrets.Kind, tenantID, clientID, "")
+	h.deprecation(&res, r, kind, tenantID, clientID, "")
 	return res, nil
 }
 
@@ -170,7 +185,7 @@ func (h secretHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.
 		return httpapi.Response{}, err
 	}
 	var in clientSecretObsoleteUpdate
-	if h.kind == "" {
+	if h.anyKind {
 		err = httpapi.DecodeJSON(w, r, &in)
 	} else {
 		var cu clientSecretCreateOrUpdate
@@ -193,12 +208,16 @@ func (h secretHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	s, err := h.svc.UpdateSecret(r.Context(), tenantID, h.kind, clientID, secretID, in.Description, exp)
+	kind, err := h.clientKind(r, tenantID, clientID)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	s, err := h.svc.UpdateSecret(r.Context(), tenantID, kind, clientID, secretID, in.Description, exp)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
 	res := httpapi.Response{Status: http.StatusOK, Body: secretDto(s)}
-	h.deprecation(&res, r, s.Kind, tenantID, clientID, secretID)
+	h.deprecation(&res, r, kind, tenantID, clientID, secretID)
 	return res, nil
 }
 

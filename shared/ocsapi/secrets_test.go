@@ -87,7 +87,7 @@ func ids(l []secretDto) []string {
 
 func TestSecretLifecycle(t *testing.T) {
 	for _, kind := range kinds {
-		t.Run(string(kind), func(t *testing.T) {
+		t.Run(kind.String(), func(t *testing.T) {
 			a := newFullAPI(t)
 			tenantID := a.tenant(0)
 			clientID, firstID, firstSecret := a.newClient(kind, tenantID, map[string]any{"Name": "c", "SecretDescription": "from create"})
@@ -301,7 +301,7 @@ func TestSecretLifecycle(t *testing.T) {
 // kind, and changes nothing.
 func TestSecretRoutesRefuseTheOtherKind(t *testing.T) {
 	for _, kind := range kinds {
-		t.Run("client of kind "+string(kind), func(t *testing.T) {
+		t.Run("client of kind "+kind.String(), func(t *testing.T) {
 			a := newFullAPI(t)
 			tenantID := a.tenant(0)
 			clientID, secretID, _ := a.newClient(kind, tenantID, map[string]any{"Name": "c", "SecretDescription": "kept"})
@@ -350,7 +350,7 @@ func TestSecretAddRejectsBadInput(t *testing.T) {
 			{"empty body", ``, "empty"},
 			{"array body", `[]`, "must be a JSON object"},
 		} {
-			t.Run(string(kind)+" "+tc.name, func(t *testing.T) {
+			t.Run(kind.String()+" "+tc.name, func(t *testing.T) {
 				a := a.with(t)
 				a.do(http.MethodPost, secretsPath(kind, tenantID, clientID), tc.body).ocsError(t, http.StatusBadRequest, tc.reason)
 			})
@@ -378,7 +378,7 @@ func TestSecretAddRejectsBadInput(t *testing.T) {
 // first secret, from the client's create, counts.
 func TestSecretLimit(t *testing.T) {
 	for _, kind := range kinds {
-		t.Run(string(kind), func(t *testing.T) {
+		t.Run(kind.String(), func(t *testing.T) {
 			a := newFullAPI(t)
 			tenantID := a.tenant(0)
 			clientID, firstID, _ := a.newClient(kind, tenantID, nil)
@@ -412,7 +412,7 @@ func TestSecretLimit(t *testing.T) {
 
 func TestConcurrentSecretAddsRespectTheLimit(t *testing.T) {
 	for _, kind := range kinds {
-		t.Run(string(kind), func(t *testing.T) {
+		t.Run(kind.String(), func(t *testing.T) {
 			a := newFullAPI(t)
 			tenantID := a.tenant(0)
 			clientID, _, _ := a.newClient(kind, tenantID, nil)
@@ -461,7 +461,7 @@ func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 // past expiration, and cannot be changed.
 func TestExpiredSecrets(t *testing.T) {
 	for _, kind := range kinds {
-		t.Run(string(kind), func(t *testing.T) {
+		t.Run(kind.String(), func(t *testing.T) {
 			clk := &clock{}
 			svc := env.Service(nil)
 			svc.Now = clk.Now
@@ -505,7 +505,7 @@ func TestExpiredSecrets(t *testing.T) {
 			// Reviving it would pass the limit; it cannot be changed.
 			later := clk.Now().UTC().Add(24 * time.Hour).Format(time.RFC3339)
 			a.do(http.MethodPut, secretsPath(kind, tenantID, clientID, expiring.SecretId), map[string]any{"Expiration": later}).ocsError(t, http.StatusBadRequest, "expired")
-			a.do(http.MethodPut, secretsPath("", tenantID, clientID, expiring.SecretId), map[string]any{"Description": "revived?"}).ocsError(t, http.StatusBadRequest, "expired")
+			a.do(http.MethodPut, secretsPath(obsolete, tenantID, clientID, expiring.SecretId), map[string]any{"Description": "revived?"}).ocsError(t, http.StatusBadRequest, "expired")
 			if got := a.getSecret(kind, tenantID, clientID, expiring.SecretId); str(got.Expiration) != soon.Format(time.RFC3339) || got.Description != "expiring" {
 				t.Fatalf("a refused update changed the expired secret: %+v", got)
 			}
@@ -524,7 +524,7 @@ func TestExpiredSecrets(t *testing.T) {
 // at their successor.
 func TestObsoleteSecretRoutes(t *testing.T) {
 	for _, kind := range kinds {
-		t.Run(string(kind), func(t *testing.T) {
+		t.Run(kind.String(), func(t *testing.T) {
 			a := newFullAPI(t)
 			tenantID := a.tenant(0)
 			clientID, firstID, _ := a.newClient(kind, tenantID, map[string]any{"Name": "c", "SecretDescription": "first"})
@@ -534,7 +534,7 @@ func TestObsoleteSecretRoutes(t *testing.T) {
 
 			t.Run("GET lists like the successor and says it is deprecated", func(t *testing.T) {
 				a := a.with(t)
-				res := a.do(http.MethodGet, secretsPath("", tenantID, clientID), nil)
+				res := a.do(http.MethodGet, secretsPath(obsolete, tenantID, clientID), nil)
 				var l []secretDto
 				res.JSON(t, http.StatusOK, &l)
 				want, _ := a.listSecrets(kind, tenantID, clientID, "")
@@ -547,10 +547,10 @@ func TestObsoleteSecretRoutes(t *testing.T) {
 				if link := res.Header.Get("Link"); link != "<"+successor+`>; rel="successor-version"` {
 					t.Fatalf("Link %q, want <%s>; rel=\"successor-version\"", link, successor)
 				}
-				if page, _ := a.listSecrets("", tenantID, clientID, "?skip=1&count=1"); len(page) != 1 || page[0].SecretId != added.SecretId {
+				if page, _ := a.listSecrets(obsolete, tenantID, clientID, "?skip=1&count=1"); len(page) != 1 || page[0].SecretId != added.SecretId {
 					t.Fatalf("paging on the obsolete route: %+v", page)
 				}
-				a.do(http.MethodGet, secretsPath("", tenantID, clientID)+"?query=x", nil).ocsError(t, http.StatusBadRequest, "query parameter is not supported")
+				a.do(http.MethodGet, secretsPath(obsolete, tenantID, clientID)+"?query=x", nil).ocsError(t, http.StatusBadRequest, "query parameter is not supported")
 				// The successor named by Link serves the same list.
 				var followed []secretDto
 				a.do(http.MethodGet, successor, nil).JSON(t, http.StatusOK, &followed)
@@ -561,7 +561,7 @@ func TestObsoleteSecretRoutes(t *testing.T) {
 
 			t.Run("PUT updates and says it is deprecated", func(t *testing.T) {
 				a := a.with(t)
-				res := a.do(http.MethodPut, secretsPath("", tenantID, clientID, added.SecretId), map[string]any{"SecretId": added.SecretId, "Description": "via obsolete"})
+				res := a.do(http.MethodPut, secretsPath(obsolete, tenantID, clientID, added.SecretId), map[string]any{"SecretId": added.SecretId, "Description": "via obsolete"})
 				var got secretDto
 				res.JSON(t, http.StatusOK, &got)
 				if got.SecretId != added.SecretId || got.Description != "via obsolete" || str(got.Expiration) != "2033-03-03T03:03:03Z" {
@@ -576,7 +576,7 @@ func TestObsoleteSecretRoutes(t *testing.T) {
 				if stored := a.getSecret(kind, tenantID, clientID, added.SecretId); show(stored) != show(got) {
 					t.Fatalf("stored %+v, answered %+v", stored, got)
 				}
-				res = a.do(http.MethodPut, secretsPath("", tenantID, clientID, added.SecretId), map[string]any{"Expiration": "2034-01-01T00:00:00Z"})
+				res = a.do(http.MethodPut, secretsPath(obsolete, tenantID, clientID, added.SecretId), map[string]any{"Expiration": "2034-01-01T00:00:00Z"})
 				res.JSON(t, http.StatusOK, &got)
 				if got.Description != "via obsolete" || str(got.Expiration) != "2034-01-01T00:00:00Z" || res.Header.Get("Deprecation") != "true" {
 					t.Fatalf("%+v", got)
@@ -586,7 +586,7 @@ func TestObsoleteSecretRoutes(t *testing.T) {
 			t.Run("refused PUTs change nothing", func(t *testing.T) {
 				a := a.with(t)
 				before := a.getSecret(kind, tenantID, clientID, added.SecretId)
-				path := secretsPath("", tenantID, clientID, added.SecretId)
+				path := secretsPath(obsolete, tenantID, clientID, added.SecretId)
 				a.do(http.MethodPut, path, map[string]any{"SecretId": firstID, "Description": "x"}).ocsError(t, http.StatusBadRequest, "differs from")
 				a.do(http.MethodPut, path, map[string]any{"SecretId": "7", "Description": "x"}).ocsError(t, http.StatusBadRequest, "not a GUID")
 				a.do(http.MethodPut, path, map[string]any{"Expiration": "2001-01-01T00:00:00Z"}).ocsError(t, http.StatusBadRequest, "not in the future")
@@ -598,14 +598,14 @@ func TestObsoleteSecretRoutes(t *testing.T) {
 
 			t.Run("not found", func(t *testing.T) {
 				a := a.with(t)
-				a.do(http.MethodGet, secretsPath("", tenantID, identity.NewID()), nil).ocsError(t, http.StatusNotFound, "Client not found")
-				a.do(http.MethodGet, secretsPath("", identity.NewID(), clientID), nil).ocsError(t, http.StatusNotFound, "Tenant not found")
-				a.do(http.MethodGet, secretsPath("", a.tenant(0), clientID), nil).ocsError(t, http.StatusNotFound, "Client not found")
-				a.do(http.MethodPut, secretsPath("", tenantID, clientID, identity.NewID()), map[string]any{"Description": "x"}).ocsError(t, http.StatusNotFound, "Secret not found")
-				a.do(http.MethodPut, secretsPath("", a.tenant(0), clientID, added.SecretId), map[string]any{"Description": "x"}).ocsError(t, http.StatusNotFound, "Client not found")
+				a.do(http.MethodGet, secretsPath(obsolete, tenantID, identity.NewID()), nil).ocsError(t, http.StatusNotFound, "Client not found")
+				a.do(http.MethodGet, secretsPath(obsolete, identity.NewID(), clientID), nil).ocsError(t, http.StatusNotFound, "Tenant not found")
+				a.do(http.MethodGet, secretsPath(obsolete, a.tenant(0), clientID), nil).ocsError(t, http.StatusNotFound, "Client not found")
+				a.do(http.MethodPut, secretsPath(obsolete, tenantID, clientID, identity.NewID()), map[string]any{"Description": "x"}).ocsError(t, http.StatusNotFound, "Secret not found")
+				a.do(http.MethodPut, secretsPath(obsolete, a.tenant(0), clientID, added.SecretId), map[string]any{"Description": "x"}).ocsError(t, http.StatusNotFound, "Client not found")
 				// Only GET on the collection and PUT on a secret are obsolete routes.
-				a.do(http.MethodPost, secretsPath("", tenantID, clientID), map[string]any{}).ocsError(t, http.StatusMethodNotAllowed, "Method not allowed")
-				a.do(http.MethodDelete, secretsPath("", tenantID, clientID, added.SecretId), nil).ocsError(t, http.StatusMethodNotAllowed, "Method not allowed")
+				a.do(http.MethodPost, secretsPath(obsolete, tenantID, clientID), map[string]any{}).ocsError(t, http.StatusMethodNotAllowed, "Method not allowed")
+				a.do(http.MethodDelete, secretsPath(obsolete, tenantID, clientID, added.SecretId), nil).ocsError(t, http.StatusMethodNotAllowed, "Method not allowed")
 				if !env.MaterialExists(t, tenantID, clientID, added.SecretId) {
 					t.Fatal("a refused obsolete request destroyed material")
 				}

@@ -138,15 +138,11 @@ func (d *Dynamo) GetTenant(ctx context.Context, tenantID string) (identity.Tenan
 	return t, nil
 }
 
-func (d *Dynamo) tenantExists(ctx context.Context, tenantID string) error {
-	_, err := d.GetTenant(ctx, tenantID)
-	return err
-}
-
 // CreateClient writes, in one transaction: the client, its registration
 // (unique across tenants), the tenant's client counter (the limit is checked
 // there, so concurrent creates cannot pass it) and the first secret record.
 func (d *Dynamo) CreateClient(ctx context.Context, c identity.Client, first identity.Secret, defaultLimit int) error {
+	first.Kind = c.Kind
 	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &d.table, Item: registrationItem(c), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		{Update: &types.Update{
@@ -190,31 +186,17 @@ func reasonCodes(reasons []types.CancellationReason) string {
 	return strings.Join(codes, ",")
 }
 
-// GetClient reads the tenant and the client in one request, so a missing
-// tenant and a missing client get their own answers.
+// GetClient reads a client of a kind in a tenant: one strongly consistent
+// GetItem.
 func (d *Dynamo) GetClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.Client, error) {
-	tKey, cKey := key(tenantPK(tenantID), skTenant), key(tenantPK(tenantID), clientSK(kind, clientID))
-	found, err := d.batchGet(ctx, []item{tKey, cKey})
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(tenantPK(tenantID), clientSK(kind, clientID)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return identity.Client{}, err
+		return identity.Client{}, storageError("get client", err)
 	}
-	var tenantFound bool
-	var clientItem item
-	for _, it := range found {
-		switch sk := it[attrSK].(*types.AttributeValueMemberS).Value; sk {
-		case skTenant:
-			tenantFound = true
-		default:
-			clientItem = it
-		}
-	}
-	if !tenantFound {
-		return identity.Client{}, identity.ErrTenantNotFound
-	}
-	if clientItem == nil {
+	if out.Item == nil {
 		return identity.Client{}, identity.ErrClientNotFound
 	}
-	c, err := decodeClient(clientItem)
+	c, err := decodeClient(out.Item)
 	if err != nil {
 		return identity.Client{}, identity.Internal("decode client "+clientID, err)
 	}
@@ -279,11 +261,6 @@ func (d *Dynamo) ListClients(ctx context.Context, tenantID string, kind identity
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	if len(clients) == 0 && len(bad) == 0 {
-		if err := d.tenantExists(ctx, tenantID); err != nil {
-			return nil, nil, err
-		}
-	}
 	return clients, bad, nil
 }
 
@@ -344,9 +321,6 @@ func (d *Dynamo) UpdateClient(ctx context.Context, tenantID string, kind identit
 	out, err := d.api.UpdateItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		if err := d.tenantExists(ctx, tenantID); err != nil {
-			return identity.Client{}, err
-		}
 		return identity.Client{}, identity.ErrClientNotFound
 	}
 	if err != nil {
@@ -412,9 +386,6 @@ func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identit
 			return nil, err
 		}
 		if reg == nil || reg.TenantID != tenantID || reg.Kind != kind {
-			if err := d.tenantExists(ctx, tenantID); err != nil {
-				return nil, err
-			}
 			return nil, identity.ErrClientNotFound
 		}
 		// Secret records beyond what fits in the transaction go first; a

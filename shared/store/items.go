@@ -110,7 +110,7 @@ func clientItem(c identity.Client) item {
 	it["Type"] = s("Client")
 	it["TenantId"] = s(c.TenantID)
 	it["ClientId"] = s(c.ID)
-	it["Kind"] = s(string(c.Kind))
+	it["Kind"] = s(c.Kind.String())
 	it["Name"] = s(c.Name)
 	it["Enabled"] = b(c.Enabled)
 	it["Tags"] = list(c.Tags)
@@ -136,7 +136,7 @@ func registrationItem(c identity.Client) item {
 	it["Type"] = s("ClientRegistration")
 	it["TenantId"] = s(c.TenantID)
 	it["ClientId"] = s(c.ID)
-	it["Kind"] = s(string(c.Kind))
+	it["Kind"] = s(c.Kind.String())
 	it["SecretsVersion"] = n(1)
 	return it
 }
@@ -147,7 +147,7 @@ func secretItem(sec identity.Secret) item {
 	it["TenantId"] = s(sec.TenantID)
 	it["ClientId"] = s(sec.ClientID)
 	it["SecretId"] = s(sec.ID)
-	it["Kind"] = s(string(sec.Kind))
+	it["Kind"] = s(sec.Kind.String())
 	it["Description"] = s(sec.Description)
 	it["CreatedAt"] = ts(sec.CreatedAt)
 	if sec.Expiration != nil {
@@ -211,6 +211,15 @@ func (r *reader) num(name string, required bool) int64 {
 		r.fail(name, "an integer")
 	}
 	return i
+}
+
+func (r *reader) kind(name string) identity.ClientKind {
+	raw := r.str(name, true)
+	k, ok := identity.ParseClientKind(raw)
+	if !ok && r.err == nil {
+		r.fail(name, "ClientCredential or Hybrid")
+	}
+	return k
 }
 
 func (r *reader) boolean(name string) bool {
@@ -285,7 +294,7 @@ func decodeClient(it item) (identity.Client, error) {
 	c := identity.Client{
 		TenantID:  r.str("TenantId", true),
 		ID:        r.str("ClientId", true),
-		Kind:      identity.ClientKind(r.str("Kind", true)),
+		Kind:      r.kind("Kind"),
 		Name:      r.str("Name", true),
 		Enabled:   r.boolean("Enabled"),
 		Tags:      r.strings("Tags"),
@@ -315,11 +324,12 @@ func decodeSecret(it item) (identity.Secret, error) {
 		TenantID:    r.str("TenantId", true),
 		ClientID:    r.str("ClientId", true),
 		ID:          r.str("SecretId", true),
-		Kind:        identity.ClientKind(r.str("Kind", true)),
+		Kind:        r.kind("Kind"),
 		Description: r.str("Description", false),
 		Expiration:  r.optTime("Expiration"),
 		CreatedAt:   r.time("CreatedAt", true),
 		DeletedAt:   r.optTime("DeletedAt"),
+		Swept:       it["SweptAt"] != nil,
 	}
 	return sec, r.err
 }
@@ -337,7 +347,7 @@ func decodeRegistration(it item) (registration, error) {
 	reg := registration{
 		TenantID:       r.str("TenantId", true),
 		ClientID:       r.str("ClientId", true),
-		Kind:           identity.ClientKind(r.str("Kind", true)),
+		Kind:           r.kind("Kind"),
 		SecretsVersion: r.num("SecretsVersion", true),
 	}
 	return reg, r.err

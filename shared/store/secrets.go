@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -14,131 +13,96 @@ import (
 	"identityservice/shared/identity"
 )
 
-// maxSecretAddAttempts bounds the optimistic retries of a secret add that
-// lost a race with another add or delete on the same client. Each loss
-// means another request succeeded, so ten losses mean ten other adds: the
-// limit is reached and the next read says so.
-const maxSecretAddAttempts = identity.MaxSecretsPerClient + 5
-
 // ClientSecrets returns a client's secret records, checking that the client
-// belongs to the tenant and, when kind is set, is of that kind.
-func (d *Dynamo) ClientSecrets(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.ClientKind, []identity.Secret, error) {
-	reg, secrets, err := d.ownedClientRecords(ctx, tenantID, kind, clientID)
-	if err != nil {
-		return "", nil, err
-	}
-	return reg.Kind, secrets, nil
+// belongs to the tenant and is of the kind.
+func (d *Dynamo) ClientSecrets(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) ([]identity.Secret, error) {
+	_, secrets, err := d.ownedClientRecords(ctx, tenantID, kind, clientID)
+	return secrets, err
 }
 
 // ownedClientRecords reads a client's registration and secrets (one
-// Query) and answers the right 404 when the client is not the tenant's or
-// not of the kind.
+// Query); ErrClientNotFound when the client is not the tenant's or not of
+// the kind.
 func (d *Dynamo) ownedClientRecords(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (*registration, []identity.Secret, error) {
 	reg, secrets, err := d.clientRecords(ctx, clientID)
 	if err != nil {
 		return nil, nil, err
 	}
-	if reg == nil || reg.TenantID != tenantID || (kind != "" && reg.Kind != kind) {
-		if err := d.tenantExists(ctx, tenantID); err != nil {
-			return nil, nil, err
-		}
+	if reg == nil || reg.TenantID != tenantID || reg.Kind != kind {
 		return nil, nil, identity.ErrClientNotFound
 	}
 	return reg, secrets, nil
 }
 
-// AddSecret stores a new secret record unless the client already has
-// MaxSecretsPerClient active secrets at instant now. The count is read and
-// the record written under the registration's SecretsVersion, so concurrent
-// adds cannot pass the limit.
-func (d *Dynamo) AddSecret(ctx context.Context, tenantID string, kind identity.ClientKind, sec identity.Secret, now time.Time) (identity.Secret, error) {
-	for attempt := 1; ; attempt++ {
-		reg, secrets, err := d.ownedClientRecords(ctx, tenantID, kind, sec.ClientID)
-		if err != nil {
-			return identity.Secret{}, err
+// SecretSet returns the client's secrets that are not deleted and the
+// registration's SecretsVersion.
+func (d *Dynamo) SecretSet(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.SecretSet, error) {
+	reg, secrets, err := d.ownedClientRecords(ctx, tenantID, kind, clientID)
+	if err != nil {
+		return identity.SecretSet{}, err
+	}
+	set := identity.SecretSet{Version: reg.SecretsVersion}
+	for _, sec := range secrets {
+		if sec.DeletedAt == nil {
+			set.Secrets = append(set.Secrets, sec)
 		}
-		active := 0
-		for _, s := range secrets {
-			if s.Active(now) {
-				active++
-			}
-		}
-		if active >= identity.MaxSecretsPerClient {
-			return identity.Secret{}, identity.ErrSecretLimit
-		}
-		sec.Kind = reg.Kind
-		items := []types.TransactWriteItem{
-			{Update: &types.Update{TableName: &d.table, Key: key(clientPK(sec.ClientID), skRegistration),
-				UpdateExpression:          aws.String("SET SecretsVersion = SecretsVersion + :one"),
-				ConditionExpression:       aws.String("SecretsVersion = :v"),
-				ExpressionAttributeValues: item{":one": n(1), ":v": n(reg.SecretsVersion)}}},
-			{Put: &types.Put{TableName: &d.table, Item: secretItem(sec), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		}
-		reasons, err := d.transact(ctx, items)
-		if err != nil {
-			return identity.Secret{}, err
-		}
-		if reasons == nil {
-			return sec, nil
-		}
-		if failed(reasons, 1) {
-			return identity.Secret{}, identity.Internal("add secret", errors.New("secret id collision"))
-		}
-		if attempt == maxSecretAddAttempts {
-			return identity.Secret{}, identity.ErrConcurrentUpdate
-		}
-		jitter(ctx, attempt)
+	}
+	return set, nil
+}
+
+// AddSecret writes a new secret record and bumps the registration's
+// SecretsVersion, on the condition that it is still version.
+func (d *Dynamo) AddSecret(ctx context.Context, tenantID string, kind identity.ClientKind, sec identity.Secret, version int64) (identity.Secret, error) {
+	sec.Kind = kind
+	items := []types.TransactWriteItem{
+		{Update: &types.Update{TableName: &d.table, Key: key(clientPK(sec.ClientID), skRegistration),
+			UpdateExpression:          aws.String("SET SecretsVersion = SecretsVersion + :one"),
+			ConditionExpression:       aws.String("SecretsVersion = :v AND TenantId = :tenant AND Kind = :kind"),
+			ExpressionAttributeValues: item{":one": n(1), ":v": n(version), ":tenant": s(tenantID), ":kind": s(kind.String())}}},
+		{Put: &types.Put{TableName: &d.table, Item: secretItem(sec), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	}
+	reasons, err := d.transact(ctx, items)
+	switch {
+	case err != nil:
+		return identity.Secret{}, err
+	case reasons == nil:
+		return sec, nil
+	case failed(reasons, 1):
+		return identity.Secret{}, identity.Internal("add secret", errors.New("secret id collision"))
+	default:
+		return identity.Secret{}, identity.ErrSecretSetChanged
 	}
 }
 
-func jitter(ctx context.Context, attempt int) {
-	d := time.Duration(rand.IntN(5*attempt+5)) * time.Millisecond
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
-}
-
-// GetSecret returns one secret record that is not soft-deleted.
+// GetSecret returns one secret record of the tenant's client of the kind.
 func (d *Dynamo) GetSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string) (identity.Secret, error) {
 	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(clientPK(clientID), secretSK(secretID)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return identity.Secret{}, storageError("get secret", err)
 	}
-	if out.Item != nil {
-		sec, err := decodeSecret(out.Item)
-		if err != nil {
-			return identity.Secret{}, identity.Internal("decode secret "+secretID, err)
-		}
-		if sec.TenantID == tenantID && (kind == "" || sec.Kind == kind) && sec.DeletedAt == nil {
-			return sec, nil
-		}
+	if out.Item == nil {
+		return identity.Secret{}, identity.ErrSecretNotFound
 	}
-	return identity.Secret{}, d.secretNotFound(ctx, tenantID, kind, clientID)
-}
-
-// secretNotFound tells which of tenant, client or secret is missing.
-func (d *Dynamo) secretNotFound(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) error {
-	if _, _, err := d.ownedClientRecords(ctx, tenantID, kind, clientID); err != nil {
-		return err
+	sec, err := decodeSecret(out.Item)
+	if err != nil {
+		return identity.Secret{}, identity.Internal("decode secret "+secretID, err)
 	}
-	return identity.ErrSecretNotFound
+	if sec.TenantID != tenantID || sec.Kind != kind {
+		return identity.Secret{}, identity.ErrSecretNotFound
+	}
+	return sec, nil
 }
 
 // secretOwned is the condition that a secret record exists, belongs to the
-// tenant (and kind), and is not soft-deleted.
+// tenant and kind, and is not soft-deleted.
 func secretOwned(tenantID string, kind identity.ClientKind) (string, item) {
-	cond := "attribute_exists(PK) AND TenantId = :tenant AND attribute_not_exists(DeletedAt)"
-	values := item{":tenant": s(tenantID)}
-	if kind != "" {
-		cond += " AND Kind = :kind"
-		values[":kind"] = s(string(kind))
-	}
-	return cond, values
+	return "attribute_exists(PK) AND TenantId = :tenant AND Kind = :kind AND attribute_not_exists(DeletedAt)",
+		item{":tenant": s(tenantID), ":kind": s(kind.String())}
 }
 
 // UpdateSecret changes a secret's description and expiration (nil keeps
-// the stored value). An expired secret cannot be revived.
+// the stored value), on the condition that it is still changeable: not
+// expired at now, not soft-deleted, not swept.
 func (d *Dynamo) UpdateSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string, description *string, expiration *time.Time, now time.Time) (identity.Secret, error) {
 	cond, values := secretOwned(tenantID, kind)
 	// SweptAt: the sweeper destroyed the material, whatever ExpiresAt says.
@@ -159,20 +123,16 @@ func (d *Dynamo) UpdateSecret(ctx context.Context, tenantID string, kind identit
 		return d.GetSecret(ctx, tenantID, kind, clientID, secretID)
 	}
 	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           &d.table,
-		Key:                                 key(clientPK(clientID), secretSK(secretID)),
-		UpdateExpression:                    aws.String("SET " + strings.Join(sets, ", ")),
-		ConditionExpression:                 aws.String(cond),
-		ExpressionAttributeValues:           values,
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		TableName:                 &d.table,
+		Key:                       key(clientPK(clientID), secretSK(secretID)),
+		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		if old, derr := decodeSecret(ccf.Item); derr == nil && old.TenantID == tenantID && (kind == "" || old.Kind == kind) && old.DeletedAt == nil {
-			return identity.Secret{}, identity.Invalid("Secret %s expired at %s and cannot be changed.", "Add a new secret instead.", secretID, old.Expiration.Format(time.RFC3339))
-		}
-		return identity.Secret{}, d.secretNotFound(ctx, tenantID, kind, clientID)
+		return identity.Secret{}, identity.ErrSecretChanged
 	}
 	if err != nil {
 		return identity.Secret{}, storageError("update secret", err)
@@ -195,7 +155,7 @@ func (d *Dynamo) DeleteSecret(ctx context.Context, tenantID string, kind identit
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return d.secretNotFound(ctx, tenantID, kind, clientID)
+		return identity.ErrSecretNotFound
 	}
 	if err != nil {
 		return storageError("delete secret", err)
@@ -207,20 +167,20 @@ func (d *Dynamo) DeleteSecret(ctx context.Context, tenantID string, kind identit
 // stops authenticating, stays listed there, and enters the expiry index at
 // its deletion time so the sweeper purges the record after the retention
 // period. Soft-deleting it again changes nothing.
-func (d *Dynamo) SoftDeleteSecret(ctx context.Context, tenantID, clientID, secretID string, now time.Time) (identity.Secret, error) {
+func (d *Dynamo) SoftDeleteSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string, now time.Time) (identity.Secret, error) {
 	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           &d.table,
 		Key:                 key(clientPK(clientID), secretSK(secretID)),
 		UpdateExpression:    aws.String("SET DeletedAt = if_not_exists(DeletedAt, :now), ExpiryPK = :p, ExpiresAt = if_not_exists(DeletedUnix, :nowUnix), DeletedUnix = if_not_exists(DeletedUnix, :nowUnix)"),
-		ConditionExpression: aws.String("attribute_exists(PK) AND TenantId = :tenant"),
+		ConditionExpression: aws.String("attribute_exists(PK) AND TenantId = :tenant AND Kind = :kind"),
 		ExpressionAttributeValues: item{
-			":now": ts(now), ":nowUnix": n(now.Unix()), ":p": s(expiryPartition), ":tenant": s(tenantID),
+			":now": ts(now), ":nowUnix": n(now.Unix()), ":p": s(expiryPartition), ":tenant": s(tenantID), ":kind": s(kind.String()),
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return identity.Secret{}, d.secretNotFound(ctx, tenantID, "", clientID)
+		return identity.Secret{}, identity.ErrSecretNotFound
 	}
 	if err != nil {
 		return identity.Secret{}, storageError("soft-delete secret", err)
@@ -236,21 +196,18 @@ func (d *Dynamo) SoftDeleteSecret(ctx context.Context, tenantID, clientID, secre
 func (d *Dynamo) ClientKind(ctx context.Context, tenantID, clientID string) (identity.ClientKind, error) {
 	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(clientPK(clientID), skRegistration), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return "", storageError("get registration", err)
+		return 0, storageError("get registration", err)
 	}
 	if out.Item != nil {
 		reg, err := decodeRegistration(out.Item)
 		if err != nil {
-			return "", identity.Internal("decode registration "+clientID, err)
+			return 0, identity.Internal("decode registration "+clientID, err)
 		}
 		if reg.TenantID == tenantID {
 			return reg.Kind, nil
 		}
 	}
-	if err := d.tenantExists(ctx, tenantID); err != nil {
-		return "", err
-	}
-	return "", identity.ErrClientNotFound
+	return 0, identity.ErrClientNotFound
 }
 
 // ClientForAuthentication reads a client's registration and secrets (one

@@ -39,7 +39,7 @@ func TestExpireBetweenTwoRuns(t *testing.T) {
 	if _, err := f.svc.AuthenticateClient(f.ctx, sec.ClientID, c.SecretString); !errors.Is(err, identity.ErrInvalidClient) {
 		t.Fatalf("authenticate with the swept secret: %v, want invalid_client", err)
 	}
-	if _, err := f.svc.UpdateSecret(f.ctx, f.tenant, "", sec.ClientID, sec.ID, nil, at(f.base.Add(48*time.Hour))); err == nil {
+	if _, err := f.svc.UpdateSecret(f.ctx, f.tenant, identity.ClientCredential, sec.ClientID, sec.ID, nil, at(f.base.Add(48*time.Hour))); err == nil {
 		t.Fatal("a swept secret's expiration could be extended")
 	}
 
@@ -94,13 +94,13 @@ func TestExpiredSecretStopsAuthenticatingWithoutSweep(t *testing.T) {
 func TestSoftDeletedSecretsPurgedAfterRetention(t *testing.T) {
 	f := newFixture(t)
 	c := f.client(nil)
-	added, err := f.svc.AddSecret(f.ctx, f.tenant, "", c.Client.ID, "rotated out", "description", nil, "expirationDate")
+	added, err := f.svc.AddSecret(f.ctx, f.tenant, identity.ClientCredential, c.Client.ID, "rotated out", "description", nil, "expirationDate")
 	if err != nil {
 		t.Fatal(err)
 	}
 	deletedAt := f.base.Add(time.Hour)
 	f.clock.Set(deletedAt)
-	if _, err := f.svc.SoftDeleteSecret(f.ctx, f.tenant, c.Client.ID, added.Secret.ID); err != nil {
+	if _, err := f.svc.SoftDeleteSecret(f.ctx, f.tenant, identity.ClientCredential, c.Client.ID, added.Secret.ID); err != nil {
 		t.Fatal(err)
 	}
 	// As if the API's destruction of the material had failed.

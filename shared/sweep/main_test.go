@@ -248,7 +248,7 @@ func (f *fixture) materialExists(sec identity.Secret) bool {
 // (soft-deleted ones included).
 func (f *fixture) listed(clientID string) map[string]identity.Secret {
 	f.t.Helper()
-	page, err := f.svc.ListSecrets(f.ctx, f.tenant, "", clientID, true, 0, 1000)
+	page, err := f.svc.ListSecrets(f.ctx, f.tenant, identity.ClientCredential, clientID, true, 0, 1000)
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -103,11 +103,11 @@ func TestReconcileReportsMissingMaterial(t *testing.T) {
 	expiring := f.client(&later)
 	healthy := f.client(nil)
 	gone := f.client(nil)
-	added, err := f.svc.AddSecret(f.ctx, f.tenant, "", gone.Client.ID, "", "description", nil, "expirationDate")
+	added, err := f.svc.AddSecret(f.ctx, f.tenant, identity.ClientCredential, gone.Client.ID, "", "description", nil, "expirationDate")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.SoftDeleteSecret(f.ctx, f.tenant, gone.Client.ID, added.Secret.ID); err != nil {
+	if _, err := f.svc.SoftDeleteSecret(f.ctx, f.tenant, identity.ClientCredential, gone.Client.ID, added.Secret.ID); err != nil {
 		t.Fatal(err)
 	}
 	for _, sec := range []identity.Secret{forever.Secret, expiring.Secret} {

@@ -99,7 +99,7 @@ func TestWarningsFollowAChangedExpiration(t *testing.T) {
 
 	f.clock.Set(f.base.Add(time.Hour))
 	later := f.base.Add(100 * sweep.Day)
-	if _, err := f.svc.UpdateSecret(f.ctx, f.tenant, "", sec.ClientID, sec.ID, nil, &later); err != nil {
+	if _, err := f.svc.UpdateSecret(f.ctx, f.tenant, identity.ClientCredential, sec.ClientID, sec.ID, nil, &later); err != nil {
 		t.Fatal(err)
 	}
 	if c := f.sweep(f.base.Add(2 * time.Hour)); c.Warned != 0 {
@@ -170,11 +170,11 @@ func TestOverlappingSweeps(t *testing.T) {
 	}
 	owner := f.client(nil)
 	for range 3 {
-		added, err := f.svc.AddSecret(f.ctx, f.tenant, "", owner.Client.ID, "", "description", nil, "expirationDate")
+		added, err := f.svc.AddSecret(f.ctx, f.tenant, identity.ClientCredential, owner.Client.ID, "", "description", nil, "expirationDate")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.svc.SoftDeleteSecret(f.ctx, f.tenant, owner.Client.ID, added.Secret.ID); err != nil {
+		if _, err := f.svc.SoftDeleteSecret(f.ctx, f.tenant, identity.ClientCredential, owner.Client.ID, added.Secret.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
