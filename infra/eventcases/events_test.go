@@ -617,7 +617,7 @@ func TestSweeperEventsThroughTheLambdaEntryPoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.AddSecret(ctx, tenant.ID, identity.ClientCredential, expired, set.Version); err != nil {
+	if _, err := st.AddSecret(ctx, tenant.ID, identity.ClientCredential, expired, set); err != nil {
 		t.Fatal(err)
 	}
 

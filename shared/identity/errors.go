@@ -95,6 +95,10 @@ var (
 	// read (the version differs); read it again.
 	ErrSecretSetChanged = &Error{Kind: KindConflict, Title: "Concurrent update",
 		Reason: "The client's secrets changed while this request was being applied.", Resolution: "Retry the request."}
+	// ErrClientChanged: the client is not at the version the update was
+	// computed from (changed or deleted since it was read).
+	ErrClientChanged = &Error{Kind: KindConflict, Title: "Concurrent update",
+		Reason: "The client changed while this request was being applied.", Resolution: "Retry the request."}
 	// ErrSecretChanged: the secret record is not as the condition wanted
 	// (gone, soft-deleted, expired or swept).
 	ErrSecretChanged = &Error{Kind: KindConflict, Title: "Concurrent update",

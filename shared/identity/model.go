@@ -99,6 +99,9 @@ type Secret struct {
 	Expiration  *time.Time // nil: never expires
 	CreatedAt   time.Time
 	DeletedAt   *time.Time // set when soft-deleted through the Key Rotation API
+	// LastUsed is the start of the hour of the latest successful token
+	// request with this secret; nil: never used.
+	LastUsed *time.Time
 	// Swept: the sweeper destroyed the material of this expired or
 	// soft-deleted secret; the record stays listed until it is purged.
 	Swept bool

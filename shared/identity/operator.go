@@ -41,8 +41,13 @@ func (s *Service) guardOperatorClient(ctx context.Context, tenantID string, kind
 	if err != nil {
 		return err
 	}
-	if HasClusterRole(c.RoleIDs) {
-		s.logger().WarnContext(ctx, "tenant API change to a cluster-role client refused", "tenant", tenantID, "client", clientID)
+	return s.refuseOperatorClient(ctx, c)
+}
+
+// refuseOperatorClient is guardOperatorClient for a client already read.
+func (s *Service) refuseOperatorClient(ctx context.Context, c Client) error {
+	if c.Kind == ClientCredential && HasClusterRole(c.RoleIDs) {
+		s.logger().WarnContext(ctx, "tenant API change to a cluster-role client refused", "tenant", c.TenantID, "client", c.ID)
 		return ErrOperatorClient
 	}
 	return nil

@@ -109,7 +109,7 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 // again (and deciding the limit again) whenever another change won.
 func (s *Service) storeSecret(ctx context.Context, tenantID string, kind ClientKind, sec Secret, set SecretSet, now time.Time) (Secret, error) {
 	for attempt := 1; ; attempt++ {
-		stored, err := s.Store.AddSecret(ctx, tenantID, kind, sec, set.Version)
+		stored, err := s.Store.AddSecret(ctx, tenantID, kind, sec, set)
 		if !errors.Is(err, ErrSecretSetChanged) {
 			return stored, err
 		}

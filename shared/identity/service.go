@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -259,15 +260,76 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind Client
 			}
 		}
 	}
-	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
-		return Client{}, err
-	}
-	c, err := s.Store.UpdateClient(ctx, tenantID, kind, clientID, p, s.now())
-	if err != nil {
-		return Client{}, s.notFound(ctx, tenantID, err)
+	// Read, patch, write on the version read: a concurrent update makes
+	// the write fail, and the patch is applied again to what won.
+	var c Client
+	for attempt := 1; ; attempt++ {
+		cur, err := s.GetClient(ctx, tenantID, kind, clientID)
+		if err != nil {
+			return Client{}, err
+		}
+		if err := s.refuseOperatorClient(ctx, cur); err != nil {
+			return Client{}, err
+		}
+		c = cur.patched(p, s.now())
+		err = s.Store.UpdateClient(ctx, cur, c)
+		if errors.Is(err, ErrClientChanged) {
+			if attempt < maxUpdateAttempts {
+				continue
+			}
+			return Client{}, ErrConcurrentUpdate
+		}
+		if err != nil {
+			return Client{}, s.notFound(ctx, tenantID, err)
+		}
+		break
 	}
 	s.logger().InfoContext(ctx, "client updated", "tenant", tenantID, "client", clientID, "kind", kind.String())
 	return c, nil
+}
+
+// maxUpdateAttempts bounds the retries of a client update that lost to
+// another update of the same client.
+const maxUpdateAttempts = 4
+
+// patched is the client with a patch applied: nil properties keep their
+// value; the version and UpdatedAt move on.
+func (c Client) patched(p ClientPatch, now time.Time) Client {
+	n := c
+	set := func(dst *[]string, src *[]string) {
+		if src != nil {
+			*dst = append([]string{}, (*src)...)
+		}
+	}
+	if p.Name != nil {
+		n.Name = *p.Name
+	}
+	if p.Enabled != nil {
+		n.Enabled = *p.Enabled
+	}
+	set(&n.Tags, p.Tags)
+	if c.Kind == ClientCredential {
+		set(&n.RoleIDs, p.RoleIDs)
+	}
+	if c.Kind == Hybrid {
+		if p.AllowOfflineAccess != nil {
+			n.AllowOfflineAccess = *p.AllowOfflineAccess
+		}
+		if p.AllowAccessTokensViaBrowser != nil {
+			n.AllowAccessTokensViaBrowser = *p.AllowAccessTokensViaBrowser
+		}
+		set(&n.RedirectURIs, p.RedirectURIs)
+		set(&n.PostLogoutRedirectURIs, p.PostLogoutRedirectURIs)
+		if p.ClientURI != nil {
+			n.ClientURI = *p.ClientURI
+		}
+		if p.LogoURI != nil {
+			n.LogoURI = *p.LogoURI
+		}
+	}
+	n.Version++
+	n.UpdatedAt = now
+	return n
 }
 
 // DeleteClient removes a client, then destroys its secret material. The

@@ -27,13 +27,16 @@ type Store interface {
 	// ListClients returns every client of a kind in a tenant ordered by id,
 	// plus one ItemError per stored item that could not be read.
 	ListClients(ctx context.Context, tenantID string, kind ClientKind) ([]Client, []ItemError, error)
-	// UpdateClient applies a patch, or answers ErrClientNotFound.
-	UpdateClient(ctx context.Context, tenantID string, kind ClientKind, clientID string, p ClientPatch, now time.Time) (Client, error)
+	// UpdateClient replaces client old (as read) by next, on the condition
+	// that it is still at old's version: ErrClientChanged otherwise.
+	UpdateClient(ctx context.Context, old, next Client) error
 	// DeleteClient removes a client and its secret records and returns the
 	// secrets whose material must now be destroyed, or ErrClientNotFound.
 	DeleteClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) ([]Secret, error)
-	// ClientForAuthentication returns a client of any tenant with all its
-	// secret records, or ErrClientNotFound.
+	// ClientForAuthentication returns what a token request decides on, from
+	// one small item: the client of any tenant (TenantID, ID, Kind,
+	// Enabled, RoleIDs only) and its secrets that are not deleted (ID,
+	// Expiration, LastUsed only), or ErrClientNotFound.
 	ClientForAuthentication(ctx context.Context, clientID string) (Client, []Secret, error)
 	// ClientKind returns the kind of a tenant's client, or
 	// ErrClientNotFound: the lookup of the routes that serve either kind.
@@ -43,12 +46,14 @@ type Store interface {
 	// the tenant (soft-deleted ones included), or ErrClientNotFound.
 	ClientSecrets(ctx context.Context, tenantID string, kind ClientKind, clientID string) ([]Secret, error)
 	// SecretSet returns the secrets of a client that may count against the
-	// secret limit (not deleted; expired or not), with the set's version,
-	// or ErrClientNotFound.
+	// secret limit (not deleted; expired or not: ID and Expiration only),
+	// with the set's version, or ErrClientNotFound.
 	SecretSet(ctx context.Context, tenantID string, kind ClientKind, clientID string) (SecretSet, error)
 	// AddSecret stores a new secret record if the client's secret set is
-	// still at version; ErrSecretSetChanged otherwise.
-	AddSecret(ctx context.Context, tenantID string, kind ClientKind, sec Secret, version int64) (Secret, error)
+	// still as read (its version); ErrSecretSetChanged otherwise. Secrets
+	// of the set that had expired when sec was created are forgotten by
+	// the set (their records stay).
+	AddSecret(ctx context.Context, tenantID string, kind ClientKind, sec Secret, set SecretSet) (Secret, error)
 	// GetSecret returns a secret record of a client of the kind in the
 	// tenant, soft-deleted or not, or ErrSecretNotFound.
 	GetSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) (Secret, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,7 +145,7 @@ func (d *Dynamo) GetTenant(ctx context.Context, tenantID string) (identity.Tenan
 func (d *Dynamo) CreateClient(ctx context.Context, c identity.Client, first identity.Secret, defaultLimit int) error {
 	first.Kind = c.Kind
 	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &d.table, Item: registrationItem(c), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: &d.table, Item: registrationItem(c, first), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		{Update: &types.Update{
 			TableName:           &d.table,
 			Key:                 key(tenantPK(c.TenantID), skTenant),
@@ -264,73 +265,43 @@ func (d *Dynamo) ListClients(ctx context.Context, tenantID string, kind identity
 	return clients, bad, nil
 }
 
-// UpdateClient sets the patched attributes in one conditional update and
-// bumps the version.
-func (d *Dynamo) UpdateClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string, p identity.ClientPatch, now time.Time) (identity.Client, error) {
-	sets := []string{"Version = Version + :one", "UpdatedAt = :now"}
-	values := item{":one": n(1), ":now": ts(now)}
-	names := map[string]string{}
-	add := func(attr string, v types.AttributeValue) {
-		names["#"+attr] = attr
-		sets = append(sets, "#"+attr+" = :"+attr)
-		values[":"+attr] = v
+// UpdateClient writes next over old, conditional on old's version. When
+// what a token request decides on changes (Enabled, RoleIds), the
+// registration changes in the same transaction.
+func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) error {
+	put := &types.Put{TableName: &d.table, Item: clientItem(next),
+		ConditionExpression:       aws.String("Version = :v"),
+		ExpressionAttributeValues: item{":v": n(old.Version)}}
+	items := []types.TransactWriteItem{{Put: put}}
+	if next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs) {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(next.ID), skRegistration),
+			UpdateExpression:          aws.String("SET Enabled = :en, RoleIds = :roles"),
+			ConditionExpression:       aws.String("TenantId = :tenant"),
+			ExpressionAttributeValues: item{":en": b(next.Enabled), ":roles": list(next.RoleIDs), ":tenant": s(next.TenantID)}}})
 	}
-	if p.Name != nil {
-		add("Name", s(*p.Name))
-	}
-	if p.Enabled != nil {
-		add("Enabled", b(*p.Enabled))
-	}
-	if p.RoleIDs != nil {
-		add("RoleIds", list(*p.RoleIDs))
-	}
-	if p.Tags != nil {
-		add("Tags", list(*p.Tags))
-	}
-	if kind == identity.Hybrid {
-		if p.AllowOfflineAccess != nil {
-			add("AllowOfflineAccess", b(*p.AllowOfflineAccess))
+	if len(items) == 1 {
+		_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item,
+			ConditionExpression: put.ConditionExpression, ExpressionAttributeValues: put.ExpressionAttributeValues})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return identity.ErrClientChanged
 		}
-		if p.AllowAccessTokensViaBrowser != nil {
-			add("AllowAccessTokensViaBrowser", b(*p.AllowAccessTokensViaBrowser))
+		if err != nil {
+			return storageError("update client", err)
 		}
-		if p.RedirectURIs != nil {
-			add("RedirectUris", list(*p.RedirectURIs))
-		}
-		if p.PostLogoutRedirectURIs != nil {
-			add("PostLogoutRedirectUris", list(*p.PostLogoutRedirectURIs))
-		}
-		if p.ClientURI != nil {
-			add("ClientUri", s(*p.ClientURI))
-		}
-		if p.LogoURI != nil {
-			add("LogoUri", s(*p.LogoURI))
-		}
+		return nil
 	}
-	in := &dynamodb.UpdateItemInput{
-		TableName:                 &d.table,
-		Key:                       key(tenantPK(tenantID), clientSK(kind, clientID)),
-		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: values,
-		ReturnValues:              types.ReturnValueAllNew,
+	reasons, err := d.transact(ctx, items)
+	switch {
+	case err != nil:
+		return err
+	case reasons == nil:
+		return nil
+	case failed(reasons, 0):
+		return identity.ErrClientChanged
+	default:
+		return identity.Internal("update client", errors.New("registration missing: "+reasonCodes(reasons)))
 	}
-	if len(names) > 0 {
-		in.ExpressionAttributeNames = names
-	}
-	out, err := d.api.UpdateItem(ctx, in)
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return identity.Client{}, identity.ErrClientNotFound
-	}
-	if err != nil {
-		return identity.Client{}, storageError("update client", err)
-	}
-	c, err := decodeClient(out.Attributes)
-	if err != nil {
-		return identity.Client{}, identity.Internal("decode client "+clientID, err)
-	}
-	return c, nil
 }
 
 // clientRecords reads a client's registration and every secret record in

@@ -114,10 +114,10 @@ func TestRequestsPerRead(t *testing.T) {
 		{"create is one transaction", func() error { return st.CreateClient(ctx, c, sec, 10) }, 1},
 		{"get", func() error { _, err := st.GetClient(ctx, tenant.ID, identity.ClientCredential, c.ID); return err }, 1},
 		{"list", func() error { _, _, err := st.ListClients(ctx, tenant.ID, identity.ClientCredential); return err }, 1},
-		{"update", func() error {
-			name := "n"
-			_, err := st.UpdateClient(ctx, tenant.ID, identity.ClientCredential, c.ID, identity.ClientPatch{Name: &name}, time.Now())
-			return err
+		{"update is one conditional put", func() error {
+			next := c
+			next.Name, next.Version = "n", c.Version+1
+			return st.UpdateClient(ctx, c, next)
 		}, 1},
 		{"delete is one read and one transaction", func() error { _, err := st.DeleteClient(ctx, tenant.ID, identity.ClientCredential, c.ID); return err }, 2},
 	} {

@@ -6,13 +6,23 @@
 //	TENANT#<tenant>  #TENANT         tenant: name, ClientCount, ClientLimit
 //	TENANT#<tenant>  CCC#<client>    Client Credential client metadata
 //	TENANT#<tenant>  HYB#<client>    Hybrid client metadata
-//	CLIENT#<client>  #CLIENT         registration: owning tenant and kind; reserves the id across tenants
+//	CLIENT#<client>  #CLIENT         registration and token item: owning tenant, kind, Enabled, RoleIds,
+//	                                 Secrets {<secret>: {E: expiration (unix ns; absent: never), U: last used hour}},
+//	                                 SecretsVersion; reserves the id across tenants
 //	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt: see below
 //	SWEEPER          #CURSORS        where the sweeper's reconciliation walks stopped
 //	SWEEPER          #LASTRUN        the summary of the sweeper's last run, for the operations dashboard
 //
 // A tenant's clients of one kind are one Query; a client's registration and
-// all its secrets are one Query (what the token endpoint reads).
+// all its secrets are one Query (what the secret lists read).
+//
+// The token item is what a token request reads, and all it reads: one
+// GetItem of about 1 KB (at most 10 entries: the secrets that are not
+// deleted, expired ones until the next add forgets them), whatever the
+// number of retained secret records. Every write that changes what it
+// holds changes it in the same transaction: client create and delete,
+// update of Enabled or RoleIds, secret add, delete, soft delete and change
+// of expiration.
 //
 // Every secret record is in the index ByExpiry (ExpiryPK, ExpiresAt), in one
 // partition at a time (docs/sweeper.md):
@@ -29,6 +39,7 @@ package store
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -43,6 +54,8 @@ const (
 	attrSK        = "SK"
 	attrExpiryPK  = "ExpiryPK"
 	attrExpiresAt = "ExpiresAt"
+	// attrSecrets is the token item's map of secrets (registrationItem).
+	attrSecrets = "Secrets"
 
 	// ExpiryIndex is the sparse index of expiring secret records, keyed by
 	// ExpiryPK (always expiryPartition) and ExpiresAt (unix seconds).
@@ -131,14 +144,31 @@ func clientItem(c identity.Client) item {
 	return it
 }
 
-func registrationItem(c identity.Client) item {
+// registrationItem is a new client's registration, which is also its token
+// item: what a token request needs (tenant, kind, enabled, roles, and the
+// expiration of each secret that is not deleted), in one small item.
+func registrationItem(c identity.Client, first identity.Secret) item {
 	it := key(clientPK(c.ID), skRegistration)
 	it["Type"] = s("ClientRegistration")
 	it["TenantId"] = s(c.TenantID)
 	it["ClientId"] = s(c.ID)
 	it["Kind"] = s(c.Kind.String())
 	it["SecretsVersion"] = n(1)
+	it["Enabled"] = b(c.Enabled)
+	it["RoleIds"] = list(c.RoleIDs)
+	it[attrSecrets] = &types.AttributeValueMemberM{Value: item{first.ID: secretEntry(first)}}
 	return it
+}
+
+// secretEntry is a secret in the token item: {E: expiration in unix
+// nanoseconds}, no E when it never expires; U (the hour it was last used,
+// unix seconds) is added by the token endpoint.
+func secretEntry(sec identity.Secret) types.AttributeValue {
+	e := item{}
+	if sec.Expiration != nil {
+		e["E"] = n(sec.Expiration.UnixNano())
+	}
+	return &types.AttributeValueMemberM{Value: e}
 }
 
 func secretItem(sec identity.Secret) item {
@@ -334,12 +364,20 @@ func decodeSecret(it item) (identity.Secret, error) {
 	return sec, r.err
 }
 
-// registration is the client-id reservation item.
+// registration is the client-id reservation and token item.
 type registration struct {
 	TenantID       string
 	ClientID       string
 	Kind           identity.ClientKind
 	SecretsVersion int64
+	Enabled        bool
+	RoleIDs        []string
+	// Secrets are the entries of the token item: secrets not deleted, with
+	// their expiration (expired ones until the next add forgets them).
+	Secrets []identity.Secret
+	// TokenItem: the item has the Secrets map (written since the token
+	// item exists, or by migrate).
+	TokenItem bool
 }
 
 func decodeRegistration(it item) (registration, error) {
@@ -349,6 +387,38 @@ func decodeRegistration(it item) (registration, error) {
 		ClientID:       r.str("ClientId", true),
 		Kind:           r.kind("Kind"),
 		SecretsVersion: r.num("SecretsVersion", true),
+		Enabled:        r.boolean("Enabled"),
+		RoleIDs:        r.strings("RoleIds"),
+	}
+	if v, ok := it[attrSecrets]; ok {
+		m, ok := v.(*types.AttributeValueMemberM)
+		if !ok {
+			r.fail(attrSecrets, "a map")
+			return reg, r.err
+		}
+		reg.TokenItem = true
+		for id, ev := range m.Value {
+			em, ok := ev.(*types.AttributeValueMemberM)
+			if !ok {
+				r.fail(attrSecrets+"."+id, "a map")
+				break
+			}
+			er := reader{it: em.Value}
+			sec := identity.Secret{TenantID: reg.TenantID, ClientID: reg.ClientID, ID: id, Kind: reg.Kind}
+			if _, ok := em.Value["E"]; ok {
+				e := time.Unix(0, er.num("E", true)).UTC()
+				sec.Expiration = &e
+			}
+			if _, ok := em.Value["U"]; ok {
+				u := time.Unix(er.num("U", true), 0).UTC()
+				sec.LastUsed = &u
+			}
+			if er.err != nil {
+				r.fail(attrSecrets+"."+id, er.err.Error())
+			}
+			reg.Secrets = append(reg.Secrets, sec)
+		}
+		sort.Slice(reg.Secrets, func(i, j int) bool { return reg.Secrets[i].ID < reg.Secrets[j].ID })
 	}
 	return reg, r.err
 }

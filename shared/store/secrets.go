@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,31 +35,64 @@ func (d *Dynamo) ownedClientRecords(ctx context.Context, tenantID string, kind i
 	return reg, secrets, nil
 }
 
-// SecretSet returns the client's secrets that are not deleted and the
-// registration's SecretsVersion.
+// registration reads a client's registration (its token item), strongly
+// consistent; nil when there is none.
+func (d *Dynamo) registration(ctx context.Context, clientID string) (*registration, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(clientPK(clientID), skRegistration), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, storageError("get registration", err)
+	}
+	if out.Item == nil {
+		return nil, nil
+	}
+	reg, err := decodeRegistration(out.Item)
+	if err != nil {
+		return nil, identity.Internal("decode registration "+clientID, err)
+	}
+	if !reg.TokenItem {
+		return nil, identity.Internal("read registration "+clientID, errors.New("the registration predates the token item: run the migration (admin migrate)"))
+	}
+	return &reg, nil
+}
+
+// SecretSet returns the secrets of the client's token item and its
+// SecretsVersion: one GetItem of a small item.
 func (d *Dynamo) SecretSet(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.SecretSet, error) {
-	reg, secrets, err := d.ownedClientRecords(ctx, tenantID, kind, clientID)
+	reg, err := d.registration(ctx, clientID)
 	if err != nil {
 		return identity.SecretSet{}, err
 	}
-	set := identity.SecretSet{Version: reg.SecretsVersion}
-	for _, sec := range secrets {
-		if sec.DeletedAt == nil {
-			set.Secrets = append(set.Secrets, sec)
-		}
+	if reg == nil || reg.TenantID != tenantID || reg.Kind != kind {
+		return identity.SecretSet{}, identity.ErrClientNotFound
 	}
-	return set, nil
+	return identity.SecretSet{Version: reg.SecretsVersion, Secrets: reg.Secrets}, nil
 }
 
-// AddSecret writes a new secret record and bumps the registration's
-// SecretsVersion, on the condition that it is still version.
-func (d *Dynamo) AddSecret(ctx context.Context, tenantID string, kind identity.ClientKind, sec identity.Secret, version int64) (identity.Secret, error) {
+// AddSecret writes a new secret record and enters it in the token item,
+// bumping SecretsVersion, on the condition that it is still the set's
+// version. Entries of the set expired at sec.CreatedAt leave the token item,
+// so that it holds at most the secret limit's worth of entries.
+func (d *Dynamo) AddSecret(ctx context.Context, tenantID string, kind identity.ClientKind, sec identity.Secret, set identity.SecretSet) (identity.Secret, error) {
 	sec.Kind = kind
+	names := map[string]string{"#new": sec.ID}
+	update := "SET SecretsVersion = SecretsVersion + :one, Secrets.#new = :entry"
+	var removes []string
+	for i, old := range set.Secrets {
+		if !old.Active(sec.CreatedAt) {
+			alias := "#x" + strconv.Itoa(i)
+			names[alias] = old.ID
+			removes = append(removes, "Secrets."+alias)
+		}
+	}
+	if len(removes) > 0 {
+		update += " REMOVE " + strings.Join(removes, ", ")
+	}
 	items := []types.TransactWriteItem{
 		{Update: &types.Update{TableName: &d.table, Key: key(clientPK(sec.ClientID), skRegistration),
-			UpdateExpression:          aws.String("SET SecretsVersion = SecretsVersion + :one"),
+			UpdateExpression:          aws.String(update),
 			ConditionExpression:       aws.String("SecretsVersion = :v AND TenantId = :tenant AND Kind = :kind"),
-			ExpressionAttributeValues: item{":one": n(1), ":v": n(version), ":tenant": s(tenantID), ":kind": s(kind.String())}}},
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: item{":one": n(1), ":v": n(set.Version), ":tenant": s(tenantID), ":kind": s(kind.String()), ":entry": secretEntry(sec)}}},
 		{Put: &types.Put{TableName: &d.table, Item: secretItem(sec), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 	}
 	reasons, err := d.transact(ctx, items)
@@ -122,74 +156,101 @@ func (d *Dynamo) UpdateSecret(ctx context.Context, tenantID string, kind identit
 	if len(sets) == 0 {
 		return d.GetSecret(ctx, tenantID, kind, clientID, secretID)
 	}
-	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	upd := &types.Update{
 		TableName:                 &d.table,
 		Key:                       key(clientPK(clientID), secretSK(secretID)),
 		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeValues: values,
-		ReturnValues:              types.ReturnValueAllNew,
+	}
+	if expiration == nil {
+		out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: upd.TableName, Key: upd.Key, UpdateExpression: upd.UpdateExpression,
+			ConditionExpression: upd.ConditionExpression, ExpressionAttributeValues: upd.ExpressionAttributeValues, ReturnValues: types.ReturnValueAllNew})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return identity.Secret{}, identity.ErrSecretChanged
+		}
+		if err != nil {
+			return identity.Secret{}, storageError("update secret", err)
+		}
+		sec, err := decodeSecret(out.Attributes)
+		if err != nil {
+			return identity.Secret{}, identity.Internal("decode secret "+secretID, err)
+		}
+		return sec, nil
+	}
+	// A new expiration is what the token item decides on: both change
+	// together.
+	reasons, err := d.transact(ctx, []types.TransactWriteItem{
+		{Update: upd},
+		{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+			UpdateExpression:          aws.String("SET Secrets.#s.E = :en"),
+			ConditionExpression:       aws.String("attribute_exists(Secrets.#s)"),
+			ExpressionAttributeNames:  map[string]string{"#s": secretID},
+			ExpressionAttributeValues: item{":en": n(expiration.UnixNano())}}},
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if err != nil {
+		return identity.Secret{}, err
+	}
+	if reasons != nil {
 		return identity.Secret{}, identity.ErrSecretChanged
 	}
-	if err != nil {
-		return identity.Secret{}, storageError("update secret", err)
-	}
-	sec, err := decodeSecret(out.Attributes)
-	if err != nil {
-		return identity.Secret{}, identity.Internal("decode secret "+secretID, err)
-	}
-	return sec, nil
+	return d.GetSecret(ctx, tenantID, kind, clientID, secretID)
 }
 
-// DeleteSecret removes a secret record (OCS delete).
+// forget is the token item's side of a secret leaving it (delete, soft
+// delete): its entry goes, and SecretsVersion moves on.
+func (d *Dynamo) forget(clientID, secretID string) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+		UpdateExpression:          aws.String("REMOVE Secrets.#s SET SecretsVersion = SecretsVersion + :one"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames:  map[string]string{"#s": secretID},
+		ExpressionAttributeValues: item{":one": n(1)}}}
+}
+
+// DeleteSecret removes a secret record and its entry in the token item
+// (OCS delete), in one transaction.
 func (d *Dynamo) DeleteSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string) error {
 	cond, values := secretOwned(tenantID, kind)
-	_, err := d.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 &d.table,
-		Key:                       key(clientPK(clientID), secretSK(secretID)),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeValues: values,
+	reasons, err := d.transact(ctx, []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(clientID), secretSK(secretID)),
+			ConditionExpression: aws.String(cond), ExpressionAttributeValues: values}},
+		d.forget(clientID, secretID),
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return identity.ErrSecretNotFound
-	}
 	if err != nil {
-		return storageError("delete secret", err)
+		return err
+	}
+	if reasons != nil {
+		return identity.ErrSecretNotFound
 	}
 	return nil
 }
 
-// SoftDeleteSecret marks a secret deleted at now (Key Rotation API): it
-// stops authenticating, stays listed there, and enters the expiry index at
-// its deletion time so the sweeper purges the record after the retention
+// SoftDeleteSecret marks a secret deleted at now (Key Rotation API) and
+// removes it from the token item, in one transaction: it stops
+// authenticating, stays listed there, and enters the expiry index at its
+// deletion time so the sweeper purges the record after the retention
 // period. Soft-deleting it again changes nothing.
 func (d *Dynamo) SoftDeleteSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string, now time.Time) (identity.Secret, error) {
-	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           &d.table,
-		Key:                 key(clientPK(clientID), secretSK(secretID)),
-		UpdateExpression:    aws.String("SET DeletedAt = if_not_exists(DeletedAt, :now), ExpiryPK = :p, ExpiresAt = if_not_exists(DeletedUnix, :nowUnix), DeletedUnix = if_not_exists(DeletedUnix, :nowUnix)"),
-		ConditionExpression: aws.String("attribute_exists(PK) AND TenantId = :tenant AND Kind = :kind"),
-		ExpressionAttributeValues: item{
-			":now": ts(now), ":nowUnix": n(now.Unix()), ":p": s(expiryPartition), ":tenant": s(tenantID), ":kind": s(kind.String()),
-		},
-		ReturnValues: types.ReturnValueAllNew,
+	reasons, err := d.transact(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName:           &d.table,
+			Key:                 key(clientPK(clientID), secretSK(secretID)),
+			UpdateExpression:    aws.String("SET DeletedAt = if_not_exists(DeletedAt, :now), ExpiryPK = :p, ExpiresAt = if_not_exists(DeletedUnix, :nowUnix), DeletedUnix = if_not_exists(DeletedUnix, :nowUnix)"),
+			ConditionExpression: aws.String("attribute_exists(PK) AND TenantId = :tenant AND Kind = :kind"),
+			ExpressionAttributeValues: item{
+				":now": ts(now), ":nowUnix": n(now.Unix()), ":p": s(expiryPartition), ":tenant": s(tenantID), ":kind": s(kind.String()),
+			},
+		}},
+		d.forget(clientID, secretID),
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if err != nil {
+		return identity.Secret{}, err
+	}
+	if reasons != nil {
 		return identity.Secret{}, identity.ErrSecretNotFound
 	}
-	if err != nil {
-		return identity.Secret{}, storageError("soft-delete secret", err)
-	}
-	sec, err := decodeSecret(out.Attributes)
-	if err != nil {
-		return identity.Secret{}, identity.Internal("decode secret "+secretID, err)
-	}
-	return sec, nil
+	return d.GetSecret(ctx, tenantID, kind, clientID, secretID)
 }
 
 // ClientKind returns the kind of a tenant's client from its registration.
@@ -210,27 +271,17 @@ func (d *Dynamo) ClientKind(ctx context.Context, tenantID, clientID string) (ide
 	return 0, identity.ErrClientNotFound
 }
 
-// ClientForAuthentication reads a client's registration and secrets (one
-// Query), then the client itself (one GetItem): the token endpoint's two
-// reads.
+// ClientForAuthentication reads the client's token item: one strongly
+// consistent GetItem of a small item (the registration), whatever the
+// number of the client's retained secret records.
 func (d *Dynamo) ClientForAuthentication(ctx context.Context, clientID string) (identity.Client, []identity.Secret, error) {
-	reg, secrets, err := d.clientRecords(ctx, clientID)
+	reg, err := d.registration(ctx, clientID)
 	if err != nil {
 		return identity.Client{}, nil, err
 	}
 	if reg == nil {
 		return identity.Client{}, nil, identity.ErrClientNotFound
 	}
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(tenantPK(reg.TenantID), clientSK(reg.Kind, clientID)), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return identity.Client{}, nil, storageError("get client", err)
-	}
-	if out.Item == nil {
-		return identity.Client{}, nil, identity.ErrClientNotFound
-	}
-	c, err := decodeClient(out.Item)
-	if err != nil {
-		return identity.Client{}, nil, identity.Internal("decode client "+clientID, err)
-	}
-	return c, secrets, nil
+	c := identity.Client{TenantID: reg.TenantID, ID: reg.ClientID, Kind: reg.Kind, Enabled: reg.Enabled, RoleIDs: reg.RoleIDs}
+	return c, reg.Secrets, nil
 }

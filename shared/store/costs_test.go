@@ -1,0 +1,157 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"identityservice/infra/testenv/meter"
+	"identityservice/shared/identity"
+	"identityservice/shared/store"
+	"identityservice/shared/vault"
+)
+
+// countingVault counts verifier reads (Secrets Manager GetSecretValue).
+type countingVault struct {
+	identity.Vault
+	reads atomic.Int32
+}
+
+func (v *countingVault) Verifier(ctx context.Context, ref identity.MaterialRef) ([]byte, error) {
+	v.reads.Add(1)
+	return v.Vault.Verifier(ctx, ref)
+}
+
+// meteredService is a service whose DynamoDB reads are metered and whose
+// verifier reads are counted.
+func meteredService(t *testing.T) (*identity.Service, *meter.DynamoDB, *countingVault) {
+	t.Helper()
+	m := meter.New(env.Clients.DynamoDB)
+	v := &countingVault{Vault: vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix)}
+	return &identity.Service{Store: store.New(m, env.Config.Table), Vault: v}, m, v
+}
+
+// putItems writes items straight to the table, 25 per BatchWriteItem.
+func putItems(t *testing.T, items []map[string]types.AttributeValue) {
+	t.Helper()
+	for start := 0; start < len(items); start += 25 {
+		var reqs []types.WriteRequest
+		for _, it := range items[start:min(start+25, len(items))] {
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+		}
+		req := map[string][]types.WriteRequest{env.Config.Table: reqs}
+		for len(req) > 0 {
+			out, err := env.Clients.DynamoDB.BatchWriteItem(context.Background(), &dynamodb.BatchWriteItemInput{RequestItems: req})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req = out.UnprocessedItems
+		}
+	}
+}
+
+// A warm token request reads one item, strongly consistent, of at most one
+// read unit, and makes no Secrets Manager call, for a client with 10 active
+// secrets and 100 retained records (soft-deleted and expired); validity is
+// still live.
+func TestTokenIsOneSmallRead(t *testing.T) {
+	ctx := context.Background()
+	svc, m, v := meteredService(t)
+	ten, err := svc.CreateTenant(ctx, "", "token costs", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().UTC().Add(48 * time.Hour)
+	roles := []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}
+	created, err := svc.CreateClient(ctx, ten.ID, identity.NewClient{Kind: identity.ClientCredential, Name: "token costs", RoleIDs: &roles, SecretExpiration: &exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientID := created.Client.ID
+	var last identity.CreatedSecret
+	for range identity.MaxSecretsPerClient - 1 {
+		if last, err = svc.AddSecret(ctx, ten.ID, identity.ClientCredential, clientID, "rotation", "Description", &exp, "Expiration"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 100 retained records, below the API: 50 soft-deleted, 50 expired.
+	var retained []map[string]types.AttributeValue
+	past := time.Now().UTC().Add(-time.Hour)
+	for i := range 100 {
+		sec := identity.Secret{TenantID: ten.ID, ClientID: clientID, ID: identity.NewID(), Kind: identity.ClientCredential,
+			Description: "retained", CreatedAt: past.Add(-24 * time.Hour), Expiration: &past}
+		if i%2 == 0 {
+			sec.Expiration, sec.DeletedAt = &exp, &past
+		}
+		retained = append(retained, store.SecretRecordItem(sec))
+	}
+	putItems(t, retained)
+	if _, err := svc.AddSecret(ctx, ten.ID, identity.ClientCredential, clientID, "11th", "Description", nil, "Expiration"); !errors.Is(err, identity.ErrSecretLimit) {
+		t.Fatalf("an 11th active secret: %v, want the secret limit", err)
+	}
+
+	// Cold: the verifiers come from Secrets Manager once.
+	for _, secret := range []string{created.SecretString, last.SecretString} {
+		if _, err := svc.AuthenticateClient(ctx, clientID, secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Reset()
+	v.reads.Store(0)
+	// Warm.
+	c, err := svc.AuthenticateClient(ctx, clientID, last.SecretString)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.Reset()
+	t.Logf("warm token request, 10 active secrets and 100 retained records: %d read request(s), %d item(s), %.1f read units, %d verifier reads", r.Requests, r.Items, r.Units, v.reads.Load())
+	if r.Requests != 1 || r.Items != 1 || r.Inconsistent != 0 || r.Units > 1 || r.Units <= 0 {
+		t.Fatalf("warm token request read %+v; want one strongly consistent item of at most 1 read unit", r)
+	}
+	if n := v.reads.Load(); n != 0 {
+		t.Fatalf("warm token request read %d verifiers from Secrets Manager, want 0", n)
+	}
+	if c.TenantID != ten.ID || !c.Enabled || len(c.RoleIDs) != 2 {
+		t.Fatalf("authenticated client %+v", c)
+	}
+
+	// Validity stays live: disabling the client, or deleting the secret,
+	// refuses the next request at once (cached verifier or not).
+	disabled := false
+	if _, err := svc.UpdateClient(ctx, ten.ID, identity.ClientCredential, clientID, identity.ClientPatch{Enabled: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AuthenticateClient(ctx, clientID, last.SecretString); !errors.Is(err, identity.ErrInvalidClient) {
+		t.Fatalf("disabled client: %v, want invalid_client", err)
+	}
+	enabled := true
+	if _, err := svc.UpdateClient(ctx, ten.ID, identity.ClientCredential, clientID, identity.ClientPatch{Enabled: &enabled}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AuthenticateClient(ctx, clientID, last.SecretString); err != nil {
+		t.Fatalf("enabled again: %v", err)
+	}
+	if err := svc.DeleteSecret(ctx, ten.ID, identity.ClientCredential, clientID, last.Secret.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AuthenticateClient(ctx, clientID, last.SecretString); !errors.Is(err, identity.ErrInvalidClient) {
+		t.Fatalf("deleted secret: %v, want invalid_client", err)
+	}
+	if _, err := svc.SoftDeleteSecret(ctx, ten.ID, identity.ClientCredential, clientID, created.Secret.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AuthenticateClient(ctx, clientID, created.SecretString); !errors.Is(err, identity.ErrInvalidClient) {
+		t.Fatalf("soft-deleted secret: %v, want invalid_client", err)
+	}
+	// Two secrets left the token item: two more can be added.
+	for range 2 {
+		if _, err := svc.AddSecret(ctx, ten.ID, identity.ClientCredential, clientID, "again", "Description", nil, "Expiration"); err != nil {
+			t.Fatalf("add after two deletions: %v", err)
+		}
+	}
+}
