@@ -60,8 +60,9 @@ const (
 type Tenant struct {
 	ID          string
 	Name        string
-	ClientLimit int // 0: the service's default
-	ClientCount int
+	ClientLimit int                // 0: the service's default
+	ClientCount int                // clients of both kinds: what the limit counts
+	KindCounts  map[ClientKind]int // clients of each kind: a list's Total-Count
 	CreatedAt   time.Time
 }
 
@@ -86,6 +87,9 @@ type Client struct {
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Seq is the client's place in its tenant's creation order (lists
+	// page in it), set by the store at creation.
+	Seq int64
 }
 
 // Secret is the record of one client secret. The secret itself is never

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -164,6 +165,12 @@ type ListOptions struct {
 	Tags  []string // a client matches if it has at least one; empty: all
 }
 
+// ClientQuery is a page of a list as the store reads it: Tags distinct.
+type ClientQuery struct {
+	Skip, Count int
+	Tags        []string
+}
+
 // ClientPage is one page of a client list.
 type ClientPage struct {
 	Clients []Client
@@ -171,47 +178,30 @@ type ClientPage struct {
 	Errors  []ItemError // stored items that could not be read
 }
 
-// ListClients returns a page of a tenant's clients of one kind.
+// ListClients returns a page of a tenant's clients of one kind, in
+// creation order (a client created while a caller pages through is at the
+// end, so no page skips or repeats one).
 func (s *Service) ListClients(ctx context.Context, tenantID string, kind ClientKind, opt ListOptions) (ClientPage, error) {
-	all, itemErrs, err := s.Store.ListClients(ctx, tenantID, kind)
+	q := ClientQuery{Skip: opt.Skip, Count: opt.Count}
+	for _, tag := range opt.Tags {
+		if !slices.Contains(q.Tags, tag) {
+			q.Tags = append(q.Tags, tag)
+		}
+	}
+	page, err := s.Store.ListClients(ctx, tenantID, kind, q)
 	if err != nil {
 		return ClientPage{}, err
 	}
-	if len(all) == 0 && len(itemErrs) == 0 {
-		// An empty list: of an empty tenant, or of none.
+	if page.Total == 0 && len(q.Tags) > 0 {
+		// No client carries the tags: of a tenant, or of none.
 		if _, err := s.Store.GetTenant(ctx, tenantID); err != nil {
 			return ClientPage{}, err
 		}
 	}
-	matched := all[:0:0]
-	for _, c := range all {
-		if hasAnyTag(c.Tags, opt.Tags) {
-			matched = append(matched, c)
-		}
-	}
-	page := ClientPage{Total: len(matched), Errors: itemErrs, Clients: []Client{}}
-	if opt.Skip < len(matched) {
-		end := min(opt.Skip+opt.Count, len(matched))
-		page.Clients = matched[opt.Skip:end]
-	}
-	for _, e := range itemErrs {
+	for _, e := range page.Errors {
 		s.logger().ErrorContext(ctx, "stored client unreadable", "tenant", tenantID, "item", e.ID, "reason", e.Reason)
 	}
 	return page, nil
-}
-
-func hasAnyTag(have, want []string) bool {
-	if len(want) == 0 {
-		return true
-	}
-	for _, w := range want {
-		for _, h := range have {
-			if h == w {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // UpdateClient applies a patch: nil properties keep their stored value.

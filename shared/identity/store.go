@@ -24,9 +24,12 @@ type Store interface {
 	// GetClient returns a client of the kind in the tenant, or
 	// ErrClientNotFound.
 	GetClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) (Client, error)
-	// ListClients returns every client of a kind in a tenant ordered by id,
-	// plus one ItemError per stored item that could not be read.
-	ListClients(ctx context.Context, tenantID string, kind ClientKind) ([]Client, []ItemError, error)
+	// ListClients returns a page of the clients of a kind in a tenant, in
+	// creation order, with the total that match (at least one of q.Tags,
+	// when given) and one ItemError per stored item of the page that could
+	// not be read. Without tags it answers ErrTenantNotFound for a tenant
+	// that does not exist; with tags, an empty page.
+	ListClients(ctx context.Context, tenantID string, kind ClientKind, q ClientQuery) (ClientPage, error)
 	// UpdateClient replaces client old (as read) by next, on the condition
 	// that it is still at old's version: ErrClientChanged otherwise.
 	UpdateClient(ctx context.Context, old, next Client) error

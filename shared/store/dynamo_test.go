@@ -112,14 +112,21 @@ func TestRequestsPerRead(t *testing.T) {
 		want int32
 	}{
 		{"create is one transaction", func() error { return st.CreateClient(ctx, c, sec, 10) }, 1},
-		{"get", func() error { _, err := st.GetClient(ctx, tenant.ID, identity.ClientCredential, c.ID); return err }, 1},
-		{"list", func() error { _, _, err := st.ListClients(ctx, tenant.ID, identity.ClientCredential); return err }, 1},
-		{"update is one conditional put", func() error {
+		{"get", func() error {
+			var err error
+			c, err = st.GetClient(ctx, tenant.ID, identity.ClientCredential, c.ID)
+			return err
+		}, 1},
+		{"list is the counter and one query", func() error {
+			_, err := st.ListClients(ctx, tenant.ID, identity.ClientCredential, identity.ClientQuery{Count: 10})
+			return err
+		}, 2},
+		{"update is one transaction", func() error {
 			next := c
 			next.Name, next.Version = "n", c.Version+1
 			return st.UpdateClient(ctx, c, next)
 		}, 1},
-		{"delete is one read and one transaction", func() error { _, err := st.DeleteClient(ctx, tenant.ID, identity.ClientCredential, c.ID); return err }, 2},
+		{"delete is two reads and one transaction", func() error { _, err := st.DeleteClient(ctx, tenant.ID, identity.ClientCredential, c.ID); return err }, 3},
 	} {
 		counting.n.Store(0)
 		if err := step.run(); err != nil {

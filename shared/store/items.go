@@ -38,6 +38,7 @@
 package store
 
 import (
+	"encoding/base64"
 	"fmt"
 	"sort"
 	"strconv"
@@ -72,6 +73,8 @@ const (
 	skTenant       = "#TENANT"
 	skRegistration = "#CLIENT"
 	prefixSecret   = "SECRET#"
+	prefixOrder    = "ORDER#"
+	prefixTag      = "TAG#"
 )
 
 func tenantPK(tenantID string) string { return "TENANT#" + tenantID }
@@ -86,6 +89,29 @@ func kindPrefix(kind identity.ClientKind) string {
 }
 
 func clientSK(kind identity.ClientKind, clientID string) string { return kindPrefix(kind) + clientID }
+
+// seqKey is a creation sequence number as a sort key: zero-padded, so
+// that string order is number order.
+func seqKey(seq int64) string { return fmt.Sprintf("%019d", seq) }
+
+// orderPrefix and orderSK place a client's list copy in its tenant's
+// creation order.
+func orderPrefix(kind identity.ClientKind) string { return prefixOrder + kindPrefix(kind) }
+func orderSK(kind identity.ClientKind, seq int64) string {
+	return orderPrefix(kind) + seqKey(seq)
+}
+
+// tagPrefix and tagSK key a tag entry: the tag base64url-encoded (so no
+// tag is a prefix of another's key), then the client's sequence number.
+func tagPrefix(kind identity.ClientKind, tag string) string {
+	return prefixTag + kindPrefix(kind) + base64.RawURLEncoding.EncodeToString([]byte(tag)) + "#"
+}
+func tagSK(kind identity.ClientKind, tag string, seq int64) string {
+	return tagPrefix(kind, tag) + seqKey(seq)
+}
+
+// kindCountAttr is the tenant item's counter of clients of a kind.
+func kindCountAttr(kind identity.ClientKind) string { return kind.String() + "Count" }
 
 type item = map[string]types.AttributeValue
 
@@ -111,6 +137,10 @@ func tenantItem(t identity.Tenant) item {
 	it["TenantId"] = s(t.ID)
 	it["Name"] = s(t.Name)
 	it["ClientCount"] = n(0)
+	for _, k := range identity.ClientKinds {
+		it[kindCountAttr(k)] = n(0)
+	}
+	it["LastSeq"] = n(0)
 	it["CreatedAt"] = ts(t.CreatedAt)
 	if t.ClientLimit > 0 {
 		it["ClientLimit"] = n(int64(t.ClientLimit))
@@ -130,6 +160,7 @@ func clientItem(c identity.Client) item {
 	it["Version"] = n(c.Version)
 	it["CreatedAt"] = ts(c.CreatedAt)
 	it["UpdatedAt"] = ts(c.UpdatedAt)
+	it["Seq"] = n(c.Seq)
 	switch c.Kind {
 	case identity.ClientCredential:
 		it["RoleIds"] = list(c.RoleIDs)
@@ -147,6 +178,23 @@ func clientItem(c identity.Client) item {
 // registrationItem is a new client's registration, which is also its token
 // item: what a token request needs (tenant, kind, enabled, roles, and the
 // expiration of each secret that is not deleted), in one small item.
+// orderItem is a client's list copy: the client item under its place in
+// the tenant's creation order, so that a page of a list is one Query.
+func orderItem(c identity.Client) item {
+	it := clientItem(c)
+	it[attrSK] = s(orderSK(c.Kind, c.Seq))
+	return it
+}
+
+// tagItem is a tag entry: the client that carries the tag, by its place
+// in the creation order. It is small (keys and the client id).
+func tagItem(c identity.Client, tag string) item {
+	it := key(tenantPK(c.TenantID), tagSK(c.Kind, tag, c.Seq))
+	it["Type"] = s("ClientTag")
+	it["ClientId"] = s(c.ID)
+	return it
+}
+
 func registrationItem(c identity.Client, first identity.Secret) item {
 	it := key(clientPK(c.ID), skRegistration)
 	it["Type"] = s("ClientRegistration")
@@ -315,6 +363,10 @@ func decodeTenant(it item) (identity.Tenant, error) {
 		ClientCount: int(r.num("ClientCount", false)),
 		ClientLimit: int(r.num("ClientLimit", false)),
 		CreatedAt:   r.time("CreatedAt", false),
+		KindCounts:  map[identity.ClientKind]int{},
+	}
+	for _, k := range identity.ClientKinds {
+		t.KindCounts[k] = int(r.num(kindCountAttr(k), false))
 	}
 	return t, r.err
 }
@@ -331,6 +383,7 @@ func decodeClient(it item) (identity.Client, error) {
 		Version:   r.num("Version", true),
 		CreatedAt: r.time("CreatedAt", true),
 		UpdatedAt: r.time("UpdatedAt", false),
+		Seq:       r.num("Seq", false),
 	}
 	switch c.Kind {
 	case identity.ClientCredential:

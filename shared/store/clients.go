@@ -1,0 +1,358 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"identityservice/shared/identity"
+)
+
+// Clients: the client item (by id), its list copy (by creation order),
+// its tag entries, its registration and the tenant's counters, written
+// together. See the package comment and docs/storage.md.
+
+// maxTransactItems is DynamoDB's limit on items in one transaction.
+const maxTransactItems = 100
+
+// maxSeqAttempts bounds the retries of a create whose sequence number lost
+// to a concurrent create in the same tenant (each retry takes a number
+// after the winner's).
+const maxSeqAttempts = 20
+
+// CreateClient writes, in one transaction: the client, its list copy and
+// tag entries, its registration (unique across tenants; the token item),
+// the tenant's counters (the limit is checked there, so concurrent creates
+// cannot pass it; the kind's count is a list's Total-Count), and the first
+// secret record. The client's place in the creation order (Seq) is after
+// every client created before: the tenant's LastSeq is raised in the same
+// transaction, conditional on being below it.
+func (d *Dynamo) CreateClient(ctx context.Context, c identity.Client, first identity.Secret, defaultLimit int) error {
+	first.Kind = c.Kind
+	seq := time.Now().UnixMicro()
+	for attempt := 1; ; attempt++ {
+		c.Seq = seq
+		items := []types.TransactWriteItem{
+			{Put: &types.Put{TableName: &d.table, Item: registrationItem(c, first), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Update: &types.Update{
+				TableName:        &d.table,
+				Key:              key(tenantPK(c.TenantID), skTenant),
+				UpdateExpression: aws.String("SET ClientCount = ClientCount + :one, #kc = if_not_exists(#kc, :zero) + :one, LastSeq = :seq"),
+				ConditionExpression: aws.String("attribute_exists(PK) AND ((attribute_not_exists(ClientLimit) AND ClientCount < :default) OR ClientCount < ClientLimit)" +
+					" AND (attribute_not_exists(LastSeq) OR LastSeq < :seq)"),
+				ExpressionAttributeNames: map[string]string{"#kc": kindCountAttr(c.Kind)},
+				ExpressionAttributeValues: item{
+					":one":     n(1),
+					":zero":    n(0),
+					":default": n(int64(defaultLimit)),
+					":seq":     n(seq),
+				},
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			}},
+			{Put: &types.Put{TableName: &d.table, Item: clientItem(c), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Put: &types.Put{TableName: &d.table, Item: secretItem(first), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Put: &types.Put{TableName: &d.table, Item: orderItem(c)}},
+		}
+		for _, tag := range c.Tags {
+			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: tagItem(c, tag)}})
+		}
+		reasons, err := d.transact(ctx, items)
+		if err != nil {
+			return err
+		}
+		switch {
+		case reasons == nil:
+			return nil
+		case failed(reasons, 0) || failed(reasons, 2):
+			return identity.ErrClientIDExists
+		case failed(reasons, 1):
+			old := reasons[1].Item
+			if old == nil {
+				return identity.ErrTenantNotFound
+			}
+			r := reader{it: old}
+			count, limit, last := r.num("ClientCount", false), r.num("ClientLimit", false), r.num("LastSeq", false)
+			if limit == 0 {
+				limit = int64(defaultLimit)
+			}
+			if count >= limit {
+				return identity.ErrClientLimit
+			}
+			if attempt == maxSeqAttempts {
+				return identity.ErrConcurrentUpdate
+			}
+			// Another create took a later place: take one after it.
+			seq = max(time.Now().UnixMicro(), last+1)
+		default:
+			return identity.Internal("create client", errors.New("transaction cancelled: "+reasonCodes(reasons)))
+		}
+	}
+}
+
+// ListClients returns a page of a tenant's clients of a kind, in creation
+// order. Without tags it reads the kind's counter (the tenant item, one
+// GetItem) and one Query of the list copies from the start to the end of
+// the page: at most skip+count client items, whatever the tenant's size.
+// With tags it reads the tag entries of the asked tags (small items: the
+// clients that carry one, not the tenant), counts the distinct clients,
+// and reads the page's clients by id (BatchGetItem).
+func (d *Dynamo) ListClients(ctx context.Context, tenantID string, kind identity.ClientKind, q identity.ClientQuery) (identity.ClientPage, error) {
+	if len(q.Tags) > 0 {
+		return d.listByTags(ctx, tenantID, kind, q)
+	}
+	t, err := d.GetTenant(ctx, tenantID)
+	if err != nil {
+		return identity.ClientPage{}, err
+	}
+	page := identity.ClientPage{Total: t.KindCounts[kind], Clients: []identity.Client{}}
+	want := q.Skip + q.Count
+	in := &dynamodb.QueryInput{
+		TableName:              &d.table,
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :prefix)"),
+		ExpressionAttributeValues: item{
+			":pk":     s(tenantPK(tenantID)),
+			":prefix": s(orderPrefix(kind)),
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	seen := 0
+	for seen < want {
+		in.Limit = aws.Int32(int32(want - seen))
+		out, err := d.api.Query(ctx, in)
+		if err != nil {
+			return identity.ClientPage{}, storageError("list clients", err)
+		}
+		for _, it := range out.Items {
+			seen++
+			if seen <= q.Skip {
+				continue
+			}
+			addTo(&page, kind, it)
+		}
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	return page, nil
+}
+
+// addTo adds a stored client to a page, or its ItemError when it cannot
+// be read.
+func addTo(p *identity.ClientPage, kind identity.ClientKind, it item) {
+	c, err := decodeClient(it)
+	if err != nil || c.Kind != kind {
+		r := reader{it: it}
+		id := r.str("ClientId", false)
+		if id == "" {
+			id = strings.TrimPrefix(r.str(attrSK, false), orderPrefix(kind))
+		}
+		reason := "stored client is malformed"
+		if err != nil {
+			reason += ": " + err.Error()
+		}
+		p.Errors = append(p.Errors, identity.ItemError{ID: id, Reason: reason})
+		return
+	}
+	p.Clients = append(p.Clients, c)
+}
+
+// listByTags pages the clients that carry at least one of the tags. Each
+// client counts once, in creation order, however many of the tags it has.
+func (d *Dynamo) listByTags(ctx context.Context, tenantID string, kind identity.ClientKind, q identity.ClientQuery) (identity.ClientPage, error) {
+	type entry struct {
+		seq string
+		id  string
+	}
+	byID := map[string]string{}
+	for _, tag := range q.Tags {
+		prefix := tagPrefix(kind, tag)
+		in := &dynamodb.QueryInput{
+			TableName:                 &d.table,
+			KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :prefix)"),
+			ExpressionAttributeValues: item{":pk": s(tenantPK(tenantID)), ":prefix": s(prefix)},
+			ConsistentRead:            aws.Bool(true),
+		}
+		for {
+			out, err := d.api.Query(ctx, in)
+			if err != nil {
+				return identity.ClientPage{}, storageError("list clients by tag", err)
+			}
+			for _, it := range out.Items {
+				r := reader{it: it}
+				byID[r.str("ClientId", true)] = strings.TrimPrefix(r.str(attrSK, true), prefix)
+			}
+			if out.LastEvaluatedKey == nil {
+				break
+			}
+			in.ExclusiveStartKey = out.LastEvaluatedKey
+		}
+	}
+	entries := make([]entry, 0, len(byID))
+	for id, seq := range byID {
+		entries = append(entries, entry{seq: seq, id: id})
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.seq+a.id, b.seq+b.id) })
+	page := identity.ClientPage{Total: len(entries), Clients: []identity.Client{}}
+	if q.Skip >= len(entries) {
+		return page, nil
+	}
+	entries = entries[q.Skip:min(q.Skip+q.Count, len(entries))]
+	keys := make([]item, len(entries))
+	for i, e := range entries {
+		keys[i] = key(tenantPK(tenantID), clientSK(kind, e.id))
+	}
+	found := map[string]item{}
+	for start := 0; start < len(keys); start += 100 {
+		got, err := d.batchGet(ctx, keys[start:min(start+100, len(keys))])
+		if err != nil {
+			return identity.ClientPage{}, err
+		}
+		for _, it := range got {
+			found[(&reader{it: it}).str(attrSK, true)] = it
+		}
+	}
+	for _, e := range entries {
+		if it, ok := found[clientSK(kind, e.id)]; ok {
+			addTo(&page, kind, it)
+		}
+	}
+	return page, nil
+}
+
+// UpdateClient writes next over old in one transaction, conditional on
+// old's version: the client item, its list copy, its tag entries when the
+// tags change, and its registration when what a token request decides on
+// changes (Enabled, RoleIds).
+func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) error {
+	next.Seq = old.Seq
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &d.table, Item: clientItem(next),
+			ConditionExpression:       aws.String("Version = :v"),
+			ExpressionAttributeValues: item{":v": n(old.Version)}}},
+		{Put: &types.Put{TableName: &d.table, Item: orderItem(next)}},
+	}
+	if next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs) {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(next.ID), skRegistration),
+			UpdateExpression:          aws.String("SET Enabled = :en, RoleIds = :roles"),
+			ConditionExpression:       aws.String("TenantId = :tenant"),
+			ExpressionAttributeValues: item{":en": b(next.Enabled), ":roles": list(next.RoleIDs), ":tenant": s(next.TenantID)}}})
+	}
+	for _, tag := range next.Tags {
+		if !slices.Contains(old.Tags, tag) {
+			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: tagItem(next, tag)}})
+		}
+	}
+	// Entries of removed tags go last: if the change is too large for one
+	// transaction (more than 97 tag changes), the ones left over are
+	// removed right after it. Until then a tags list may count the client
+	// under a tag it no longer has, but never misses one it has.
+	var late []types.TransactWriteItem
+	for _, tag := range old.Tags {
+		if !slices.Contains(next.Tags, tag) {
+			del := types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(old.TenantID), tagSK(old.Kind, tag, old.Seq))}}
+			if len(items) < maxTransactItems {
+				items = append(items, del)
+			} else {
+				late = append(late, del)
+			}
+		}
+	}
+	reasons, err := d.transact(ctx, items)
+	switch {
+	case err != nil:
+		return err
+	case failed(reasons, 0):
+		return identity.ErrClientChanged
+	case reasons != nil:
+		return identity.Internal("update client", errors.New("transaction cancelled: "+reasonCodes(reasons)))
+	}
+	if len(late) > 0 {
+		if _, err := d.transact(ctx, late); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteClient removes, in one transaction, the client, its list copy, its
+// tag entries, its registration, its secret records and its counts in the
+// tenant. The registration's SecretsVersion guards against a secret added
+// meanwhile, the client's Version against a change of its tags.
+func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) ([]identity.Secret, error) {
+	for attempt := 0; attempt < maxTransactAttempts; attempt++ {
+		reg, secrets, err := d.clientRecords(ctx, clientID)
+		if err != nil {
+			return nil, err
+		}
+		if reg == nil || reg.TenantID != tenantID || reg.Kind != kind {
+			return nil, identity.ErrClientNotFound
+		}
+		c, err := d.GetClient(ctx, tenantID, kind, clientID)
+		if err != nil {
+			return nil, err
+		}
+		items := []types.TransactWriteItem{
+			{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+				ConditionExpression:       aws.String("SecretsVersion = :v"),
+				ExpressionAttributeValues: item{":v": n(reg.SecretsVersion)}}},
+			{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), clientSK(kind, clientID)),
+				ConditionExpression:       aws.String("Version = :v"),
+				ExpressionAttributeValues: item{":v": n(c.Version)}}},
+			{Update: &types.Update{TableName: &d.table, Key: key(tenantPK(tenantID), skTenant),
+				UpdateExpression:          aws.String("SET ClientCount = ClientCount - :one, #kc = #kc - :one"),
+				ConditionExpression:       aws.String("attribute_exists(PK) AND ClientCount > :zero AND #kc > :zero"),
+				ExpressionAttributeNames:  map[string]string{"#kc": kindCountAttr(kind)},
+				ExpressionAttributeValues: item{":one": n(1), ":zero": n(0)}}},
+			{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), orderSK(kind, c.Seq))}},
+		}
+		for _, tag := range c.Tags {
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), tagSK(kind, tag, c.Seq))}})
+		}
+		// Secret records beyond what fits in the transaction go first; a
+		// removed record can no longer authenticate, so this is safe.
+		inTx := secrets
+		if room := maxTransactItems - len(items); len(secrets) > room {
+			if err := d.deleteSecretRecords(ctx, secrets[room:]); err != nil {
+				return nil, err
+			}
+			inTx = secrets[:room]
+		}
+		for _, sec := range inTx {
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(clientID), secretSK(sec.ID))}})
+		}
+		reasons, err := d.transact(ctx, items)
+		if err != nil {
+			return nil, err
+		}
+		if reasons == nil {
+			return secrets, nil
+		}
+		if failed(reasons, 2) {
+			return nil, identity.Internal("delete client", errors.New("tenant client counter already at zero"))
+		}
+		// The registration or the client changed (a secret added or
+		// removed, an update, a concurrent delete): read again.
+	}
+	return nil, identity.ErrConcurrentUpdate
+}
+
+func (d *Dynamo) deleteSecretRecords(ctx context.Context, secrets []identity.Secret) error {
+	for start := 0; start < len(secrets); start += maxTransactItems {
+		end := min(start+maxTransactItems, len(secrets))
+		var items []types.TransactWriteItem
+		for _, sec := range secrets[start:end] {
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(sec.ClientID), secretSK(sec.ID))}})
+		}
+		if _, err := d.transact(ctx, items); err != nil {
+			return err
+		}
+	}
+	return nil
+}
