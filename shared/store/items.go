@@ -3,9 +3,13 @@
 //
 // Layout (PK / SK):
 //
-//	TENANT#<tenant>  #TENANT         tenant: name, ClientCount, ClientLimit
-//	TENANT#<tenant>  CCC#<client>    Client Credential client metadata
-//	TENANT#<tenant>  HYB#<client>    Hybrid client metadata
+//	TENANT#<tenant>  #TENANT         tenant: name, ClientCount (both kinds: the limit), ClientCredentialCount,
+//	                                 HybridCount (a list's Total-Count), LastSeq (the creation order), ClientLimit
+//	TENANT#<tenant>  CCC#<client>    Client Credential client metadata, Seq (its place in the creation order)
+//	TENANT#<tenant>  HYB#<client>    Hybrid client metadata, Seq
+//	TENANT#<tenant>  ORDER#CCC#<seq> list copy of a Client Credential client (the same attributes), by creation order
+//	TENANT#<tenant>  ORDER#HYB#<seq> list copy of a Hybrid client
+//	TENANT#<tenant>  TAG#CCC#<b64(tag)>#<seq>  tag entry: ClientId of a client that carries the tag
 //	CLIENT#<client>  #CLIENT         registration and token item: owning tenant, kind, Enabled, RoleIds,
 //	                                 Secrets {<secret>: {E: expiration (unix ns; absent: never), U: last used hour}},
 //	                                 SecretsVersion; reserves the id across tenants
@@ -13,8 +17,13 @@
 //	SWEEPER          #CURSORS        where the sweeper's reconciliation walks stopped
 //	SWEEPER          #LASTRUN        the summary of the sweeper's last run, for the operations dashboard
 //
-// A tenant's clients of one kind are one Query; a client's registration and
-// all its secrets are one Query (what the secret lists read).
+// A page of a tenant's clients of one kind is one Query of the list copies
+// from the start of the creation order to the end of the page (skip+count
+// items) and the kind's counter; a tags list reads the tag entries of the
+// asked tags and the page's clients by id. Creates, updates and deletes
+// write the client item, its list copy, its tag entries and the counters
+// in one transaction. A client's registration and all its secrets are one
+// Query (what the secret lists read).
 //
 // The token item is what a token request reads, and all it reads: one
 // GetItem of about 1 KB (at most 10 entries: the secrets that are not
