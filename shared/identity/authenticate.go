@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // ErrInvalidClient is the one answer to every failed client
@@ -34,6 +35,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 	}
 	now := s.now()
 	matched := false
+	var used Secret
 	for _, sec := range secrets {
 		if !sec.Active(now) {
 			continue
@@ -50,7 +52,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 			return Client{}, Internal("read secret material", err)
 		}
 		if VerifySecret(secret, verifier) {
-			matched = true
+			matched, used = true, sec
 		}
 	}
 	if !matched {
@@ -60,7 +62,21 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 		s.logger().InfoContext(ctx, "client authentication failed", "client", id)
 		return Client{}, ErrInvalidClient
 	}
+	s.markUsed(ctx, used, now)
 	return c, nil
+}
+
+// markUsed records the hour of a secret's use, once per hour: the token
+// item says when it was last recorded, so a request in an hour already
+// recorded writes nothing. A failure is logged; the token is issued anyway.
+func (s *Service) markUsed(ctx context.Context, sec Secret, now time.Time) {
+	hour := now.Truncate(time.Hour)
+	if sec.LastUsed != nil && !sec.LastUsed.Before(hour) {
+		return
+	}
+	if err := s.Store.MarkUsed(ctx, sec.ClientID, sec.ID, hour); err != nil {
+		s.logger().WarnContext(ctx, "secret last use not recorded", "tenant", sec.TenantID, "client", sec.ClientID, "secret", sec.ID, "error", err.Error())
+	}
 }
 
 // materialCacheSize bounds the verifier cache.

@@ -41,6 +41,10 @@ type Store interface {
 	// Enabled, RoleIDs only) and its secrets that are not deleted (ID,
 	// Expiration, LastUsed only), or ErrClientNotFound.
 	ClientForAuthentication(ctx context.Context, clientID string) (Client, []Secret, error)
+	// MarkUsed records hour as the last use of a secret, on its record and
+	// in the token item, unless an hour as late is already recorded (then
+	// nothing is written) or the secret is gone.
+	MarkUsed(ctx context.Context, clientID, secretID string, hour time.Time) error
 	// ClientKind returns the kind of a tenant's client, or
 	// ErrClientNotFound: the lookup of the routes that serve either kind.
 	ClientKind(ctx context.Context, tenantID, clientID string) (ClientKind, error)

@@ -47,6 +47,9 @@ type SecretInfo struct {
 	ClientSecretID             string  `json:"clientSecretId"`
 	ClientSecretExpirationDate *string `json:"clientSecretExpirationDate"`
 	Deleted                    bool    `json:"deleted"`
+	// LastUsed (ours, beyond the reference): the start of the hour of the
+	// secret's latest successful token request; null when never used.
+	LastUsed *string `json:"lastUsed"`
 }
 
 func application(c identity.Client, secret *string) Application {
@@ -175,7 +178,12 @@ func (h handlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Response
 			v := s.Expiration.UTC().Format(time.RFC3339Nano)
 			exp = &v
 		}
-		out[i] = SecretInfo{ClientSecretID: s.ID, ClientSecretExpirationDate: exp, Deleted: s.DeletedAt != nil}
+		var used *string
+		if s.LastUsed != nil {
+			v := s.LastUsed.UTC().Format(time.RFC3339)
+			used = &v
+		}
+		out[i] = SecretInfo{ClientSecretID: s.ID, ClientSecretExpirationDate: exp, Deleted: s.DeletedAt != nil, LastUsed: used}
 	}
 	return httpapi.Response{Status: http.StatusOK, Body: out, Header: map[string]string{"Total-Count": strconv.Itoa(page.Total)}}, nil
 }

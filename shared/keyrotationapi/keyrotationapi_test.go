@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -465,6 +466,36 @@ func TestNoPlaintextSecretAtRest(t *testing.T) {
 	for _, s := range secrets {
 		if len(s) != 43 || strings.Contains(text, s) {
 			t.Fatalf("secret %q is stored in plain text (or malformed)", s)
+		}
+	}
+}
+
+// The list shows lastUsed: null until a token request succeeds with the
+// secret, then the start of that hour, kept after a soft delete.
+func TestListLastUsed(t *testing.T) {
+	a := newAPI(t)
+	tenantID := a.tenant()
+	clientID, _ := a.newClient(identity.ClientCredential, tenantID)
+	app, added := a.add(tenantID, clientID, map[string]any{})
+	if added.LastUsed != nil {
+		t.Fatalf("a new secret's lastUsed is %q, want null", *added.LastUsed)
+	}
+	before := time.Now().UTC().Truncate(time.Hour)
+	if !a.authenticates(clientID, *app.ClientSecret) {
+		t.Fatal("the new secret does not authenticate")
+	}
+	after := time.Now().UTC().Truncate(time.Hour)
+	a.do(http.MethodDelete, secretsPath(tenantID, clientID, added.ClientSecretID), nil).JSON(t, http.StatusOK, &application{})
+	for _, s := range a.list(tenantID, clientID) {
+		if s.ClientSecretID != added.ClientSecretID {
+			if s.LastUsed != nil {
+				t.Fatalf("the unused first secret's lastUsed is %q", *s.LastUsed)
+			}
+			continue
+		}
+		used, err := time.Parse(time.RFC3339, str(s.LastUsed))
+		if !s.Deleted || err != nil || (!used.Equal(before) && !used.Equal(after)) {
+			t.Fatalf("soft-deleted secret: deleted %v, lastUsed %q; want the start of the hour %s", s.Deleted, str(s.LastUsed), before.Format(time.RFC3339))
 		}
 	}
 }

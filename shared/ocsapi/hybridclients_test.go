@@ -291,8 +291,8 @@ func TestHybridList(t *testing.T) {
 		if c.ClientId == cccID {
 			t.Fatal("a Client Credential client is in the Hybrid list")
 		}
-		if i > 0 && all[i-1].ClientId >= c.ClientId {
-			t.Fatal("list is not ordered by client id")
+		if c.ClientId != ids[i] {
+			t.Fatalf("list position %d is %s, want %s: not in creation order", i, c.ClientId, ids[i])
 		}
 		if c.LogoUri == nil || !strings.HasPrefix(*c.LogoUri, "https://cdn.example.com/") {
 			t.Fatalf("listed client lacks its LogoUri: %+v", c)

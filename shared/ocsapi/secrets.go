@@ -9,10 +9,13 @@ import (
 )
 
 // ClientSecretDto is a secret on the wire: never the secret itself.
+// LastUsed (ours, beyond the reference) is the start of the hour of the
+// secret's latest successful token request; null when never used.
 type ClientSecretDto struct {
 	SecretId    string
 	Expiration  *string
 	Description string
+	LastUsed    *string
 }
 
 // ClientSecretResponseDto is the answer to a secret add, with the secret
@@ -22,6 +25,7 @@ type ClientSecretResponseDto struct {
 	SecretId     string
 	Expiration   *string
 	Description  string
+	LastUsed     *string // a new secret: null
 }
 
 type clientSecretCreateOrUpdate struct {
@@ -38,7 +42,7 @@ type clientSecretObsoleteUpdate struct {
 }
 
 func secretDto(s identity.Secret) ClientSecretDto {
-	return ClientSecretDto{SecretId: s.ID, Expiration: formatTime(s.Expiration), Description: s.Description}
+	return ClientSecretDto{SecretId: s.ID, Expiration: formatTime(s.Expiration), Description: s.Description, LastUsed: formatTime(s.LastUsed)}
 }
 
 // secretBase is the successor route of each kind, and the obsolete one.

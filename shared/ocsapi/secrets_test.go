@@ -649,3 +649,43 @@ func (a *api) with(t *testing.T) *api {
 	c.t = t
 	return &c
 }
+
+// The secret DTOs show LastUsed: null until a token request succeeds with
+// the secret, then the start of that hour, on every secret route.
+func TestSecretLastUsed(t *testing.T) {
+	a := newFullAPI(t)
+	tenantID := a.tenant(0)
+	clientID, secretID, secret := a.newClient(identity.ClientCredential, tenantID, nil)
+	added := a.addSecret(identity.ClientCredential, tenantID, clientID, map[string]any{"Description": "spare"})
+	if added.LastUsed != nil {
+		t.Fatalf("a new secret's LastUsed is %q, want null", *added.LastUsed)
+	}
+	if got := a.getSecret(identity.ClientCredential, tenantID, clientID, secretID); got.LastUsed != nil {
+		t.Fatalf("LastUsed before any token request: %q, want null", *got.LastUsed)
+	}
+	before := time.Now().UTC().Truncate(time.Hour)
+	if !a.authenticates(clientID, secret) {
+		t.Fatal("the client does not authenticate")
+	}
+	after := time.Now().UTC().Truncate(time.Hour)
+	for _, kind := range []identity.ClientKind{identity.ClientCredential, obsolete} {
+		list, _ := a.listSecrets(kind, tenantID, clientID, "")
+		for _, s := range list {
+			switch s.SecretId {
+			case secretID:
+				used, err := time.Parse(time.RFC3339, str(s.LastUsed))
+				if err != nil || (!used.Equal(before) && !used.Equal(after)) {
+					t.Fatalf("LastUsed %q (%v), want the start of the hour %s", str(s.LastUsed), err, before.Format(time.RFC3339))
+				}
+			case added.SecretId:
+				if s.LastUsed != nil {
+					t.Fatalf("the unused secret's LastUsed is %q", *s.LastUsed)
+				}
+			}
+		}
+	}
+	raw := a.do(http.MethodGet, secretsPath(identity.ClientCredential, tenantID, clientID, added.SecretId), nil)
+	if !strings.Contains(string(raw.Body), `"LastUsed":null`) {
+		t.Fatalf("a never-used secret's body %s lacks \"LastUsed\":null", raw.Body)
+	}
+}

@@ -113,6 +113,9 @@ func TestTokenIsOneSmallRead(t *testing.T) {
 	if r.Requests != 1 || r.Items != 1 || r.Inconsistent != 0 || r.Units > 1 || r.Units <= 0 {
 		t.Fatalf("warm token request read %+v; want one strongly consistent item of at most 1 read unit", r)
 	}
+	if r.Writes != 0 {
+		t.Fatalf("warm token request in an hour already recorded made %d writes, want 0", r.Writes)
+	}
 	if n := v.reads.Load(); n != 0 {
 		t.Fatalf("warm token request read %d verifiers from Secrets Manager, want 0", n)
 	}
@@ -153,5 +156,77 @@ func TestTokenIsOneSmallRead(t *testing.T) {
 		if _, err := svc.AddSecret(ctx, ten.ID, identity.ClientCredential, clientID, "again", "Description", nil, "Expiration"); err != nil {
 			t.Fatalf("add after two deletions: %v", err)
 		}
+	}
+}
+
+// LastUsed is the start of the hour of a secret's latest successful token
+// request, written once per hour: the other requests of the hour read one
+// item and write nothing.
+func TestLastUsedOncePerHour(t *testing.T) {
+	ctx := context.Background()
+	svc, m, _ := meteredService(t)
+	now := time.Date(2031, 5, 6, 10, 5, 0, 0, time.UTC)
+	svc.Now = func() time.Time { return now }
+	ten, err := svc.CreateTenant(ctx, "", "last used", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := svc.CreateClient(ctx, ten.ID, identity.NewClient{Kind: identity.ClientCredential, Name: "used"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unused, err := svc.AddSecret(ctx, ten.ID, identity.ClientCredential, created.Client.ID, "never used", "Description", nil, "Expiration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastUsed := func(secretID string) *time.Time {
+		t.Helper()
+		sec, err := svc.GetSecret(ctx, ten.ID, identity.ClientCredential, created.Client.ID, secretID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sec.LastUsed
+	}
+	if lastUsed(created.Secret.ID) != nil {
+		t.Fatal("a new secret has a LastUsed")
+	}
+	for _, step := range []struct {
+		at     time.Time
+		writes int
+		want   time.Time
+	}{
+		{at: time.Date(2031, 5, 6, 10, 5, 0, 0, time.UTC), writes: 1, want: time.Date(2031, 5, 6, 10, 0, 0, 0, time.UTC)},
+		{at: time.Date(2031, 5, 6, 10, 59, 59, 0, time.UTC), writes: 0, want: time.Date(2031, 5, 6, 10, 0, 0, 0, time.UTC)},
+		{at: time.Date(2031, 5, 6, 11, 0, 1, 0, time.UTC), writes: 1, want: time.Date(2031, 5, 6, 11, 0, 0, 0, time.UTC)},
+		{at: time.Date(2031, 5, 6, 11, 30, 0, 0, time.UTC), writes: 0, want: time.Date(2031, 5, 6, 11, 0, 0, 0, time.UTC)},
+	} {
+		now = step.at
+		m.Reset()
+		if _, err := svc.AuthenticateClient(ctx, created.Client.ID, created.SecretString); err != nil {
+			t.Fatal(err)
+		}
+		r := m.Reset()
+		if r.Writes != step.writes || r.Requests != 1 {
+			t.Fatalf("token request at %s: %d writes, %d reads; want %d writes, 1 read", step.at.Format(time.TimeOnly), r.Writes, r.Requests, step.writes)
+		}
+		if got := lastUsed(created.Secret.ID); got == nil || !got.Equal(step.want) {
+			t.Fatalf("after a token request at %s: LastUsed %v, want %s", step.at.Format(time.TimeOnly), got, step.want)
+		}
+	}
+	if lastUsed(unused.Secret.ID) != nil {
+		t.Fatal("a secret never used has a LastUsed")
+	}
+	// A failed authentication records nothing.
+	now = now.Add(2 * time.Hour)
+	if _, err := svc.AuthenticateClient(ctx, created.Client.ID, "wrong"); !errors.Is(err, identity.ErrInvalidClient) {
+		t.Fatal(err)
+	}
+	if got := lastUsed(created.Secret.ID); !got.Equal(time.Date(2031, 5, 6, 11, 0, 0, 0, time.UTC)) {
+		t.Fatalf("a failed request moved LastUsed to %v", got)
+	}
+	// Soft-deleted, the secret keeps its LastUsed (the Key Rotation list shows it).
+	sec, err := svc.SoftDeleteSecret(ctx, ten.ID, identity.ClientCredential, created.Client.ID, created.Secret.ID)
+	if err != nil || sec.LastUsed == nil {
+		t.Fatalf("soft-deleted: %+v, %v", sec, err)
 	}
 }

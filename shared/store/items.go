@@ -49,6 +49,7 @@ package store
 import (
 	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strconv"
 	"time"
@@ -67,10 +68,14 @@ const (
 	// attrSecrets is the token item's map of secrets (registrationItem).
 	attrSecrets = "Secrets"
 
-	// ExpiryIndex is the sparse index of expiring secret records, keyed by
-	// ExpiryPK (always expiryPartition) and ExpiresAt (unix seconds).
+	// ExpiryIndex is the index of secret records, keyed by ExpiryPK (a
+	// queue and a shard: expiryPK) and ExpiresAt (unix seconds).
 	ExpiryIndex     = "ByExpiry"
 	expiryPartition = "EXPIRY"
+	// ExpiryShards is how many index partition key values each queue is
+	// spread over, by a hash of the secret id, so that no one value takes
+	// every secret write (an index partition takes about 1,000 a second).
+	ExpiryShards = 16
 	// noExpiryPartition holds secrets that never expire, so that the
 	// sweeper's reconciliation finds every active secret through the index.
 	noExpiryPartition = "NOEXPIRY"
@@ -85,6 +90,19 @@ const (
 	prefixOrder    = "ORDER#"
 	prefixTag      = "TAG#"
 )
+
+// expiryShard is the shard of a secret's index entries: FNV-1a of its id.
+func expiryShard(secretID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(secretID))
+	return int(h.Sum32() % ExpiryShards)
+}
+
+// shardKey is a queue's partition key value in one shard.
+func shardKey(queue string, shard int) string { return fmt.Sprintf("%s#%02d", queue, shard) }
+
+// expiryPK is the ExpiryPK of a secret's record in a queue.
+func expiryPK(queue, secretID string) string { return shardKey(queue, expiryShard(secretID)) }
 
 func tenantPK(tenantID string) string { return "TENANT#" + tenantID }
 func clientPK(clientID string) string { return "CLIENT#" + clientID }
@@ -239,10 +257,10 @@ func secretItem(sec identity.Secret) item {
 	it["CreatedAt"] = ts(sec.CreatedAt)
 	if sec.Expiration != nil {
 		it["Expiration"] = ts(*sec.Expiration)
-		it[attrExpiryPK] = s(expiryPartition)
+		it[attrExpiryPK] = s(expiryPK(expiryPartition, sec.ID))
 		it[attrExpiresAt] = n(sec.Expiration.Unix())
 	} else {
-		it[attrExpiryPK] = s(noExpiryPartition)
+		it[attrExpiryPK] = s(expiryPK(noExpiryPartition, sec.ID))
 		it[attrExpiresAt] = n(neverExpires)
 	}
 	if sec.DeletedAt != nil {
@@ -421,6 +439,7 @@ func decodeSecret(it item) (identity.Secret, error) {
 		Expiration:  r.optTime("Expiration"),
 		CreatedAt:   r.time("CreatedAt", true),
 		DeletedAt:   r.optTime("DeletedAt"),
+		LastUsed:    r.optTime("LastUsed"),
 		Swept:       it["SweptAt"] != nil,
 	}
 	return sec, r.err

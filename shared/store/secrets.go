@@ -150,7 +150,7 @@ func (d *Dynamo) UpdateSecret(ctx context.Context, tenantID string, kind identit
 	if expiration != nil {
 		sets = append(sets, "Expiration = :e", "ExpiryPK = :p", "ExpiresAt = :eu")
 		values[":e"] = ts(*expiration)
-		values[":p"] = s(expiryPartition)
+		values[":p"] = s(expiryPK(expiryPartition, secretID))
 		values[":eu"] = n(expiration.Unix())
 	}
 	if len(sets) == 0 {
@@ -239,7 +239,7 @@ func (d *Dynamo) SoftDeleteSecret(ctx context.Context, tenantID string, kind ide
 			UpdateExpression:    aws.String("SET DeletedAt = if_not_exists(DeletedAt, :now), ExpiryPK = :p, ExpiresAt = if_not_exists(DeletedUnix, :nowUnix), DeletedUnix = if_not_exists(DeletedUnix, :nowUnix)"),
 			ConditionExpression: aws.String("attribute_exists(PK) AND TenantId = :tenant AND Kind = :kind"),
 			ExpressionAttributeValues: item{
-				":now": ts(now), ":nowUnix": n(now.Unix()), ":p": s(expiryPartition), ":tenant": s(tenantID), ":kind": s(kind.String()),
+				":now": ts(now), ":nowUnix": n(now.Unix()), ":p": s(expiryPK(expiryPartition, secretID)), ":tenant": s(tenantID), ":kind": s(kind.String()),
 			},
 		}},
 		d.forget(clientID, secretID),
@@ -284,4 +284,25 @@ func (d *Dynamo) ClientForAuthentication(ctx context.Context, clientID string) (
 	}
 	c := identity.Client{TenantID: reg.TenantID, ID: reg.ClientID, Kind: reg.Kind, Enabled: reg.Enabled, RoleIDs: reg.RoleIDs}
 	return c, reg.Secrets, nil
+}
+
+// MarkUsed sets a secret's LastUsed (record) and U (token item entry) to
+// hour in one transaction, conditional on the entry's U being earlier (or
+// absent): at most one write per secret per hour, however many processes
+// see the old value. A secret deleted meanwhile, or an hour already
+// recorded, cancels it, which is not an error.
+func (d *Dynamo) MarkUsed(ctx context.Context, clientID, secretID string, hour time.Time) error {
+	h := hour.UTC().Unix()
+	_, err := d.transact(ctx, []types.TransactWriteItem{
+		{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+			UpdateExpression:          aws.String("SET Secrets.#s.U = :h"),
+			ConditionExpression:       aws.String("attribute_exists(Secrets.#s) AND (attribute_not_exists(Secrets.#s.U) OR Secrets.#s.U < :h)"),
+			ExpressionAttributeNames:  map[string]string{"#s": secretID},
+			ExpressionAttributeValues: item{":h": n(h)}}},
+		{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), secretSK(secretID)),
+			UpdateExpression:          aws.String("SET LastUsed = :t"),
+			ConditionExpression:       aws.String("attribute_exists(PK)"),
+			ExpressionAttributeValues: item{":t": ts(hour)}}},
+	})
+	return err
 }

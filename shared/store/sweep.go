@@ -42,7 +42,8 @@ const (
 	duePage = 100
 )
 
-func partition(q sweep.Queue) string {
+// queueName is a queue's name in the index, before its shard.
+func queueName(q sweep.Queue) string {
 	switch q.Stage {
 	case sweep.Inbox:
 		return expiryPartition
@@ -53,7 +54,19 @@ func partition(q sweep.Queue) string {
 	}
 }
 
-func queueOf(p string) (sweep.Queue, bool) {
+// partition is the ExpiryPK of record r's secret in queue q.
+func partition(q sweep.Queue, secretID string) string { return expiryPK(queueName(q), secretID) }
+
+// queueOf reads the queue of an ExpiryPK (<queue>#<shard>).
+func queueOf(pk string) (sweep.Queue, bool) {
+	i := strings.LastIndex(pk, "#")
+	if i < 0 {
+		return sweep.Queue{}, false
+	}
+	if shard, err := strconv.Atoi(pk[i+1:]); err != nil || shard < 0 || shard >= ExpiryShards {
+		return sweep.Queue{}, false
+	}
+	p := pk[:i]
 	switch {
 	case p == expiryPartition:
 		return sweep.Queue{Stage: sweep.Inbox}, true
@@ -78,32 +91,55 @@ func claimNames(days int) map[string]string {
 // (BatchWriteItem) such as the sweeper's scale test.
 func SecretRecordItem(sec identity.Secret) map[string]types.AttributeValue { return secretItem(sec) }
 
-// Due returns a page of the records in queue q due at or before upTo.
+// Due returns a page of the records in queue q due at or before upTo: the
+// queue's shards are queried in turn (the cursor says which and where),
+// each in ExpiresAt order. A shard with nothing due costs one request that
+// reads no item.
 func (d *Dynamo) Due(ctx context.Context, q sweep.Queue, upTo time.Time, after string) ([]sweep.Record, string, error) {
-	in := &dynamodb.QueryInput{
-		TableName:                 &d.table,
-		IndexName:                 aws.String(ExpiryIndex),
-		KeyConditionExpression:    aws.String("ExpiryPK = :q AND ExpiresAt <= :upTo"),
-		ExpressionAttributeValues: item{":q": s(partition(q)), ":upTo": n(upTo.Unix())},
-		Limit:                     aws.Int32(duePage),
-	}
+	var c walkCursor
 	if after != "" {
-		k, err := decodeCursorKey(after)
+		if err := json.Unmarshal([]byte(after), &c); err != nil || c.Partition < 0 || c.Partition >= ExpiryShards {
+			return nil, "", fmt.Errorf("due cursor %q: unreadable", after)
+		}
+	}
+	for {
+		p := shardKey(queueName(q), c.Partition)
+		in := &dynamodb.QueryInput{
+			TableName:                 &d.table,
+			IndexName:                 aws.String(ExpiryIndex),
+			KeyConditionExpression:    aws.String("ExpiryPK = :q AND ExpiresAt <= :upTo"),
+			ExpressionAttributeValues: item{":q": s(p), ":upTo": n(upTo.Unix())},
+			Limit:                     aws.Int32(duePage),
+		}
+		if c.Key != "" {
+			k, err := decodeCursorKey(c.Key)
+			if err != nil {
+				return nil, "", err
+			}
+			in.ExclusiveStartKey = k
+		}
+		out, err := d.api.Query(ctx, in)
 		if err != nil {
+			return nil, "", storageError("query "+p, err)
+		}
+		recs := make([]sweep.Record, 0, len(out.Items))
+		for _, it := range out.Items {
+			recs = append(recs, decodeRecord(it))
+		}
+		if c.Key, err = encodeCursorKey(out.LastEvaluatedKey); err != nil {
 			return nil, "", err
 		}
-		in.ExclusiveStartKey = k
+		if c.Key == "" {
+			c.Partition++
+			if c.Partition == ExpiryShards {
+				return recs, "", nil
+			}
+		}
+		if len(recs) > 0 {
+			b, err := json.Marshal(c)
+			return recs, string(b), err
+		}
 	}
-	out, err := d.api.Query(ctx, in)
-	if err != nil {
-		return nil, "", storageError("query "+partition(q), err)
-	}
-	recs := make([]sweep.Record, 0, len(out.Items))
-	for _, it := range out.Items {
-		recs = append(recs, decodeRecord(it))
-	}
-	next, err := encodeCursorKey(out.LastEvaluatedKey)
-	return recs, next, err
 }
 
 func decodeRecord(it item) sweep.Record {
@@ -219,7 +255,7 @@ func (d *Dynamo) updateItem(ctx context.Context, r sweep.Record, update, cond st
 // unchanged is the condition that a record is where and as the sweeper read
 // it: same queue, same time in the index.
 func unchanged(r sweep.Record) (string, item) {
-	return "ExpiryPK = :q AND ExpiresAt = :due", item{":q": s(partition(r.Queue)), ":due": n(r.DueAt.Unix())}
+	return "ExpiryPK = :q AND ExpiresAt = :due", item{":q": s(partition(r.Queue, r.Secret.ID)), ":due": n(r.DueAt.Unix())}
 }
 
 // Move puts r in another queue once the warnings of the windows sent are
@@ -237,7 +273,7 @@ func (d *Dynamo) Move(ctx context.Context, r sweep.Record, to sweep.Queue, sent 
 		names["#E"], names["#S"] = "E", "S"
 		cond += " AND " + alias + ".#E = :e AND " + alias + ".#S = :sent"
 	}
-	values[":to"] = s(partition(to))
+	values[":to"] = s(partition(to, r.Secret.ID))
 	if len(sent) > 0 {
 		values[":e"] = n(r.Secret.Expiration.Unix())
 		values[":sent"] = s(claimSent)
@@ -248,7 +284,7 @@ func (d *Dynamo) Move(ctx context.Context, r sweep.Record, to sweep.Queue, sent 
 // MarkSwept moves r to the swept queue and records when.
 func (d *Dynamo) MarkSwept(ctx context.Context, r sweep.Record, at time.Time) (bool, error) {
 	cond, values := unchanged(r)
-	values[":swept"] = s(sweptPartition)
+	values[":swept"] = s(partition(sweep.Queue{Stage: sweep.Swept}, r.Secret.ID))
 	values[":at"] = ts(at)
 	return conditional("mark secret swept", d.updateItem(ctx, r, "SET ExpiryPK = :swept, SweptAt = :at", cond, nil, values))
 }
@@ -308,12 +344,18 @@ func (d *Dynamo) RecordStates(ctx context.Context, refs []identity.MaterialRef) 
 	return states, nil
 }
 
-// activePartitions are the queues that may hold active records, in the
-// order the records walk visits them.
+// activePartitions are the index partitions (queues and their shards)
+// that may hold active records, in the order the records walk visits them.
 func activePartitions() []string {
-	ps := []string{noExpiryPartition, expiryPartition}
+	queues := []string{noExpiryPartition, expiryPartition}
 	for k := 0; k <= sweep.MaxWarningWindows; k++ {
-		ps = append(ps, partition(sweep.Queue{Stage: sweep.Pending, Pending: k}))
+		queues = append(queues, queueName(sweep.Queue{Stage: sweep.Pending, Pending: k}))
+	}
+	var ps []string
+	for _, q := range queues {
+		for shard := range ExpiryShards {
+			ps = append(ps, shardKey(q, shard))
+		}
 	}
 	return ps
 }

@@ -221,6 +221,43 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 	if items > 2*expired {
 		t.Fatalf("the expiry steps read %d items for %d expired secrets: not proportional to the work", items, expired)
 	}
+	// Every queue's shards are queried (one request each, reading nothing
+	// when nothing is due), plus a page per shard with work.
+	queues := 2 + sweep.MaxWarningWindows + 1 // swept, inbox, pending 0..5
+	if limit := queues*store.ExpiryShards + store.ExpiryShards; reads > limit {
+		t.Fatalf("the expiry steps made %d read requests; want at most %d (%d queues of %d shards, and a page per shard with work)", reads, limit, queues, store.ExpiryShards)
+	}
+	// The records are spread over the shards: no index partition key
+	// value takes every write.
+	perPK := map[string]int{}
+	spread := &dynamodb.ScanInput{TableName: aws.String(f.table), IndexName: aws.String(store.ExpiryIndex), ProjectionExpression: aws.String("ExpiryPK")}
+	for {
+		out, err := env.Clients.DynamoDB.Scan(f.ctx, spread)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range out.Items {
+			perPK[it["ExpiryPK"].(*types.AttributeValueMemberS).Value]++
+		}
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		spread.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	for _, queue := range []string{"NOEXPIRY", "EXPIRY"} {
+		shards, most, sum := 0, 0, 0
+		for shard := range store.ExpiryShards {
+			if c := perPK[fmt.Sprintf("%s#%02d", queue, shard)]; c > 0 {
+				shards++
+				most = max(most, c)
+				sum += c
+			}
+		}
+		t.Logf("queue %s: %d records over %d index partition key values, at most %d in one", queue, sum, shards, most)
+		if shards < store.ExpiryShards || most > 2*sum/store.ExpiryShards+5 {
+			t.Fatalf("queue %s: %d records on %d of %d shards, %d in the fullest: not spread", queue, sum, shards, store.ExpiryShards, most)
+		}
+	}
 	for _, sec := range expiredSecs[:5] {
 		if f.materialExists(sec) {
 			t.Fatalf("expired secret %s: material survived", sec.ID)

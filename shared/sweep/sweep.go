@@ -166,7 +166,8 @@ const (
 // overlapping runs, and the API, never have their writes undone.
 type Store interface {
 	// Due returns a page of the records in queue q whose DueAt is at or
-	// before upTo, oldest first. after is "" for the first page; next is ""
+	// before upTo, oldest first within each of the queue's index shards.
+	// after is "" for the first page; next is ""
 	// after the last.
 	Due(ctx context.Context, q Queue, upTo time.Time, after string) (recs []Record, next string, err error)
 	// ClaimWarning claims r's warning for a window: false if it is sent for
