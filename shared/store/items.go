@@ -34,14 +34,16 @@
 // of expiration.
 //
 // Every secret record is in the index ByExpiry (ExpiryPK, ExpiresAt), in one
-// partition at a time (docs/sweeper.md):
+// queue at a time (docs/sweeper.md), and each queue is spread over
+// ExpiryShards partition key values <queue>#00 .. <queue>#15 by a hash of
+// the secret id (expiryShard), so no one value takes every secret write:
 //
-//	EXPIRY     ExpiresAt: the expiration, or the soft deletion; written by the API
-//	           on create, add, update of the expiration and soft delete
-//	NOEXPIRY   ExpiresAt: neverExpires; a secret without expiration
-//	PENDING#k  ExpiresAt: the expiration; the sweeper sent every warning due so far, k are to come
-//	SWEPT      ExpiresAt: the expiration or the soft deletion; material destroyed, the
-//	           record is removed after the retention period
+//	EXPIRY#nn     ExpiresAt: the expiration, or the soft deletion; written by the API
+//	              on create, add, update of the expiration and soft delete
+//	NOEXPIRY#nn   ExpiresAt: neverExpires; a secret without expiration
+//	PENDING#k#nn  ExpiresAt: the expiration; the sweeper sent every warning due so far, k are to come
+//	SWEPT#nn      ExpiresAt: the expiration or the soft deletion; material destroyed, the
+//	              record is removed after the retention period
 //
 // Only secret records have ExpiryPK, so the index holds nothing else.
 package store
