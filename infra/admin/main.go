@@ -1,7 +1,8 @@
 // Command admin is the operator's CLI against a stack (by default the local
 // one that `make run` starts): it creates tenants and clients with any role
 // (cluster roles included: the one way to grant them), rotates the token
-// signing keys, and runs the expiration sweep on demand. Each command prints
+// signing keys, runs the expiration sweep on demand, and migrates stored
+// data to the current layout. Each command prints
 // one JSON object; see usage.
 package main
 
@@ -21,6 +22,7 @@ import (
 	"identityservice/shared/config"
 	"identityservice/shared/eventbus"
 	"identityservice/shared/identity"
+	"identityservice/shared/store"
 )
 
 func main() {
@@ -36,6 +38,9 @@ const usage = `usage:
       ROLE: "Account Administrator", "Account Member", "Cluster Operator", "Cluster Support", or a role id
   admin keys rotate
       a new token signing key; the old one stays published until its tokens expire
+  admin migrate
+      brings items stored by earlier versions to the current layout (counters, list copies, tag entries,
+      token items, sharded expiry index); idempotent; prints what it wrote (docs/storage.md, "Migration")
   admin sweep
       one expiration sweep now, as the scheduled SweeperFunction runs it (its variables: README, "Configuration");
       prints the run's counts`
@@ -43,6 +48,9 @@ const usage = `usage:
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 1 && args[0] == "sweep" {
 		return sweep(ctx, out)
+	}
+	if len(args) == 1 && args[0] == "migrate" {
+		return migrate(ctx, out)
 	}
 	if len(args) < 2 {
 		return errors.New(usage)
@@ -154,6 +162,23 @@ func sweep(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	return printJSON(out, counts)
+}
+
+// migrate runs the store's migration on the configured table.
+func migrate(ctx context.Context, out io.Writer) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	awsCfg, err := config.AWS(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := store.Migrate(ctx, config.NewClients(awsCfg).DynamoDB, cfg.Table)
+	if err != nil {
+		return err
+	}
+	return printJSON(out, rep)
 }
 
 func effectiveLimit(t identity.Tenant, svc *identity.Service) int {

@@ -206,10 +206,10 @@ func TestListSecrets(t *testing.T) {
 		t.Fatalf("%d secrets listed, want 3 (soft-deleted ones included): %s", len(raw), res.Body)
 	}
 	for _, s := range raw {
-		if len(s) != 3 {
-			t.Fatalf("entry %v: want exactly clientSecretId, clientSecretExpirationDate, deleted", s)
+		if len(s) != 4 {
+			t.Fatalf("entry %v: want exactly clientSecretId, clientSecretExpirationDate, deleted, lastUsed", s)
 		}
-		for _, k := range []string{"clientSecretId", "clientSecretExpirationDate", "deleted"} {
+		for _, k := range []string{"clientSecretId", "clientSecretExpirationDate", "deleted", "lastUsed"} {
 			if _, ok := s[k]; !ok {
 				t.Fatalf("entry %v lacks %s", s, k)
 			}

@@ -116,8 +116,8 @@ func TestSecretLifecycle(t *testing.T) {
 				}
 				var keys map[string]any
 				_ = json.Unmarshal(res.Body, &keys)
-				if len(keys) != 4 {
-					t.Fatalf("ClientSecretResponseDto has %d properties, want ClientSecret, SecretId, Expiration, Description: %s", len(keys), res.Body)
+				if len(keys) != 5 || keys["LastUsed"] != nil {
+					t.Fatalf("ClientSecretResponseDto has %d properties, want ClientSecret, SecretId, Expiration, Description and LastUsed null: %s", len(keys), res.Body)
 				}
 				if loc := res.Header.Get("Location"); loc != secretsPath(kind, tenantID, clientID, added.SecretId) {
 					t.Fatalf("Location %q", loc)
@@ -138,7 +138,7 @@ func TestSecretLifecycle(t *testing.T) {
 				res := a.do(http.MethodGet, secretsPath(kind, tenantID, clientID, strings.ToUpper(added.SecretId)), nil)
 				var got map[string]any
 				res.JSON(t, http.StatusOK, &got)
-				if len(got) != 3 || got["SecretId"] != added.SecretId || got["Description"] != "rotation 2031" || got["Expiration"] != "2031-01-31T11:00:00Z" {
+				if _, ok := got["LastUsed"]; !ok || len(got) != 4 || got["SecretId"] != added.SecretId || got["Description"] != "rotation 2031" || got["Expiration"] != "2031-01-31T11:00:00Z" {
 					t.Fatalf("GET %s", res.Body)
 				}
 				list := a.do(http.MethodGet, secretsPath(kind, tenantID, clientID), nil)
