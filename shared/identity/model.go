@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -28,6 +29,24 @@ func (k ClientKind) String() string {
 		return "Hybrid"
 	}
 	return "ClientKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// MarshalText writes the kind's name, so that JSON and logs show it.
+func (k ClientKind) MarshalText() ([]byte, error) {
+	if !k.Valid() {
+		return nil, fmt.Errorf("no client kind %d", int(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText reads a kind's name.
+func (k *ClientKind) UnmarshalText(b []byte) error {
+	got, ok := ParseClientKind(string(b))
+	if !ok {
+		return fmt.Errorf("unknown client kind %q", b)
+	}
+	*k = got
+	return nil
 }
 
 // Valid reports whether k is one of the kinds.

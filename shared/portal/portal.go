@@ -221,7 +221,7 @@ func (h *handlers) profile(w http.ResponseWriter, r *http.Request) (httpapi.Resp
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	out := ProfileDto{ClientId: c.ID, Name: c.Name, Kind: string(c.Kind), TenantId: t.ID, TenantName: t.Name, Roles: []RoleDto{}}
+	out := ProfileDto{ClientId: c.ID, Name: c.Name, Kind: c.Kind.String(), TenantId: t.ID, TenantName: t.Name, Roles: []RoleDto{}}
 	for _, id := range p.Roles {
 		role, ok := identity.RoleByID(id)
 		if !ok {
