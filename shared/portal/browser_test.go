@@ -250,7 +250,7 @@ func (s *stack) wantMark(c seeded, secretID string, days int) mark {
 	if c.Kind == identity.Hybrid {
 		shape = "polygon"
 	}
-	return mark{Secret: secretID, Client: c.ID, Kind: string(c.Kind), Expiration: s.day(days).Format(time.DateOnly),
+	return mark{Secret: secretID, Client: c.ID, Kind: c.Kind.String(), Expiration: s.day(days).Format(time.DateOnly),
 		Days: strconv.Itoa(days), Bucket: bucket, Label: strconv.Itoa(days) + " d", Shape: shape}
 }
 
@@ -342,7 +342,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		{s.admin, "1", ""},
 		{s.member, "1", ""},
 	} {
-		want := clientRow{ID: c.ID, Kind: string(c.Kind), Enabled: "true", Name: c.Name, Count: c.count, Next: c.next, State: "Enabled"}
+		want := clientRow{ID: c.ID, Kind: c.Kind.String(), Enabled: "true", Name: c.Name, Count: c.count, Next: c.next, State: "Enabled"}
 		if got := rows[c.Name]; got != want {
 			t.Errorf("client row %s:\n got %+v\nwant %+v", c.Name, got, want)
 		}
