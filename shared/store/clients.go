@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
@@ -87,7 +88,13 @@ func (d *Dynamo) CreateClient(ctx context.Context, c identity.Client, first iden
 			if attempt == maxSeqAttempts {
 				return identity.ErrConcurrentUpdate
 			}
-			// Another create took a later place: take one after it.
+			// Another create took a later place: take one after it, after a
+			// little jitter, so that simultaneous losers do not collide again.
+			select {
+			case <-ctx.Done():
+				return storageError("create client", ctx.Err())
+			case <-time.After(time.Duration(rand.IntN(5*attempt+5)) * time.Millisecond):
+			}
 			seq = max(time.Now().UnixMicro(), last+1)
 		default:
 			return identity.Internal("create client", errors.New("transaction cancelled: "+reasonCodes(reasons)))
