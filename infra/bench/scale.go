@@ -124,7 +124,7 @@ func (b *bench) measureTokenScale(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("retained secret %d: %w", i+1, err)
 			}
-			if _, err := seeder.SoftDeleteSecret(ctx, tenant, c.id, s.Secret.ID); err != nil {
+			if _, err := seeder.SoftDeleteSecret(ctx, tenant, identity.ClientCredential, c.id, s.Secret.ID); err != nil {
 				return fmt.Errorf("retained secret %d: %w", i+1, err)
 			}
 		}
