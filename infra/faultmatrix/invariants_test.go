@@ -101,6 +101,12 @@ func num(it map[string]types.AttributeValue, name string) (int64, bool) {
 	return n, err == nil
 }
 
+// kindOf reads an item's Kind (0 when it is not a kind's name).
+func kindOf(it map[string]types.AttributeValue) identity.ClientKind {
+	k, _ := identity.ParseClientKind(str(it, "Kind"))
+	return k
+}
+
 // read takes a snapshot of the world.
 func (w *world) read(t testing.TB) snapshot {
 	t.Helper()
@@ -133,10 +139,10 @@ func (w *world) read(t testing.TB) snapshot {
 				snap.tenants[row.id] = row
 			case strings.HasPrefix(pk, "TENANT#") && (strings.HasPrefix(sk, "CCC#") || strings.HasPrefix(sk, "HYB#")):
 				en, _ := it["Enabled"].(*types.AttributeValueMemberBOOL)
-				row := clientRow{tenant: strings.TrimPrefix(pk, "TENANT#"), id: sk[4:], kind: identity.ClientKind(str(it, "Kind")), enabled: en != nil && en.Value, attrs: it}
+				row := clientRow{tenant: strings.TrimPrefix(pk, "TENANT#"), id: sk[4:], kind: kindOf(it), enabled: en != nil && en.Value, attrs: it}
 				snap.clients[row.id] = row
 			case strings.HasPrefix(pk, "CLIENT#") && sk == "#CLIENT":
-				row := regRow{tenant: str(it, "TenantId"), id: strings.TrimPrefix(pk, "CLIENT#"), kind: identity.ClientKind(str(it, "Kind")), attrs: it}
+				row := regRow{tenant: str(it, "TenantId"), id: strings.TrimPrefix(pk, "CLIENT#"), kind: kindOf(it), attrs: it}
 				snap.regs[row.id] = row
 			case strings.HasPrefix(pk, "CLIENT#") && strings.HasPrefix(sk, "SECRET#"):
 				row := secretRow{tenant: str(it, "TenantId"), client: strings.TrimPrefix(pk, "CLIENT#"), id: strings.TrimPrefix(sk, "SECRET#")}

@@ -157,7 +157,7 @@ func (w *world) login() {
 // createClient creates a client through the clean service.
 func (w *world) createClient(kind identity.ClientKind, roles []string, description string) identity.CreatedClient {
 	w.t.Helper()
-	in := identity.NewClient{Kind: kind, Name: "fault matrix " + string(kind), SecretDescription: description}
+	in := identity.NewClient{Kind: kind, Name: "fault matrix " + kind.String(), SecretDescription: description}
 	if kind == identity.ClientCredential && roles != nil {
 		in.RoleIDs = &roles
 	}

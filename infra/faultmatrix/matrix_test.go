@@ -102,7 +102,7 @@ func createClientOp(kind identity.ClientKind) operation {
 		path, body = hybridBase, map[string]any{"Name": "matrix", "SecretDescription": "first", "RedirectUris": []string{"https://app.example.com/cb"}}
 	}
 	return operation{
-		name: "create " + string(kind) + " client", family: f, ok: http.StatusCreated,
+		name: "create " + kind.String() + " client", family: f, ok: http.StatusCreated,
 		setup: func(r *mrun) { r.id = identity.NewID() },
 		do: func(r *mrun) response {
 			b := map[string]any{"ClientId": r.id}
@@ -292,7 +292,7 @@ func deleteClientOp() operation {
 			r.know(r.client)
 			r.addSecret(r.client)
 			gone := r.addSecret(r.client)
-			if _, err := r.w.clean.Service.SoftDeleteSecret(context.Background(), r.w.tenant, r.client.Client.ID, gone.Secret.ID); err != nil {
+			if _, err := r.w.clean.Service.SoftDeleteSecret(context.Background(), r.w.tenant, r.client.Client.Kind, r.client.Client.ID, gone.Secret.ID); err != nil {
 				r.w.t.Fatal(err)
 			}
 		},
@@ -428,7 +428,7 @@ func sweepOp() operation {
 			r.know(c)
 			r.addSecret(c) // never expires: stays
 			soft := r.addSecret(c)
-			if _, err := w.clean.Service.SoftDeleteSecret(ctx, w.tenant, c.Client.ID, soft.Secret.ID); err != nil {
+			if _, err := w.clean.Service.SoftDeleteSecret(ctx, w.tenant, c.Client.Kind, c.Client.ID, soft.Secret.ID); err != nil {
 				w.t.Fatal(err)
 			}
 			// A delete whose material destruction failed: record gone, material left.

@@ -42,7 +42,7 @@ func TestRaceParallelPuts(t *testing.T) {
 	w := newWorld(t, "")
 	w.login()
 	for _, kind := range []identity.ClientKind{identity.ClientCredential, identity.Hybrid} {
-		t.Run(string(kind), func(t *testing.T) {
+		t.Run(kind.String(), func(t *testing.T) {
 			c := w.createClient(kind, nil, "")
 			before, err := w.clean.Store.GetClient(context.Background(), w.tenant, kind, c.Client.ID)
 			if err != nil {
