@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"time"
 )
@@ -265,6 +266,7 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind Client
 		err = s.Store.UpdateClient(ctx, cur, c)
 		if errors.Is(err, ErrClientChanged) {
 			if attempt < maxUpdateAttempts {
+				sleep(ctx, time.Duration(rand.IntN(10*attempt+10))*time.Millisecond)
 				continue
 			}
 			return Client{}, ErrConcurrentUpdate
@@ -280,7 +282,7 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind Client
 
 // maxUpdateAttempts bounds the retries of a client update that lost to
 // another update of the same client.
-const maxUpdateAttempts = 4
+const maxUpdateAttempts = 16
 
 // patched is the client with a patch applied: nil properties keep their
 // value; the version and UpdatedAt move on.
