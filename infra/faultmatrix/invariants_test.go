@@ -385,8 +385,10 @@ func errorBody(f family, res response) violations {
 	if !slices.Equal(keys, want) {
 		v.addf("error body has properties %v, want %v: %s", keys, want, res.Body)
 	}
-	if f == oauthFamily && m["error"] != "server_error" && res.Status >= 500 {
-		v.addf("token endpoint 5xx with error %v, want server_error", m["error"])
+	// A stalled, timed-out or throttling store is 503 temporarily_unavailable
+	// (docs/api.md, "Deadlines and retries"); any other 5xx is server_error.
+	if want := map[bool]string{true: "temporarily_unavailable", false: "server_error"}[res.Status == 503]; f == oauthFamily && res.Status >= 500 && m["error"] != want {
+		v.addf("token endpoint %d with error %v, want %s", res.Status, m["error"], want)
 	}
 	if f == keyRotationFamily && !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
 		v.addf("Key Rotation error with Content-Type %q", res.Header.Get("Content-Type"))
