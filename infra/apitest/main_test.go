@@ -120,7 +120,7 @@ func newStack(ctx context.Context) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(env.Tagged(h))
 	s := &stack{srv: srv, client: apiclient.Client{BaseURL: srv.URL}, app: app, tpl: tpl, clock: clk, callers: map[string]*caller{}}
 	// The server lives as long as the test binary; TestMain's exit ends it.
 

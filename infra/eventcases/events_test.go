@@ -33,6 +33,7 @@ import (
 	"identityservice/infra/local/server"
 	"identityservice/infra/template"
 	"identityservice/infra/testenv"
+	"identityservice/infra/testenv/awscalls"
 	"identityservice/shared/auth"
 	"identityservice/shared/config"
 	"identityservice/shared/httpapi"
@@ -278,6 +279,9 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 				t.Fatalf("events/%s holds %v, the test expects %v", function, names, listed)
 			}
 			bootstrap := build(t, function)
+			// The bootstrap reaches the emulators through proxies that
+			// record its calls as its function's, for the IAM check.
+			recorded := env.Proxies(t, awscalls.Tag{Function: env.FunctionOf(function), Stack: env.IAMStack("", "")})
 			var secrets []string   // every ClientSecret answered so far
 			var secretIDs []string // the secret ids seen so far, for the placeholders
 			substitute := func(s string) (string, error) {
@@ -311,7 +315,7 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 					}
 					res, err := lambdaruntime.Invoke(ctx, lambdaruntime.Options{
 						Bootstrap: bootstrap, Event: event, FunctionName: function,
-						Env: append(env.Stack.Env(), "TABLE_NAME="+env.Config.Table, "SECRET_PREFIX="+env.Config.SecretPrefix),
+						Env: append(append(env.Stack.Env(), recorded...), "TABLE_NAME="+env.Config.Table, "SECRET_PREFIX="+env.Config.SecretPrefix),
 					})
 					if err != nil {
 						t.Fatal(err)
@@ -622,6 +626,9 @@ func TestSweeperEventsThroughTheLambdaEntryPoint(t *testing.T) {
 	}
 
 	bootstrap := build(t, "sweeper")
+	stack := env.IAMStack("", "")
+	stack.Parameters = map[string]string{"EventSource": "identity-events-test"}
+	recorded := env.Proxies(t, awscalls.Tag{Function: env.FunctionOf("sweeper"), Stack: stack})
 	for _, name := range sweeperEvents {
 		t.Run(name, func(t *testing.T) {
 			event, err := os.ReadFile(filepath.Join(env.Root, "events", "sweeper", name+".json"))
@@ -630,7 +637,7 @@ func TestSweeperEventsThroughTheLambdaEntryPoint(t *testing.T) {
 			}
 			res, err := lambdaruntime.Invoke(ctx, lambdaruntime.Options{
 				Bootstrap: bootstrap, Event: event, FunctionName: "sweeper",
-				Env: append(env.Stack.Env(), "TABLE_NAME="+env.Config.Table, "SECRET_PREFIX="+env.Config.SecretPrefix, "EVENT_SOURCE=identity-events-test"),
+				Env: append(append(env.Stack.Env(), recorded...), "TABLE_NAME="+env.Config.Table, "SECRET_PREFIX="+env.Config.SecretPrefix, "EVENT_SOURCE=identity-events-test"),
 			})
 			if err != nil {
 				t.Fatal(err)

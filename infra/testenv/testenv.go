@@ -13,11 +13,16 @@ import (
 	"path/filepath"
 	"testing"
 
+	"net/http"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"identityservice/infra/emulator"
+	"identityservice/infra/iam"
 	"identityservice/infra/template"
+	"identityservice/infra/testenv/awscalls"
 	"identityservice/shared/config"
 	"identityservice/shared/identity"
 	"identityservice/shared/store"
@@ -26,10 +31,15 @@ import (
 // Env is a running local stack.
 type Env struct {
 	Stack   *emulator.Stack
-	AWS     aws.Config
+	AWS     aws.Config // records the calls of tagged contexts (awscalls)
 	Clients config.Clients
 	Config  config.Config
 	Root    string // repository root
+	// Calls records every AWS call made through AWS or Clients (and through
+	// proxies from Proxies) with a function's tag; Main checks them against
+	// the functions' policies in template.yaml after the tests.
+	Calls *awscalls.Recorder
+	tpl   *template.Template
 }
 
 // Start starts the emulators, points the AWS SDK at them through the
@@ -60,22 +70,131 @@ func (e *Env) setup(ctx context.Context) error {
 			return err
 		}
 	}
-	awsCfg, err := config.AWS(ctx)
-	if err != nil {
-		return err
-	}
-	e.AWS = awsCfg
-	e.Clients = config.NewClients(awsCfg)
-	return e.CreateTable(ctx, e.Config.Table)
-}
-
-// CreateTable creates a table with the schema of template.yaml.
-func (e *Env) CreateTable(ctx context.Context, name string) error {
 	tpl, err := template.Load(filepath.Join(e.Root, "template.yaml"))
 	if err != nil {
 		return err
 	}
-	in, err := tpl.Table("ClientsTable", name)
+	e.tpl = tpl
+	schema, err := tableSchema(tpl)
+	if err != nil {
+		return err
+	}
+	e.Calls = awscalls.NewRecorder(schema)
+	awsCfg, err := config.AWS(ctx)
+	if err != nil {
+		return err
+	}
+	e.AWS = awsCfg.Copy()
+	e.AWS.APIOptions = append(e.AWS.APIOptions, e.Calls.Middleware(nil))
+	e.Clients = config.NewClients(e.AWS)
+	return e.CreateTable(ctx, e.Config.Table)
+}
+
+// tableSchema is the partition keys of ClientsTable and its indexes.
+func tableSchema(tpl *template.Template) (awscalls.Schema, error) {
+	in, err := tpl.Table("ClientsTable", "schema")
+	if err != nil {
+		return awscalls.Schema{}, err
+	}
+	hash := func(ks []ddbtypes.KeySchemaElement) string {
+		for _, k := range ks {
+			if k.KeyType == ddbtypes.KeyTypeHash {
+				return aws.ToString(k.AttributeName)
+			}
+		}
+		return ""
+	}
+	s := awscalls.Schema{TableHash: hash(in.KeySchema), IndexHash: map[string]string{}}
+	for _, g := range in.GlobalSecondaryIndexes {
+		s.IndexHash[aws.ToString(g.IndexName)] = hash(g.KeySchema)
+	}
+	return s, nil
+}
+
+// IAMStack is the stack the test environment stands for, as IAM sees it:
+// named by the secret prefix, with table as ClientsTable (empty: the
+// environment's table).
+func (e *Env) IAMStack(table, prefix string) iam.Stack {
+	if table == "" {
+		table = e.Config.Table
+	}
+	if prefix == "" {
+		prefix = e.Config.SecretPrefix
+	}
+	return iam.Stack{Name: prefix, Physical: map[string]string{"ClientsTable": table}}
+}
+
+// Tagged wraps a handler serving functions' routes so that the AWS calls
+// of each request are recorded as those of the function that serves its
+// route in template.yaml.
+func (e *Env) Tagged(h http.Handler) http.Handler {
+	return awscalls.Handler(e.tpl.Routes(), e.IAMStack("", ""), h)
+}
+
+// FunctionOf returns the logical id of the function whose Go package is
+// functions/<dir>, or "" if template.yaml has none.
+func (e *Env) FunctionOf(dir string) string {
+	for _, f := range e.tpl.Functions() {
+		if f.Dir == "functions/"+dir {
+			return f.LogicalID
+		}
+	}
+	return ""
+}
+
+// As returns AWS clients whose calls are recorded as tag's function's.
+func (e *Env) As(tag awscalls.Tag) (aws.Config, config.Clients) {
+	cfg := e.AWS.Copy()
+	cfg.APIOptions = append(cfg.APIOptions[:len(cfg.APIOptions):len(cfg.APIOptions)], e.Calls.Middleware(&tag))
+	return cfg, config.NewClients(cfg)
+}
+
+// Proxies returns the environment variables that point a function's
+// bootstrap at recording proxies of the emulators, whose calls are
+// recorded as tag's; the proxies stop when the test ends.
+func (e *Env) Proxies(t testing.TB, tag awscalls.Tag) []string {
+	t.Helper()
+	ddb, err := e.Calls.Proxy(tag, e.Stack.DynamoDB.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ddb.Close)
+	moto, err := e.Calls.Proxy(tag, e.Stack.SecretsManager.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(moto.Close)
+	return []string{"AWS_ENDPOINT_URL_DYNAMODB=" + ddb.URL, "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + moto.URL, "AWS_ENDPOINT_URL_EVENTBRIDGE=" + moto.URL}
+}
+
+// CheckIAM checks every recorded call against its function's policy in
+// template.yaml and reports denials to w. With AWSCALLS_DIR set, it also
+// stores the actions used, for the unused-action report of `make test`.
+func (e *Env) CheckIAM(w io.Writer) (failed bool) {
+	tpl, err := iam.LoadTemplate(filepath.Join(e.Root, "template.yaml"))
+	if err != nil {
+		fmt.Fprintln(w, "IAM check:", err)
+		return true
+	}
+	res := awscalls.Check(tpl, e.Calls.Calls())
+	res.Report(w)
+	if dir := os.Getenv("AWSCALLS_DIR"); dir != "" {
+		wd, _ := os.Getwd()
+		name, err := filepath.Rel(e.Root, wd)
+		if err == nil {
+			err = res.WriteUsed(dir, name)
+		}
+		if err != nil {
+			fmt.Fprintln(w, "IAM check: store the actions used:", err)
+			return true
+		}
+	}
+	return res.Failed()
+}
+
+// CreateTable creates a table with the schema of template.yaml.
+func (e *Env) CreateTable(ctx context.Context, name string) error {
+	in, err := e.tpl.Table("ClientsTable", name)
 	if err != nil {
 		return err
 	}
@@ -119,6 +238,10 @@ func Main(m *testing.M, env **Env) {
 	}
 	*env = e
 	code := m.Run()
+	if e.CheckIAM(os.Stderr) && code == 0 {
+		fmt.Fprintln(os.Stderr, "FAIL: AWS calls that template.yaml's policies deny (above); fix the policy or the call")
+		code = 1
+	}
 	e.Stop()
 	os.Exit(code)
 }

@@ -36,7 +36,7 @@ func newAPI(t *testing.T) *api {
 	routes = append(routes, ocsapi.ClientSecretRoutes(svc)...)
 	routes = append(routes, ocsapi.ClientCredentialClientRoutes(svc)...)
 	routes = append(routes, ocsapi.HybridClientRoutes(svc)...)
-	srv := httptest.NewServer(httpapi.NewHandler(svc.Log, routes, httpapi.WithoutAuthentication()))
+	srv := httptest.NewServer(env.Tagged(httpapi.NewHandler(svc.Log, routes, httpapi.WithoutAuthentication())))
 	t.Cleanup(srv.Close)
 	return &api{t: t, client: apiclient.Client{BaseURL: srv.URL, HTTP: srv.Client()}, svc: svc}
 }

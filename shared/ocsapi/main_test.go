@@ -112,7 +112,7 @@ func newAPIWith(t *testing.T, svc *identity.Service, routeSets ...[]httpapi.Rout
 	for _, rs := range routeSets {
 		routes = append(routes, rs...)
 	}
-	srv := httptest.NewServer(httpapi.NewHandler(svc.Log, routes, httpapi.WithoutAuthentication()))
+	srv := httptest.NewServer(env.Tagged(httpapi.NewHandler(svc.Log, routes, httpapi.WithoutAuthentication())))
 	t.Cleanup(srv.Close)
 	return &api{t: t, client: apiclient.Client{BaseURL: srv.URL, HTTP: srv.Client()}, svc: svc}
 }

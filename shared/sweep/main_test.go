@@ -19,6 +19,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"identityservice/infra/testenv"
+	"identityservice/infra/testenv/awscalls"
+	"identityservice/shared/config"
 	"identityservice/shared/eventbus"
 	"identityservice/shared/identity"
 	"identityservice/shared/store"
@@ -195,15 +197,25 @@ func settings() sweep.Settings {
 // sweeper returns a sweeper on the fixture's world; its log lines and
 // summary lines go to f.logs.
 func (f *fixture) sweeper(s sweep.Settings) *sweep.Sweeper {
-	return f.sweeperOn(s, "default", store.New(env.Clients.DynamoDB, f.table))
+	_, clients := f.sweeperAWS("default")
+	return f.sweeperOn(s, "default", store.New(clients.DynamoDB, f.table))
+}
+
+// sweeperAWS returns clients whose calls are recorded as SweeperFunction's
+// in the fixture's stack, for the IAM check of template.yaml.
+func (f *fixture) sweeperAWS(bus string) (aws.Config, config.Clients) {
+	stack := env.IAMStack(f.table, f.prefix)
+	stack.Parameters = map[string]string{"EventBusName": bus, "EventSource": f.source}
+	return env.As(awscalls.Tag{Function: "SweeperFunction", Stack: stack})
 }
 
 func (f *fixture) sweeperOn(s sweep.Settings, bus string, st sweep.Store) *sweep.Sweeper {
 	log := slog.New(slog.NewJSONHandler(f.logs, nil))
+	awsCfg, clients := f.sweeperAWS(bus)
 	return &sweep.Sweeper{
 		Store:     st,
-		Inventory: vault.NewInventory(env.Clients.SecretsManager, f.prefix),
-		Events:    eventbus.New(eventbridge.NewFromConfig(env.AWS), bus, f.source),
+		Inventory: vault.NewInventory(clients.SecretsManager, f.prefix),
+		Events:    eventbus.New(eventbridge.NewFromConfig(awsCfg), bus, f.source),
 		Settings:  s,
 		Now:       f.clock.Now,
 		Log:       log,

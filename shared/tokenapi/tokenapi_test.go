@@ -51,7 +51,7 @@ func jwksKids(t *testing.T, url string) []string {
 func TestJWKSShowsARotatedKeyAtOnce(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	app := config.NewApp(env.Config, env.Clients, log)
-	srv := httptest.NewServer(httpapi.NewHandler(log, tokenapi.Routes(app)))
+	srv := httptest.NewServer(env.Tagged(httpapi.NewHandler(log, tokenapi.Routes(app))))
 	t.Cleanup(srv.Close)
 
 	before := jwksKids(t, srv.URL)
