@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
@@ -37,7 +38,11 @@ const usage = `usage:
   admin client create --tenant ID --role ROLE [--role ROLE ...] [--name NAME] [--id GUID]
       ROLE: "Account Administrator", "Account Member", "Cluster Operator", "Cluster Support", or a role id
   admin keys rotate
-      a new token signing key; the old one stays published until its tokens expire
+      a new token signing key; the old one stays published until its tokens have expired
+      (token lifetime + key refresh + margin: 66 minutes), then leaves by itself
+  admin keys revoke --kid KID
+      withdraws a signing key at once: every function refuses its tokens within 60 s;
+      revoking the active key first rotates (a new key takes over in the same change)
   admin migrate
       brings items stored by earlier versions to the current layout (counters, list copies, tag entries,
       token items, sharded expiry index); idempotent; prints what it wrote (docs/storage.md, "Migration")
@@ -72,6 +77,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return clientCreate(ctx, svc, args[2:], out)
 	case "keys rotate":
 		return keysRotate(ctx, app.KeyManager(), out)
+	case "keys revoke":
+		fs := flag.NewFlagSet("keys revoke", flag.ContinueOnError)
+		kid := fs.String("kid", "", "the kid of the key to revoke (required; PublishedKids of keys rotate)")
+		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+		if *kid == "" {
+			return errors.New("keys revoke needs --kid\n" + usage)
+		}
+		return keysRevoke(ctx, app.KeyManager(), *kid, out)
 	}
 	return fmt.Errorf("unknown command %q\n%s", args[0]+" "+args[1], usage)
 }
@@ -129,14 +144,42 @@ func clientCreate(ctx context.Context, svc *identity.Service, args []string, out
 // keysRotate rotates the token signing keys.
 func keysRotate(ctx context.Context, km *auth.KeyManager, out io.Writer) error {
 	ks, err := km.Rotate(ctx)
-	if err != nil {
+	return printKeys(ks, err, out, nil)
+}
+
+// keysRevoke withdraws a signing key.
+func keysRevoke(ctx context.Context, km *auth.KeyManager, kid string, out io.Writer) error {
+	ks, err := km.Revoke(ctx, kid)
+	switch {
+	case errors.Is(err, auth.ErrUnknownKey):
+		return fmt.Errorf("no signing key has kid %q: the published kids are in the output of `keys rotate` and at /identity/.well-known/openid-configuration/jwks", kid)
+	}
+	return printKeys(ks, err, out, map[string]any{"RevokedKid": kid})
+}
+
+// printKeys prints the key set after a change. A published set this
+// service did not write was replaced: the result is printed, and the
+// command still fails, because someone wrote the trust root.
+func printKeys(ks auth.KeySet, err error, out io.Writer, extra map[string]any) error {
+	var foreign *auth.ForeignJWKSError
+	if err != nil && !(errors.As(err, &foreign) && foreign.Replaced) {
 		return err
 	}
 	published := []string{}
-	for _, k := range ks.Keys {
-		published = append(published, k.KID)
+	for _, k := range ks.JWKS(time.Now()).Keys {
+		published = append(published, k.KeyID)
 	}
-	return printJSON(out, map[string]any{"ActiveKid": ks.Active, "PublishedKids": published})
+	res := map[string]any{"ActiveKid": ks.Active, "PublishedKids": published, "Version": ks.Version}
+	for k, v := range extra {
+		res[k] = v
+	}
+	if foreign != nil {
+		res["ReplacedForeignKids"] = foreign.Kids
+	}
+	if perr := printJSON(out, res); perr != nil {
+		return perr
+	}
+	return err
 }
 
 // sweep runs one sweep with the sweeper function's configuration and

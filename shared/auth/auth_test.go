@@ -131,8 +131,8 @@ func TestRotationKeepsOldTokensValid(t *testing.T) {
 			t.Fatalf("%s token: %v", name, err)
 		}
 	}
-	if rotated.Active == old.Active || len(rotated.JWKS().Keys) != 2 {
-		t.Fatalf("rotation: active %s, old %s, %d keys", rotated.Active, old.Active, len(rotated.JWKS().Keys))
+	if rotated.Active == old.Active || len(rotated.JWKS(time.Now()).Keys) != 2 {
+		t.Fatalf("rotation: active %s, old %s, %d keys", rotated.Active, old.Active, len(rotated.JWKS(time.Now()).Keys))
 	}
 	// Long after, the retired key is dropped at the next rotation.
 	later, err := rotated.Rotate(time.Now().Add(3 * time.Hour))
@@ -366,19 +366,23 @@ func TestStaleKeySetDoesNotOverwriteANewerJWKS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	publish := func(ks auth.KeySet) {
+	publish := func(ks auth.KeySet) error {
 		t.Helper()
-		raw, err := json.Marshal(ks.JWKS())
+		raw, err := ks.PublishedJWKS(time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := pub.PublishJWKS(ctx, raw, ks.Newest()); err != nil {
+		return pub.PublishJWKS(ctx, raw, ks.Version)
+	}
+	for _, ks := range []auth.KeySet{old, rotated} {
+		if err := publish(ks); err != nil {
 			t.Fatal(err)
 		}
 	}
-	publish(old)
-	publish(rotated)
-	publish(old) // the stale process
+	var newer *auth.NewerJWKSError
+	if err := publish(old); !errors.As(err, &newer) || newer.Version != rotated.Version { // the stale process
+		t.Fatalf("publishing the older set: %v, want NewerJWKSError of version %d", err, rotated.Version)
+	}
 	raw, err := pub.JWKS(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -22,26 +23,43 @@ import (
 // TokenLifetime is the lifetime of an access token.
 const TokenLifetime = time.Hour
 
-// retiredKeyKept is how long a retired key stays published: long enough
-// for every token it signed to expire, plus the time a warm token function
-// may keep signing with it before it reloads the key set.
-const retiredKeyKept = TokenLifetime + keySetTTL + 5*time.Minute
+// KeyRefresh is how long a process trusts what it read of the keys: a
+// token function its key set, a verifier the published JWKS. A revoked key
+// is refused everywhere, and a rotated-in key signs everywhere, within it.
+const KeyRefresh = time.Minute
 
-// keySetTTL is how long a token function trusts its cached key set.
-const keySetTTL = 5 * time.Minute
+// RetiredKeyKept is how long a retired key stays published after the
+// rotation that retired it: long enough for every token it signed to
+// expire (a warm token function may sign with it for up to KeyRefresh
+// after the rotation, and each token lives TokenLifetime), plus a margin
+// for clock skew. After that it leaves the published set by itself; no
+// second rotation is needed.
+const RetiredKeyKept = TokenLifetime + KeyRefresh + 5*time.Minute
 
 // SigningKey is one RSA key.
 type SigningKey struct {
 	KID     string
 	Private *rsa.PrivateKey
 	Created time.Time
-	Retired *time.Time
+	Retired *time.Time // when a rotation replaced it as the active key
 }
 
-// KeySet is every key still published and the one that signs.
+// RetiresAt is when a retired key leaves the published set (zero: the key
+// is not retired).
+func (k SigningKey) RetiresAt() time.Time {
+	if k.Retired == nil {
+		return time.Time{}
+	}
+	return k.Retired.Add(RetiredKeyKept)
+}
+
+// KeySet is every key still published and the one that signs. Version
+// grows with every change (rotation, revocation), so a process holding an
+// older set cannot publish it over a newer one.
 type KeySet struct {
-	Active string
-	Keys   []SigningKey
+	Version int64
+	Active  string
+	Keys    []SigningKey
 }
 
 // GenerateKey makes a new 2048-bit RSA signing key; its kid is derived from
@@ -65,40 +83,55 @@ func NewKeySet(now time.Time) (KeySet, error) {
 	if err != nil {
 		return KeySet{}, err
 	}
-	return KeySet{Active: k.KID, Keys: []SigningKey{k}}, nil
+	return KeySet{Version: 1, Active: k.KID, Keys: []SigningKey{k}}, nil
 }
 
 // Rotate returns the set with a new active key; the old active key is
-// retired and stays published until its tokens have expired. Keys retired
-// long enough ago are dropped.
+// retired and stays published until its tokens have expired
+// (RetiredKeyKept). Keys retired longer ago are dropped.
 func (ks KeySet) Rotate(now time.Time) (KeySet, error) {
 	k, err := GenerateKey(now)
 	if err != nil {
 		return KeySet{}, err
 	}
-	out := KeySet{Active: k.KID, Keys: []SigningKey{k}}
+	out := KeySet{Version: ks.Version + 1, Active: k.KID, Keys: []SigningKey{k}}
 	for _, old := range ks.Keys {
 		if old.Retired == nil {
 			t := now.UTC()
 			old.Retired = &t
 		}
-		if now.Sub(*old.Retired) < retiredKeyKept {
+		if now.Before(old.RetiresAt()) {
 			out.Keys = append(out.Keys, old)
 		}
 	}
 	return out, nil
 }
 
-// Newest is when the set's newest key was created: a rotation always makes
-// it later.
-func (ks KeySet) Newest() time.Time {
-	var t time.Time
-	for _, k := range ks.Keys {
-		if k.Created.After(t) {
-			t = k.Created
-		}
+// Errors of revocation.
+var (
+	ErrUnknownKey = errors.New("no signing key with this kid")
+	ErrActiveKey  = errors.New("the key is the active signing key")
+)
+
+// Revoke returns the set without the key kid. The active key cannot be
+// revoked (ErrActiveKey): rotate first, so that a replacement signs.
+func (ks KeySet) Revoke(kid string) (KeySet, error) {
+	if kid == ks.Active {
+		return KeySet{}, ErrActiveKey
 	}
-	return t
+	out := KeySet{Version: ks.Version + 1, Active: ks.Active}
+	found := false
+	for _, k := range ks.Keys {
+		if k.KID == kid {
+			found = true
+			continue
+		}
+		out.Keys = append(out.Keys, k)
+	}
+	if !found {
+		return KeySet{}, ErrUnknownKey
+	}
+	return out, nil
 }
 
 // ActiveKey returns the key that signs.
@@ -111,13 +144,50 @@ func (ks KeySet) ActiveKey() (SigningKey, error) {
 	return SigningKey{}, errors.New("key set has no active key")
 }
 
-// JWKS returns the public keys.
-func (ks KeySet) JWKS() jose.JSONWebKeySet {
+// JWKS returns the public keys published at instant now: every key but
+// the retired ones whose tokens have all expired.
+func (ks KeySet) JWKS(now time.Time) jose.JSONWebKeySet {
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
-	for _, k := range ks.Keys {
+	for _, k := range ks.published(now) {
 		set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.Private.PublicKey, KeyID: k.KID, Algorithm: string(jose.RS256), Use: "sig"})
 	}
 	return set
+}
+
+func (ks KeySet) published(now time.Time) []SigningKey {
+	var out []SigningKey
+	for _, k := range ks.Keys {
+		if k.Retired == nil || now.Before(k.RetiresAt()) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// PublishedJWKS is the JWKS document published at instant now: JWKS(now),
+// each retired key with an "exp" member (unix seconds; RFC 7517 allows
+// members of one's own), the instant it leaves the set. Verifiers refuse
+// a key past its exp even before the set is published again.
+func (ks KeySet) PublishedJWKS(now time.Time) ([]byte, error) {
+	keys := []json.RawMessage{}
+	for _, k := range ks.published(now) {
+		raw, err := json.Marshal(jose.JSONWebKey{Key: &k.Private.PublicKey, KeyID: k.KID, Algorithm: string(jose.RS256), Use: "sig"})
+		if err != nil {
+			return nil, err
+		}
+		if k.Retired != nil {
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return nil, err
+			}
+			m["exp"] = k.RetiresAt().Unix()
+			if raw, err = json.Marshal(m); err != nil {
+				return nil, err
+			}
+		}
+		keys = append(keys, raw)
+	}
+	return json.Marshal(map[string]any{"keys": keys})
 }
 
 type storedKey struct {
@@ -128,13 +198,14 @@ type storedKey struct {
 }
 
 type storedKeySet struct {
-	Active string      `json:"active"`
-	Keys   []storedKey `json:"keys"`
+	Version int64       `json:"version"`
+	Active  string      `json:"active"`
+	Keys    []storedKey `json:"keys"`
 }
 
 // MarshalKeySet encodes a key set for Secrets Manager.
 func MarshalKeySet(ks KeySet) ([]byte, error) {
-	out := storedKeySet{Active: ks.Active}
+	out := storedKeySet{Version: ks.Version, Active: ks.Active}
 	for _, k := range ks.Keys {
 		der, err := x509.MarshalPKCS8PrivateKey(k.Private)
 		if err != nil {
@@ -151,7 +222,7 @@ func UnmarshalKeySet(b []byte) (KeySet, error) {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return KeySet{}, fmt.Errorf("decode key set: %w", err)
 	}
-	ks := KeySet{Active: in.Active}
+	ks := KeySet{Version: in.Version, Active: in.Active}
 	for _, k := range in.Keys {
 		der, err := base64.StdEncoding.DecodeString(k.PKCS8)
 		if err != nil {
@@ -185,14 +256,45 @@ type PrivateKeyStore interface {
 }
 
 // PublicKeyStore keeps the published JWKS (DynamoDB), readable by every
-// function.
+// function; only the token function (and the operator) can write it.
 type PublicKeyStore interface {
-	// PublishJWKS stores the public keys of a key set whose newest key was
-	// created at newest, unless a set with a newer key is already
-	// published: a process that loaded the set just before a rotation must
-	// not hide the new key.
-	PublishJWKS(ctx context.Context, jwks []byte, newest time.Time) error
+	// PublishJWKS stores the JWKS of the key set of this version, unless a
+	// set of a higher version is published: then it returns a
+	// *NewerJWKSError with what is stored, and stores nothing.
+	PublishJWKS(ctx context.Context, jwks []byte, version int64) error
+	// ReplaceJWKS stores the JWKS whatever is published (the operator's
+	// repair of a set this service did not write).
+	ReplaceJWKS(ctx context.Context, jwks []byte, version int64) error
 	JWKS(ctx context.Context) ([]byte, error) // ErrNoKeySet when none is published
+}
+
+// NewerJWKSError is PublishJWKS's answer when a set of a higher version is
+// already published.
+type NewerJWKSError struct {
+	Version int64
+	JWKS    []byte
+}
+
+func (e *NewerJWKSError) Error() string {
+	return fmt.Sprintf("a JWKS of version %d is already published", e.Version)
+}
+
+// ForeignJWKSError says the published JWKS is not one of the key set's:
+// it holds keys the key set does not (or claims a version the key set
+// never had). This service did not write it — the table's write
+// permission was misused, or the item edited by hand — and tokens signed
+// by its keys would verify, so it must be replaced at once.
+type ForeignJWKSError struct {
+	Kids     []string // the published keys the key set does not hold
+	Replaced bool     // the operator's command replaced it with the key set's JWKS
+}
+
+func (e *ForeignJWKSError) Error() string {
+	what := "run `make admin ARGS='keys rotate'`, which replaces it, and find out who wrote it"
+	if e.Replaced {
+		what = "it was replaced with the key set's own JWKS; find out who wrote it"
+	}
+	return fmt.Sprintf("the published JWKS was not written by this service (keys not in the signing key set: %v): %s", e.Kids, what)
 }
 
 // Errors of the key stores.
@@ -203,8 +305,9 @@ var (
 
 // KeyManager gives the token function its signing keys: loaded on first
 // use (never at init), created if none exist — two cold starts racing both
-// end with the one that Secrets Manager stored first — cached for a few
-// minutes, and published as the JWKS whenever loaded.
+// end with the one that Secrets Manager stored first — cached for
+// KeyRefresh, and published as the JWKS whenever loaded. The operator's
+// Rotate and Revoke change the set.
 type KeyManager struct {
 	Private PrivateKeyStore
 	Public  PublicKeyStore
@@ -226,7 +329,7 @@ func (m *KeyManager) now() time.Time {
 func (m *KeyManager) KeySet(ctx context.Context) (KeySet, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.set != nil && m.now().Sub(m.loadedAt) < keySetTTL {
+	if m.set != nil && m.now().Sub(m.loadedAt) < KeyRefresh {
 		return *m.set, nil
 	}
 	ks, err := m.Private.LoadKeySet(ctx)
@@ -244,14 +347,48 @@ func (m *KeyManager) KeySet(ctx context.Context) (KeySet, error) {
 		}
 		return KeySet{}, err
 	}
-	return m.publish(ctx, ks)
+	return m.publish(ctx, ks, false)
 }
 
 // Rotate makes a new active signing key. The retired key stays in the set,
-// and so in the published JWKS, until every token it signed has expired;
-// warm token functions pick the new key up within keySetTTL. With no key
-// set yet, it creates the first one.
+// and so in the published JWKS, until every token it signed has expired
+// (RetiredKeyKept); warm token functions pick the new key up within
+// KeyRefresh. With no key set yet, it creates the first one.
 func (m *KeyManager) Rotate(ctx context.Context) (KeySet, error) {
+	return m.change(ctx, func(ks KeySet, created bool) (KeySet, error) {
+		if created {
+			return ks, nil
+		}
+		return ks.Rotate(m.now())
+	})
+}
+
+// Revoke withdraws the key kid at once: it leaves the key set and the
+// published JWKS, and every verifier refuses its tokens within KeyRefresh.
+// Revoking the active key first rotates, in the same write, so that a
+// replacement signs (warm token functions switch to it within KeyRefresh).
+// It returns the set afterwards.
+func (m *KeyManager) Revoke(ctx context.Context, kid string) (KeySet, error) {
+	return m.change(ctx, func(ks KeySet, created bool) (KeySet, error) {
+		if created {
+			return KeySet{}, ErrUnknownKey
+		}
+		if kid == ks.Active {
+			rotated, err := ks.Rotate(m.now())
+			if err != nil {
+				return KeySet{}, err
+			}
+			rotated.Version-- // rotation and revocation are one change
+			ks = rotated
+		}
+		return ks.Revoke(kid)
+	})
+}
+
+// change applies an operator's change to the stored key set (created: there
+// was none, ks is a new one) and publishes the result, replacing a
+// published set this service did not write.
+func (m *KeyManager) change(ctx context.Context, f func(ks KeySet, created bool) (KeySet, error)) (KeySet, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ks, err := m.Private.LoadKeySet(ctx)
@@ -260,9 +397,12 @@ func (m *KeyManager) Rotate(ctx context.Context) (KeySet, error) {
 		if ks, err = NewKeySet(m.now()); err != nil {
 			return KeySet{}, err
 		}
+		if ks, err = f(ks, true); err != nil {
+			return KeySet{}, err
+		}
 		err = m.Private.CreateKeySet(ctx, ks)
 	case err == nil:
-		if ks, err = ks.Rotate(m.now()); err != nil {
+		if ks, err = f(ks, false); err != nil {
 			return KeySet{}, err
 		}
 		err = m.Private.ReplaceKeySet(ctx, ks)
@@ -270,19 +410,71 @@ func (m *KeyManager) Rotate(ctx context.Context) (KeySet, error) {
 	if err != nil {
 		return KeySet{}, err
 	}
-	return m.publish(ctx, ks)
+	return m.publish(ctx, ks, true)
 }
 
-// publish makes ks this process's key set and publishes its public keys.
-// The caller holds m.mu.
-func (m *KeyManager) publish(ctx context.Context, ks KeySet) (KeySet, error) {
-	jwks, err := json.Marshal(ks.JWKS())
+// publish makes ks this process's key set and publishes its JWKS. When a
+// newer set is published, it re-reads the key set: the published one must
+// be the set it meant to publish, or a newer one of this service (all its
+// keys in the key set, its version not beyond the key set's), which it
+// adopts; anything else is a *ForeignJWKSError, and the operator's changes
+// (authoritative) replace it. The caller holds m.mu.
+func (m *KeyManager) publish(ctx context.Context, ks KeySet, authoritative bool) (KeySet, error) {
+	jwks, err := ks.PublishedJWKS(m.now())
 	if err != nil {
 		return KeySet{}, err
 	}
-	if err := m.Public.PublishJWKS(ctx, jwks, ks.Newest()); err != nil {
+	err = m.Public.PublishJWKS(ctx, jwks, ks.Version)
+	var newer *NewerJWKSError
+	if errors.As(err, &newer) {
+		fresh, ferr := m.Private.LoadKeySet(ctx)
+		if ferr != nil {
+			return KeySet{}, fmt.Errorf("re-read the key set after a newer JWKS was published: %w", ferr)
+		}
+		foreign := foreignKids(newer.JWKS, fresh)
+		switch {
+		case bytes.Equal(newer.JWKS, jwks):
+			err = nil
+		case len(foreign) == 0 && fresh.Version >= newer.Version && fresh.Version > ks.Version:
+			ks, err = fresh, nil // another process published a newer set of ours
+		default:
+			ferr := &ForeignJWKSError{Kids: foreign}
+			if !authoritative {
+				return KeySet{}, ferr
+			}
+			if err := m.Public.ReplaceJWKS(ctx, jwks, ks.Version); err != nil {
+				return KeySet{}, fmt.Errorf("replace the published JWKS: %w", err)
+			}
+			ferr.Replaced = true
+			m.set, m.loadedAt = &ks, m.now()
+			return ks, ferr
+		}
+	}
+	if err != nil {
 		return KeySet{}, fmt.Errorf("publish JWKS: %w", err)
 	}
 	m.set, m.loadedAt = &ks, m.now()
 	return ks, nil
+}
+
+// foreignKids returns the kids of the published keys that are not, with
+// the same public key, in ks ("?" for a document that cannot be read).
+func foreignKids(published []byte, ks KeySet) []string {
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(published, &set); err != nil {
+		return []string{"?"}
+	}
+	out := []string{}
+	for _, pk := range set.Keys {
+		ok := false
+		for _, k := range ks.Keys {
+			if rk, isRSA := pk.Key.(*rsa.PublicKey); isRSA && k.KID == pk.KeyID && k.Private.PublicKey.Equal(rk) {
+				ok = true
+			}
+		}
+		if !ok {
+			out = append(out, pk.KeyID)
+		}
+	}
+	return out
 }

@@ -110,7 +110,9 @@ func (i *Issuer) audience() string {
 var ErrInvalidToken = errors.New("invalid token")
 
 // Verifier checks bearer tokens against the published JWKS, which it
-// caches and re-reads when a token names a key it does not know.
+// re-reads every KeyRefresh (so a revoked key is refused within it) and
+// when a token names a key it does not know. A key whose "exp" member
+// (PublishedJWKS) has passed is refused even if still published.
 type Verifier struct {
 	Keys     PublicKeyStore
 	Audience string
@@ -118,13 +120,13 @@ type Verifier struct {
 
 	mu        sync.Mutex
 	jwks      *jose.JSONWebKeySet
+	expiry    map[string]time.Time // kid -> when the key stops being trusted
 	fetchedAt time.Time
 }
 
-const (
-	jwksTTL          = 5 * time.Minute
-	jwksRefetchAfter = 10 * time.Second
-)
+// jwksRefetchAfter spaces re-reads for unknown kids, so garbage tokens
+// cannot make every request read the table.
+const jwksRefetchAfter = 10 * time.Second
 
 func (v *Verifier) now() time.Time {
 	if v.Now != nil {
@@ -141,20 +143,22 @@ func (v *Verifier) key(ctx context.Context, kid string) (*jose.JSONWebKey, error
 		if v.jwks == nil {
 			return nil
 		}
+		if exp, ok := v.expiry[kid]; ok && !v.now().Before(exp) {
+			return nil
+		}
 		if ks := v.jwks.Key(kid); len(ks) > 0 {
 			return &ks[0]
 		}
 		return nil
 	}
-	if k := find(); k != nil && v.now().Sub(v.fetchedAt) < jwksTTL {
+	if k := find(); k != nil && v.now().Sub(v.fetchedAt) < KeyRefresh {
 		return k, nil
 	}
 	if v.jwks == nil || v.now().Sub(v.fetchedAt) >= jwksRefetchAfter {
 		raw, err := v.Keys.JWKS(ctx)
 		if err != nil && !errors.Is(err, ErrNoKeySet) {
-			if k := find(); k != nil {
-				return k, nil
-			}
+			// No fallback to a set older than KeyRefresh: it might still
+			// hold a revoked key.
 			return nil, err
 		}
 		if errors.Is(err, ErrNoKeySet) {
@@ -167,7 +171,22 @@ func (v *Verifier) key(ctx context.Context, kid string) (*jose.JSONWebKey, error
 		if err := json.Unmarshal(raw, &set); err != nil {
 			return nil, fmt.Errorf("decode JWKS: %w", err)
 		}
-		v.jwks, v.fetchedAt = &set, v.now()
+		var exps struct {
+			Keys []struct {
+				Kid string `json:"kid"`
+				Exp *int64 `json:"exp"`
+			} `json:"keys"`
+		}
+		if err := json.Unmarshal(raw, &exps); err != nil {
+			return nil, fmt.Errorf("decode JWKS: %w", err)
+		}
+		expiry := map[string]time.Time{}
+		for _, k := range exps.Keys {
+			if k.Exp != nil {
+				expiry[k.Kid] = time.Unix(*k.Exp, 0)
+			}
+		}
+		v.jwks, v.expiry, v.fetchedAt = &set, expiry, v.now()
 	}
 	if k := find(); k != nil {
 		return k, nil

@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"errors"
-	"time"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -12,7 +12,8 @@ import (
 	"identityservice/shared/auth"
 )
 
-// The published JWKS: public keys only, readable by every function.
+// The published JWKS: public keys only, readable by every function;
+// template.yaml lets only TokenFunction write this partition.
 const (
 	pkSigningKeys = "SIGNINGKEYS"
 	skJWKS        = "#JWKS"
@@ -20,22 +21,46 @@ const (
 
 var _ auth.PublicKeyStore = (*Dynamo)(nil)
 
-// PublishJWKS stores the public key set, unless one with a newer key is
-// already published (see auth.PublicKeyStore).
-func (d *Dynamo) PublishJWKS(ctx context.Context, jwks []byte, newest time.Time) error {
+func jwksItem(jwks []byte, version int64) item {
 	it := key(pkSigningKeys, skJWKS)
 	it["Type"] = s("JWKS")
 	it["Jwks"] = s(string(jwks))
-	it["NewestKey"] = n(newest.UnixNano())
-	_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: it,
-		ConditionExpression:       aws.String("attribute_not_exists(NewestKey) OR NewestKey <= :newest"),
-		ExpressionAttributeValues: item{":newest": n(newest.UnixNano())}})
+	it["SetVersion"] = n(version)
+	return it
+}
+
+// PublishJWKS stores the public key set unless one of a higher version is
+// published; then it answers *auth.NewerJWKSError with what is stored
+// (see auth.PublicKeyStore).
+func (d *Dynamo) PublishJWKS(ctx context.Context, jwks []byte, version int64) error {
+	_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: jwksItem(jwks, version),
+		ConditionExpression:       aws.String("attribute_not_exists(SetVersion) OR SetVersion <= :v"),
+		ExpressionAttributeValues: item{":v": n(version)}})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return nil // a newer set is published; it includes this one's active key
+		out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(pkSigningKeys, skJWKS), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return storageError("read JWKS", err)
+		}
+		newer := &auth.NewerJWKSError{}
+		if v, ok := out.Item["Jwks"].(*types.AttributeValueMemberS); ok {
+			newer.JWKS = []byte(v.Value)
+		}
+		if v, ok := out.Item["SetVersion"].(*types.AttributeValueMemberN); ok {
+			newer.Version, _ = strconv.ParseInt(v.Value, 10, 64)
+		}
+		return newer
 	}
 	if err != nil {
 		return storageError("publish JWKS", err)
+	}
+	return nil
+}
+
+// ReplaceJWKS stores the public key set whatever is published.
+func (d *Dynamo) ReplaceJWKS(ctx context.Context, jwks []byte, version int64) error {
+	if _, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: jwksItem(jwks, version)}); err != nil {
+		return storageError("replace JWKS", err)
 	}
 	return nil
 }
