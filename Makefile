@@ -22,7 +22,7 @@ export PATH  := $(PATH):$(PYENV_SHIMS)
 # What `make admin` and `make invoke` use to reach the stack of `make run`.
 LOCAL_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \
 	AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:4566 \
-	TABLE_NAME=identity-local SECRET_PREFIX=identity-local \
+	TABLE_NAME=identity-local SECRET_PREFIX=identity-local ISSUER=http://127.0.0.1:3000/identity \
 	AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:4566
 
 .PHONY: run test test-faults unit build functions generate invoke admin deploy lint bench bench-profile deps tools clean

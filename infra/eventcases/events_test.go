@@ -137,6 +137,12 @@ const (
 	basicMarker  = "REPLACE_WITH_BASIC_CREDENTIALS" // base64(client_id:client_secret)
 )
 
+// templateIssuer is template.yaml's default ISSUER in us-east-1: the HTTP
+// API's own URL, its id filled from the event's requestContext.apiId. The
+// events' API is abcd1234, so tokens carry (and bearer tokens must carry)
+// https://abcd1234.execute-api.us-east-1.amazonaws.com/identity.
+const templateIssuer = "https://{apiId}.execute-api.us-east-1.amazonaws.com/identity"
+
 // expected holds, per function, the cases in the order they run and the
 // status each must answer. Every file in events/<function>/ must be here.
 var expected = map[string][]struct {
@@ -315,7 +321,7 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 					}
 					res, err := lambdaruntime.Invoke(ctx, lambdaruntime.Options{
 						Bootstrap: bootstrap, Event: event, FunctionName: function,
-						Env: append(append(env.Stack.Env(), recorded...), "TABLE_NAME="+env.Config.Table, "SECRET_PREFIX="+env.Config.SecretPrefix),
+						Env: append(append(env.Stack.Env(), recorded...), "TABLE_NAME="+env.Config.Table, "SECRET_PREFIX="+env.Config.SecretPrefix, "ISSUER="+templateIssuer),
 					})
 					if err != nil {
 						t.Fatal(err)

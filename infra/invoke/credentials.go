@@ -27,8 +27,7 @@ var credentialMarkers = []string{"REPLACE_WITH_CLIENT_ID", "REPLACE_WITH_CLIENT_
 // sample events work as they are: the token events' credential markers get
 // the demo client's id and secret, and an HTTP event without an
 // Authorization header gets that client's bearer token, issued by the local
-// token endpoint for the issuer the event's domain implies (as API Gateway
-// would: https://<domainName>/identity). It returns the event unchanged,
+// token endpoint (iss: the pinned ISSUER both sides share). It returns the event unchanged,
 // and says why on stderr, when there is nothing to fill or no stack.
 func withCredentials(event []byte, bootPath string) []byte {
 	var ev map[string]any
@@ -66,8 +65,7 @@ func withCredentials(event []byte, bootPath string) []byte {
 		fmt.Fprintln(os.Stderr, "invoke: filled in the demo client's credentials from", bootPath)
 		return []byte(filled)
 	}
-	domain, _ := rc["domainName"].(string)
-	token, err := fetchToken(boot, domain)
+	token, err := fetchToken(boot)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "invoke: no bearer token (%v): the event is sent without one\n", err)
 		return event
@@ -85,9 +83,10 @@ func withCredentials(event []byte, bootPath string) []byte {
 	return out
 }
 
-// fetchToken gets an access token from the local token endpoint, asking
-// for it as a request to domain over https would.
-func fetchToken(boot bootstrapFile, domain string) (string, error) {
+// fetchToken gets an access token from the local token endpoint. Its iss
+// is the pinned ISSUER of `make run`, which make invoke's LOCAL_ENV gives
+// the invoked function too, whatever the event's domain.
+func fetchToken(boot bootstrapFile) (string, error) {
 	form := url.Values{"grant_type": {"client_credentials"}}
 	req, err := http.NewRequest(http.MethodPost, boot.TokenUrl, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -95,10 +94,6 @@ func fetchToken(boot bootstrapFile, domain string) (string, error) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(url.QueryEscape(boot.ClientId), url.QueryEscape(boot.ClientSecret))
-	if domain != "" {
-		req.Host = domain
-		req.Header.Set("X-Forwarded-Proto", "https")
-	}
 	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		return "", err

@@ -63,6 +63,9 @@ func run() error {
 	}
 	setDefault("TABLE_NAME", "identity-local")
 	setDefault("SECRET_PREFIX", "identity-local")
+	// The issuer is pinned, as template.yaml pins it in AWS: no request
+	// header changes the tokens' iss (make invoke's LOCAL_ENV says the same).
+	setDefault("ISSUER", "http://"+*addr+"/identity")
 
 	cfg, err := config.FromEnv()
 	if err != nil {

@@ -115,3 +115,41 @@ func TestOnlyTheTokenFunctionReadsSigningKeys(t *testing.T) {
 		t.Error("TokenFunction cannot read the signing keys (secretsmanager:GetSecretValue on ${AWS::StackName}/signing-keys-??????)")
 	}
 }
+
+// The deployed form pins the issuer and throttles the token route:
+// ISSUER and AUDIENCE reach every function (Globals), ISSUER defaulting to
+// the HTTP API's own URL (its id as {apiId}, which the functions fill from
+// API Gateway's request context), and POST /identity/connect/token has
+// API Gateway route throttling from parameters that are on by default.
+func TestIssuerPinnedAndTokenRouteThrottled(t *testing.T) {
+	raw, err := os.ReadFile(templateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	vars := child(child(child(child(root, "Globals"), "Function"), "Environment"), "Variables")
+	iss := child(vars, "ISSUER")
+	if iss == nil || iss.Tag != "!If" || len(iss.Content) != 3 || iss.Content[0].Value != "HasIssuer" ||
+		iss.Content[2].Value != "https://{apiId}.execute-api.${AWS::Region}.${AWS::URLSuffix}/identity" {
+		t.Fatalf("Globals ISSUER: want !If [HasIssuer, !Ref Issuer, !Sub https://{apiId}.execute-api.${AWS::Region}.${AWS::URLSuffix}/identity]")
+	}
+	if aud := child(vars, "AUDIENCE"); aud == nil || aud.Tag != "!Ref" || aud.Value != "Audience" {
+		t.Fatal("Globals AUDIENCE: want !Ref Audience")
+	}
+	params := child(root, "Parameters")
+	route := child(child(child(child(root, "Resources"), "HttpApi"), "Properties"), "RouteSettings")
+	token := child(route, "POST /identity/connect/token")
+	for _, k := range []string{"ThrottlingBurstLimit", "ThrottlingRateLimit"} {
+		v := child(token, k)
+		if v == nil || v.Tag != "!Ref" {
+			t.Fatalf("HttpApi RouteSettings[POST /identity/connect/token].%s: want !Ref of a parameter", k)
+		}
+		if d := child(child(params, v.Value), "Default"); d == nil || d.Value == "" || d.Value == "0" {
+			t.Fatalf("parameter %s: want a positive default (throttling on by default)", v.Value)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
 
@@ -41,11 +42,27 @@ type Principal struct {
 	Roles    []string
 }
 
-// IssuerURL is the token issuer for a request: ISSUER when configured,
-// else the API's own address (https behind API Gateway) plus /identity.
+// APIIDPlaceholder in a configured ISSUER stands for the id of the HTTP
+// API that received the request, as API Gateway states it in the Lambda
+// event's request context (requestContext.apiId) — never a request header.
+// template.yaml's default ISSUER is the API's own URL written this way,
+// since a function cannot reference its own API in the template (that is
+// a circular dependency).
+const APIIDPlaceholder = "{apiId}"
+
+// IssuerURL is the token issuer for a request: ISSUER when configured
+// (with APIIDPlaceholder filled from the API Gateway request context), so
+// that no request header can change it; else, for local development only,
+// the request's own address plus /identity.
 func IssuerURL(configured string, r *http.Request) string {
 	if configured != "" {
-		return strings.TrimRight(configured, "/")
+		iss := strings.TrimRight(configured, "/")
+		if strings.Contains(iss, APIIDPlaceholder) {
+			if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && rc.APIID != "" {
+				iss = strings.ReplaceAll(iss, APIIDPlaceholder, rc.APIID)
+			}
+		}
+		return iss
 	}
 	scheme := "http"
 	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {

@@ -15,6 +15,17 @@ type Response struct {
 	ContentType string // of Raw
 }
 
+// NoStore adds to headers (nil: none) those of an answer that carries a
+// secret (a client secret, an access token): no cache may keep it
+// (RFC 6749 5.1).
+func NoStore(headers map[string]string) map[string]string {
+	out := map[string]string{"Cache-Control": "no-store", "Pragma": "no-cache"}
+	for k, v := range headers {
+		out[k] = v
+	}
+	return out
+}
+
 // Handler is the one way every route answers: a Response, or an error,
 // which the route family's error format (the table errorFormats) writes.
 // w is there for what must see the connection (http.MaxBytesReader in

@@ -154,7 +154,7 @@ func (h handlers) add(w http.ResponseWriter, r *http.Request) (httpapi.Response,
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	return httpapi.Response{Status: http.StatusOK, Body: application(client, &created.SecretString)}, nil
+	return httpapi.Response{Status: http.StatusOK, Header: httpapi.NoStore(nil), Body: application(client, &created.SecretString)}, nil
 }
 
 func (h handlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {

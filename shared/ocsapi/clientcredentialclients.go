@@ -109,7 +109,7 @@ func (h cccHandlers) create(w http.ResponseWriter, r *http.Request) (httpapi.Res
 		SecretDescription:         created.Secret.Description,
 		SecretExpirationDate:      formatTime(created.Secret.Expiration),
 		ClientCredentialClientDto: cccDto(created.Client),
-	}, Header: map[string]string{"Location": r.URL.Path + "/" + created.Client.ID}}, nil
+	}, Header: httpapi.NoStore(map[string]string{"Location": r.URL.Path + "/" + created.Client.ID})}, nil
 }
 
 func (h cccHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {

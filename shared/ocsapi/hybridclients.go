@@ -130,7 +130,7 @@ func (h hybridHandlers) create(w http.ResponseWriter, r *http.Request) (httpapi.
 		SecretDescription:    created.Secret.Description,
 		SecretExpirationDate: formatTime(created.Secret.Expiration),
 		HybridClientDto:      hybridDto(created.Client),
-	}, Header: map[string]string{"Location": r.URL.Path + "/" + created.Client.ID}}, nil
+	}, Header: httpapi.NoStore(map[string]string{"Location": r.URL.Path + "/" + created.Client.ID})}, nil
 }
 
 func (h hybridHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {

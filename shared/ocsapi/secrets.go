@@ -180,7 +180,7 @@ func (h secretHandlers) add(w http.ResponseWriter, r *http.Request) (httpapi.Res
 		SecretId:     created.Secret.ID,
 		Expiration:   formatTime(created.Secret.Expiration),
 		Description:  created.Secret.Description,
-	}, Header: map[string]string{"Location": r.URL.Path + "/" + created.Secret.ID}}, nil
+	}, Header: httpapi.NoStore(map[string]string{"Location": r.URL.Path + "/" + created.Secret.ID})}, nil
 }
 
 func (h secretHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {

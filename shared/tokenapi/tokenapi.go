@@ -53,10 +53,18 @@ func serverError(description string, cause error) *httpapi.OAuthError {
 	return &httpapi.OAuthError{Status: http.StatusInternalServerError, Code: "server_error", Description: description, Err: cause}
 }
 
+var errBadAuthorization = errors.New("the Authorization header is not valid Basic")
+
 // credentials reads client_secret_basic or client_secret_post
 // credentials; using both at once is an invalid request.
+// An Authorization header that is present but not valid Basic is an
+// authentication failure (RFC 6749 2.3.1: the client tried and failed), not
+// an absent one: errBadAuthorization, answered 401 invalid_client.
 func credentials(r *http.Request) (id, secret string, ok bool, err error) {
 	basicID, basicSecret, hasBasic := r.BasicAuth()
+	if !hasBasic && len(r.Header.Values("Authorization")) > 0 {
+		return "", "", false, errBadAuthorization
+	}
 	formID, formSecret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	switch {
 	case hasBasic && formSecret != "":
@@ -90,6 +98,12 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 	if err := r.ParseForm(); err != nil {
 		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
 	}
+	// RFC 6749 3.2: request parameters must not be included more than once.
+	for name, values := range r.PostForm {
+		if len(values) > 1 {
+			return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", fmt.Sprintf("The parameter %s appears %d times in the body; send each parameter once.", name, len(values)))
+		}
+	}
 	switch gt := r.PostForm.Get("grant_type"); gt {
 	case "":
 		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "grant_type is required; use client_credentials.")
@@ -98,6 +112,9 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials grant is supported.")
 	}
 	id, secret, ok, err := credentials(r)
+	if errors.Is(err, errBadAuthorization) {
+		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", "The Authorization header is not valid HTTP Basic client authentication; send Basic base64(client_id:client_secret), or no Authorization header and the credentials in the body.")
+	}
 	if err != nil {
 		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", err.Error())
 	}
@@ -119,7 +136,7 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 		return httpapi.Response{}, serverError("The token could not be issued; retry.", fmt.Errorf("token signing: %w", err))
 	}
 	httpapi.Logger(r.Context()).InfoContext(r.Context(), "token issued", "tenant", client.TenantID, "client", client.ID)
-	return httpapi.Response{Status: http.StatusOK, Body: map[string]any{
+	return httpapi.Response{Status: http.StatusOK, Header: httpapi.NoStore(nil), Body: map[string]any{
 		"access_token": token,
 		"token_type":   "Bearer",
 		"expires_in":   int(lifetime.Seconds()),
