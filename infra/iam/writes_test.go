@@ -26,6 +26,7 @@ func TestEachFunctionWritesOnlyItsPartitions(t *testing.T) {
 		"ApplicationSecretsFunction":      {"CLIENT#4a5b6c7d"},
 		"TokenFunction":                   {"SIGNINGKEYS"},
 		"SweeperFunction":                 {"CLIENT#4a5b6c7d", "SWEEPER"},
+		"PortalFunction":                  {}, // read-only
 	}
 	writes := []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
 		"dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"}
