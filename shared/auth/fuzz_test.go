@@ -18,8 +18,9 @@ import (
 // publishedKeys is a fixed JWKS: the fuzz target reads no store.
 type publishedKeys []byte
 
-func (p publishedKeys) PublishJWKS(context.Context, []byte, time.Time) error { return nil }
-func (p publishedKeys) JWKS(context.Context) ([]byte, error)                 { return p, nil }
+func (p publishedKeys) PublishJWKS(context.Context, []byte, int64) error { return nil }
+func (p publishedKeys) ReplaceJWKS(context.Context, []byte, int64) error { return nil }
+func (p publishedKeys) JWKS(context.Context) ([]byte, error)             { return p, nil }
 
 // FuzzBearer holds bearer token parsing and verification to: no panic;
 // anything but a valid token of the published key, issuer and audience is
@@ -32,7 +33,7 @@ func FuzzBearer(f *testing.F) {
 		f.Fatal(err)
 	}
 	key, _ := ks.ActiveKey()
-	jwks, _ := json.Marshal(ks.JWKS())
+	jwks, _ := json.Marshal(ks.JWKS(time.Now()))
 	const issuer = "https://api.example.com/identity"
 	sign := func(c map[string]any) string {
 		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key.Private, KeyID: key.KID}}, (&jose.SignerOptions{}).WithType("at+jwt"))
