@@ -8,14 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"identityservice/infra/testenv"
 	"identityservice/shared/auth"
 	"identityservice/shared/store"
 )
-
-var env *testenv.Env
-
-func TestMain(m *testing.M) { testenv.Main(m, &env) }
 
 type keysOutput struct {
 	ActiveKid           string
