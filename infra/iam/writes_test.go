@@ -24,7 +24,7 @@ func TestEachFunctionWritesOnlyItsPartitions(t *testing.T) {
 		"HybridClientsFunction":           {"TENANT#5f0c3a52", "CLIENT#4a5b6c7d"},
 		"ClientSecretsFunction":           {"CLIENT#4a5b6c7d"},
 		"ApplicationSecretsFunction":      {"CLIENT#4a5b6c7d"},
-		"TokenFunction":                   {"SIGNINGKEYS"},
+		"TokenFunction":                   {"SIGNINGKEYS", "CLIENT#4a5b6c7d"}, // LastUsed
 		"SweeperFunction":                 {"CLIENT#4a5b6c7d", "SWEEPER"},
 		"PortalFunction":                  {}, // read-only
 	}
