@@ -11,100 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"identityservice/infra/testenv/meter"
 	"identityservice/shared/identity"
 	"identityservice/shared/store"
 	"identityservice/shared/sweep"
 )
-
-// metered is the real DynamoDB Local client, asking for and adding up the
-// consumed capacity of every request, and counting the items each read
-// returned.
-type metered struct {
-	*dynamodb.Client
-	mu        sync.Mutex
-	readUnits float64
-	itemsRead int
-	reads     int // read requests
-	writes    int // write requests
-}
-
-func (m *metered) read(cc *types.ConsumedCapacity, items int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.reads++
-	m.itemsRead += items
-	if cc != nil {
-		m.readUnits += aws.ToFloat64(cc.CapacityUnits)
-	}
-}
-
-func (m *metered) wrote() {
-	m.mu.Lock()
-	m.writes++
-	m.mu.Unlock()
-}
-
-func (m *metered) reset() (units float64, items, reads int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	units, items, reads = m.readUnits, m.itemsRead, m.reads
-	m.readUnits, m.itemsRead, m.reads, m.writes = 0, 0, 0, 0
-	return
-}
-
-func (m *metered) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
-	out, err := m.Client.Query(ctx, in, o...)
-	if err == nil {
-		m.read(out.ConsumedCapacity, int(out.ScannedCount))
-	}
-	return out, err
-}
-
-func (m *metered) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
-	out, err := m.Client.GetItem(ctx, in, o...)
-	if err == nil {
-		n := 0
-		if out.Item != nil {
-			n = 1
-		}
-		m.read(out.ConsumedCapacity, n)
-	}
-	return out, err
-}
-
-func (m *metered) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
-	out, err := m.Client.BatchGetItem(ctx, in, o...)
-	if err == nil {
-		n := 0
-		for _, items := range out.Responses {
-			n += len(items)
-		}
-		var cc *types.ConsumedCapacity
-		if len(out.ConsumedCapacity) > 0 {
-			cc = &out.ConsumedCapacity[0]
-		}
-		m.read(cc, n)
-	}
-	return out, err
-}
-
-func (m *metered) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	m.wrote()
-	return m.Client.UpdateItem(ctx, in, o...)
-}
-
-func (m *metered) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	m.wrote()
-	return m.Client.DeleteItem(ctx, in, o...)
-}
-
-func (m *metered) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	m.wrote()
-	return m.Client.PutItem(ctx, in, o...)
-}
 
 // seed writes secret records straight to the table, 25 per BatchWriteItem,
 // on a few connections.
@@ -185,7 +96,7 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 	}
 	t.Logf("seeded %d records (%d expired, with material) in %s", total, len(expiredSecs), time.Since(began).Round(time.Millisecond))
 
-	api := &metered{Client: env.Clients.DynamoDB}
+	api := meter.New(env.Clients.DynamoDB)
 	f.clock.Set(now)
 
 	// The expiry steps alone: purge, expire and warn.
@@ -195,7 +106,8 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	units, items, reads := api.reset()
+	r := api.Reset()
+	units, items, reads := r.Units, r.Items, r.Requests
 	t.Logf("expiry steps: %d items read in %d requests, %.1f read capacity units, for %d expired secrets among %d records (Expired %d)",
 		items, reads, units, expired, total, c.Expired)
 	if c.Expired != expired || c.Failed != 0 {
@@ -273,7 +185,8 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	units, items, reads = api.reset()
+	r = api.Reset()
+	units, items, reads = r.Units, r.Items, r.Requests
 	t.Logf("next run with reconciliation (batch %d): %d items read in %d requests, %.1f read capacity units (Expired %d, MaterialMissing %d)",
 		s.ReconcileBatch, items, reads, units, c.Expired, c.MaterialMissing)
 	if c.Expired != 0 {
