@@ -13,6 +13,7 @@ import (
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"identityservice/shared/identity"
@@ -21,18 +22,58 @@ import (
 // DefaultAudience is the aud of access tokens for this API.
 const DefaultAudience = "identity-clients-api"
 
-// Claims are the claims of an access token.
+// Claims are the claims of an access token (RFC 9068). They implement
+// jwt.Claims, so golang-jwt validates exp, nbf, iat, iss and aud, and
+// Validate adds the service's own rule (a client_id).
 type Claims struct {
-	Issuer    string   `json:"iss"`
-	Subject   string   `json:"sub"`
-	Audience  audience `json:"aud"`
-	Expiry    *int64   `json:"exp"` // NumericDate: seconds since the epoch
-	NotBefore *int64   `json:"nbf,omitempty"`
-	IssuedAt  *int64   `json:"iat,omitempty"`
-	ID        string   `json:"jti"`
-	ClientID  string   `json:"client_id"`
-	TenantID  string   `json:"tid"`
-	Roles     []string `json:"role"`
+	Issuer    string           `json:"iss"`
+	Subject   string           `json:"sub"`
+	Audience  audience         `json:"aud"`
+	Expiry    *jwt.NumericDate `json:"exp"`
+	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
+	IssuedAt  *jwt.NumericDate `json:"iat,omitempty"`
+	ID        string           `json:"jti"`
+	ClientID  string           `json:"client_id"`
+	TenantID  string           `json:"tid"`
+	Roles     []string         `json:"role"`
+}
+
+func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.Expiry, nil }
+func (c *Claims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NotBefore, nil }
+func (c *Claims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.IssuedAt, nil }
+func (c *Claims) GetIssuer() (string, error)                   { return c.Issuer, nil }
+func (c *Claims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c *Claims) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings(c.Audience), nil }
+
+var errNoClientID = errors.New("no client_id")
+
+// Validate is called by the parser after the registered claims checked out.
+func (c *Claims) Validate() error {
+	if c.ClientID == "" {
+		return errNoClientID
+	}
+	return nil
+}
+
+// audience is the aud claim: one string, or an array of them (RFC 7519
+// 4.1.3). It is written as a string when it holds one value (jwt's
+// ClaimStrings writes an array unless a package-wide switch is turned).
+type audience []string
+
+func (a audience) MarshalJSON() ([]byte, error) {
+	if len(a) == 1 {
+		return json.Marshal(a[0])
+	}
+	return json.Marshal([]string(a))
+}
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var cs jwt.ClaimStrings
+	if err := cs.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*a = audience(cs)
+	return nil
 }
 
 // Principal is who a verified token speaks for.
@@ -96,20 +137,22 @@ func (i *Issuer) Issue(ctx context.Context, issuer string, c identity.Client) (s
 	if roles == nil {
 		roles = []string{}
 	}
-	iat, exp := now.Unix(), now.Add(TokenLifetime).Unix()
-	claims := Claims{
+	claims := &Claims{
 		Issuer:    issuer,
 		Subject:   c.ID,
 		Audience:  audience{i.audience()},
-		Expiry:    &exp,
-		IssuedAt:  &iat,
-		NotBefore: &iat,
+		Expiry:    jwt.NewNumericDate(now.Add(TokenLifetime)),
+		IssuedAt:  jwt.NewNumericDate(now),
+		NotBefore: jwt.NewNumericDate(now),
 		ID:        uuid.NewString(),
 		ClientID:  c.ID,
 		TenantID:  c.TenantID,
 		Roles:     roles,
 	}
-	token, err := signRS256(key.Private, key.KID, claims)
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	tok.Header["kid"] = key.KID
+	tok.Header["typ"] = tokenType
+	token, err := tok.SignedString(key.Private)
 	if err != nil {
 		return "", 0, err
 	}
@@ -134,6 +177,9 @@ type Verifier struct {
 	Keys     PublicKeyStore
 	Audience string
 	Now      func() time.Time
+
+	pmu     sync.Mutex
+	parsers map[string]*jwt.Parser // by issuer: built once, see parser
 
 	mu        sync.Mutex
 	jwks      *jose.JSONWebKeySet
@@ -214,42 +260,104 @@ func (v *Verifier) key(ctx context.Context, kid string) (*jose.JSONWebKey, error
 // leeway is the clock skew allowed on exp, nbf and iat.
 const leeway = 5 * time.Second
 
-// Verify checks a token's signature (RS256 only: "none" and every other
-// algorithm are refused), issuer, audience and times.
-func (v *Verifier) Verify(ctx context.Context, raw, issuer string) (Principal, error) {
-	tok, err := parseCompact(raw)
-	if err != nil {
-		return Principal{}, ErrInvalidToken
-	}
-	key, err := v.key(ctx, tok.header.Kid)
-	if err != nil {
-		if errors.Is(err, ErrInvalidToken) {
-			return Principal{}, err
-		}
-		return Principal{}, fmt.Errorf("read signing keys: %w", err)
-	}
-	pub, ok := key.Key.(*rsa.PublicKey)
-	if !ok || (key.Algorithm != "" && key.Algorithm != algRS256) || tok.verifyRS256(pub) != nil {
-		return Principal{}, ErrInvalidToken
-	}
-	var c Claims
-	if err := json.Unmarshal(tok.payload, &c); err != nil {
-		return Principal{}, ErrInvalidToken
+// tokenType is the access token's typ header (RFC 9068).
+const tokenType = "at+jwt"
+
+// acceptedAlgs are the algorithms a token may be signed with; each key is
+// further held to the one algorithm its JWK states (verificationKey).
+// "none", HMAC and every other algorithm are refused before any key is
+// looked up.
+var acceptedAlgs = []string{jwt.SigningMethodRS256.Alg()}
+
+// maxParsers bounds the parsers kept per issuer. A deployment has one
+// issuer (ISSUER); only local development derives it from the request.
+const maxParsers = 8
+
+// parser returns the jwt.Parser for tokens of this issuer, built once:
+// its options are fixed (algorithms, issuer, audience, leeway, required
+// exp, iat checked, the service clock).
+func (v *Verifier) parser(issuer string) *jwt.Parser {
+	v.pmu.Lock()
+	defer v.pmu.Unlock()
+	if p, ok := v.parsers[issuer]; ok {
+		return p
 	}
 	aud := v.Audience
 	if aud == "" {
 		aud = DefaultAudience
 	}
-	now := v.now()
-	switch {
-	case c.Issuer != issuer, !c.Audience.contains(aud), c.ClientID == "":
+	p := jwt.NewParser(
+		jwt.WithValidMethods(acceptedAlgs),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(aud),
+		jwt.WithLeeway(leeway),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(v.now),
+	)
+	if v.parsers == nil {
+		v.parsers = map[string]*jwt.Parser{}
+	}
+	if len(v.parsers) < maxParsers {
+		v.parsers[issuer] = p
+	}
+	return p
+}
+
+var errCritical = errors.New("critical header parameters are not supported")
+
+// verificationKey is the public key of k for a token signed with alg: the
+// JWK's own "alg" (or, for a JWK without one, the algorithm its key type
+// implies) must be alg, and the key of the type alg needs, so a token
+// cannot choose how it is checked (RFC 8725 3.1).
+func verificationKey(k *jose.JSONWebKey, alg string) (any, error) {
+	if k.Use != "" && k.Use != "sig" {
+		return nil, ErrInvalidToken
+	}
+	keyAlg := k.Algorithm
+	pub := k.Key
+	if keyAlg == "" {
+		if _, ok := pub.(*rsa.PublicKey); ok {
+			keyAlg = jwt.SigningMethodRS256.Alg()
+		}
+	}
+	if keyAlg != alg {
+		return nil, ErrInvalidToken
+	}
+	switch alg {
+	case jwt.SigningMethodRS256.Alg():
+		if rk, ok := pub.(*rsa.PublicKey); ok {
+			return rk, nil
+		}
+	}
+	return nil, ErrInvalidToken
+}
+
+// Verify checks a token with golang-jwt: its algorithm (acceptedAlgs, and
+// the one its key states), signature, issuer, audience, times (exp
+// required; nbf and iat not in the future; leeway 5 s on the service
+// clock) and client_id. Any failure is ErrInvalidToken; an error reading
+// the keys is another error.
+func (v *Verifier) Verify(ctx context.Context, raw, issuer string) (Principal, error) {
+	var keyErr error
+	keyfunc := func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errCritical // tokens use none (RFC 7515 4.1.11)
+		}
+		kid, _ := t.Header["kid"].(string)
+		key, err := v.key(ctx, kid)
+		if err != nil {
+			keyErr = err
+			return nil, err
+		}
+		return verificationKey(key, t.Method.Alg())
+	}
+	var c Claims
+	if _, err := v.parser(issuer).ParseWithClaims(raw, &c, keyfunc); err != nil {
+		if keyErr != nil && !errors.Is(keyErr, ErrInvalidToken) {
+			return Principal{}, fmt.Errorf("read signing keys: %w", keyErr)
+		}
 		return Principal{}, ErrInvalidToken
-	case c.Expiry == nil || !now.Before(time.Unix(*c.Expiry, 0).Add(leeway)):
-		return Principal{}, ErrInvalidToken // expired, or never expires
-	case c.NotBefore != nil && now.Add(leeway).Before(time.Unix(*c.NotBefore, 0)):
-		return Principal{}, ErrInvalidToken // not valid yet
-	case c.IssuedAt != nil && now.Add(leeway).Before(time.Unix(*c.IssuedAt, 0)):
-		return Principal{}, ErrInvalidToken // issued in the future
 	}
 	return Principal{ClientID: c.ClientID, TenantID: c.TenantID, Roles: c.Roles}, nil
 }
