@@ -132,6 +132,13 @@ func TestMigrateOldLayout(t *testing.T) {
 	if first.Tenants < 1 || first.Clients < 4 || first.TokenItems < 4 || first.SecretsResorted < 5 || first.TagEntries < 3 {
 		t.Fatalf("first run wrote %+v; want at least the 1 tenant, 4 clients, 4 token items, 5 records and 3 tag entries", first)
 	}
+	// Every token item now counts its client's records (a: one live, one
+	// soft-deleted; the others one each).
+	for client, want := range map[string]int{a: 2, b: 1, c: 1, h: 1} {
+		if n, ok := env.RecordCount(t, client); !ok || n != want || env.SecretItems(t, client) != want {
+			t.Fatalf("client %s: RecordCount %d (present %v), %d records; want %d", client, n, ok, env.SecretItems(t, client), want)
+		}
+	}
 	svc := env.Service(nil)
 	list := func(kind identity.ClientKind, tags ...string) identity.ClientPage {
 		t.Helper()

@@ -258,9 +258,17 @@ func counterInvariants(snap snapshot) violations {
 			v.addf("registration of client %s has no client item", r.id)
 		}
 	}
+	records := map[string]int64{}
 	for _, s := range snap.secrets {
+		records[s.client]++
 		if _, ok := snap.regs[s.client]; !ok {
 			v.addf("secret record %s of client %s outlived its client", s.id, s.client)
+		}
+	}
+	for _, r := range snap.regs {
+		// RecordCount (the secret record cap) counts every SECRET# item.
+		if got, ok := num(r.attrs, "RecordCount"); !ok || got != records[r.id] {
+			v.addf("client %s: RecordCount %d (present %v), secret records %d", r.id, got, ok, records[r.id])
 		}
 	}
 	for _, ten := range snap.tenants {

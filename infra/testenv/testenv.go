@@ -53,7 +53,7 @@ func Start(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &Env{Stack: stack, Root: root, Config: config.Config{Table: "identity-test", SecretPrefix: "identity-test", DefaultClientLimit: identity.DefaultClientLimit}}
+	env := &Env{Stack: stack, Root: root, Config: config.Config{Table: "identity-test", SecretPrefix: "identity-test", DefaultClientLimit: identity.DefaultClientLimit, RetentionDays: identity.DefaultRetentionDays}}
 	if err := env.setup(ctx); err != nil {
 		stack.Stop()
 		return nil, err

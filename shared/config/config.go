@@ -33,6 +33,7 @@ type Config struct {
 	LogLevel           slog.Level // LOG_LEVEL: DEBUG, INFO, WARN or ERROR
 	Issuer             string     // ISSUER: the tokens' iss; empty: the API's own address + /identity
 	Audience           string     // AUDIENCE: the tokens' aud
+	RetentionDays      int        // RETENTION_DAYS: days the sweeper keeps expired and deleted records (30; the secret record limit's 400 names it)
 }
 
 // FromEnv reads the configuration from environment variables.
@@ -43,6 +44,7 @@ func FromEnv() (Config, error) {
 		DefaultClientLimit: identity.DefaultClientLimit,
 		Issuer:             os.Getenv("ISSUER"),
 		Audience:           os.Getenv("AUDIENCE"),
+		RetentionDays:      identity.DefaultRetentionDays,
 	}
 	if c.Audience == "" {
 		c.Audience = auth.DefaultAudience
@@ -59,6 +61,13 @@ func FromEnv() (Config, error) {
 			return c, fmt.Errorf("DEFAULT_CLIENT_LIMIT=%q: want a positive integer", v)
 		}
 		c.DefaultClientLimit = n
+	}
+	if v := os.Getenv("RETENTION_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return c, fmt.Errorf("RETENTION_DAYS=%q: want a whole number of days, 0 or more", v)
+		}
+		c.RetentionDays = n
 	}
 	if v := os.Getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
@@ -153,6 +162,7 @@ func NewApp(c Config, clients Clients, log *slog.Logger) *App {
 			Vault:              vault.New(clients.SecretsManager, c.SecretPrefix),
 			Log:                log,
 			DefaultClientLimit: c.DefaultClientLimit,
+			RetentionDays:      c.RetentionDays,
 		},
 		Log: log,
 		Authenticator: &auth.BearerAuthenticator{

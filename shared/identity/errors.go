@@ -7,6 +7,7 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an Error. The HTTP layer maps each kind to a status code.
@@ -115,4 +116,19 @@ func Internal(op string, err error) error {
 		return err
 	}
 	return &Error{Kind: KindInternal, Title: "Internal server error", Reason: "The request could not be completed.", Resolution: "Retry; if it keeps failing, report the OperationId.", Err: fmt.Errorf("%s: %w", op, err)}
+}
+
+// SecretRecordsFull is the store's report that a client holds
+// MaxSecretRecordsPerClient secret records or more, so that no record can
+// be added; the domain words it (Service.secretRecordLimit).
+type SecretRecordsFull struct {
+	Count int // the client's secret records, retained ones included
+	// RetainedSince is the earliest deletion (soft-deleted records) or
+	// expiration (expired ones) among the client's retained records: the
+	// sweeper's clock for them. Zero if none is retained.
+	RetainedSince time.Time
+}
+
+func (e *SecretRecordsFull) Error() string {
+	return fmt.Sprintf("the client holds %d secret records", e.Count)
 }

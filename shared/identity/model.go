@@ -70,6 +70,14 @@ const (
 	MaxRoleIDs           = 20
 	MaxDescriptionLength = 256
 	MaxSecretsPerClient  = 10 // secrets that are neither deleted nor expired
+	// MaxSecretRecordsPerClient bounds a client's secret records, retained
+	// ones (expired or soft-deleted, not yet purged by the sweeper)
+	// included, so that what a client's secret list and delete read
+	// cannot grow without bound.
+	MaxSecretRecordsPerClient = 100
+	// DefaultRetentionDays is how long the sweeper keeps expired and
+	// soft-deleted records (RETENTION_DAYS).
+	DefaultRetentionDays = 30
 	MaxRedirectURIs      = 10
 	MaxURILength         = 2000
 	DefaultClientLimit   = 50000

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sort"
 	"time"
@@ -97,6 +98,10 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 		return CreatedSecret{}, Internal("store secret material", err)
 	}
 	stored, err := s.storeSecret(ctx, tenantID, kind, sec, set, now)
+	var full *SecretRecordsFull
+	if errors.As(err, &full) {
+		err = s.secretRecordLimit(full) // a refusal: nothing was written
+	}
 	if err != nil {
 		s.discardMaterial(ctx, ref, err)
 		return CreatedSecret{}, err
@@ -124,6 +129,23 @@ func (s *Service) storeSecret(ctx context.Context, tenantID string, kind ClientK
 			return Secret{}, ErrSecretLimit
 		}
 	}
+}
+
+// secretRecordLimit is the 400 of an add to a client that holds
+// MaxSecretRecordsPerClient secret records: it says when retained records
+// leave (the sweeper purges a record RetentionDays after its expiration or
+// deletion).
+func (s *Service) secretRecordLimit(full *SecretRecordsFull) error {
+	days := s.RetentionDays
+	when := fmt.Sprintf("Retained records leave %d days after their expiration or deletion.", days)
+	if !full.RetainedSince.IsZero() {
+		when = fmt.Sprintf("The oldest retained record leaves on %s (%d days after its expiration or deletion).",
+			full.RetainedSince.Add(time.Duration(days)*24*time.Hour).UTC().Format(time.RFC3339), days)
+	}
+	return &Error{Kind: KindInvalid, Title: "Secret record limit exceeded",
+		Reason: fmt.Sprintf("The client holds %d secret records, the most it may keep (%d): expired and deleted secrets count until the sweeper removes their records, %d days after their expiration or deletion.",
+			full.Count, MaxSecretRecordsPerClient, days),
+		Resolution: when + " Add the secret after that, or use another client."}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

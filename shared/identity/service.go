@@ -17,6 +17,10 @@ type Service struct {
 	Log                *slog.Logger
 	Now                func() time.Time // the clock; tests control it
 	DefaultClientLimit int
+	// RetentionDays is RETENTION_DAYS, the days the sweeper keeps expired
+	// and deleted records: the secret record limit's 400 says when they
+	// leave by it. config.FromEnv defaults it to DefaultRetentionDays.
+	RetentionDays int
 
 	cache verifierCache
 }

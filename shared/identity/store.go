@@ -59,7 +59,8 @@ type Store interface {
 	// AddSecret stores a new secret record if the client's secret set is
 	// still as read (its version); ErrSecretSetChanged otherwise. Secrets
 	// of the set that had expired when sec was created are forgotten by
-	// the set (their records stay).
+	// the set (their records stay). A client at MaxSecretRecordsPerClient
+	// records is a *SecretRecordsFull.
 	AddSecret(ctx context.Context, tenantID string, kind ClientKind, sec Secret, set SecretSet) (Secret, error)
 	// GetSecret returns a secret record of a client of the kind in the
 	// tenant, soft-deleted or not, or ErrSecretNotFound.
@@ -82,6 +83,10 @@ type Store interface {
 type SecretSet struct {
 	Version int64
 	Secrets []Secret
+	// Records is the client's count of secret records, retained ones
+	// included (MaxSecretRecordsPerClient bounds it); -1 when the stored
+	// client predates the count (the store then counts the records).
+	Records int
 }
 
 // ActiveCount is how many of the set's secrets are active at instant now.

@@ -39,6 +39,7 @@ func BulkLoadClients(ctx context.Context, api BatchWriter, table, tenantID strin
 		}
 		reg := registrationItem(c, identity.Secret{})
 		reg[attrSecrets] = &types.AttributeValueMemberM{Value: item{}}
+		reg[attrRecordCount] = n(0)
 		items = append(items, reg)
 		counts[c.Kind]++
 		last = max(last, c.Seq)

@@ -326,7 +326,7 @@ func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identit
 		// removed record can no longer authenticate, so this is safe.
 		inTx := secrets
 		if room := maxTransactItems - len(items); len(secrets) > room {
-			if err := d.deleteSecretRecords(ctx, secrets[room:]); err != nil {
+			if err := d.deleteSecretRecords(ctx, clientID, secrets[room:]); err != nil {
 				return nil, err
 			}
 			inTx = secrets[:room]
@@ -350,14 +350,18 @@ func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identit
 	return nil, identity.ErrConcurrentUpdate
 }
 
-func (d *Dynamo) deleteSecretRecords(ctx context.Context, secrets []identity.Secret) error {
-	for start := 0; start < len(secrets); start += maxTransactItems {
-		end := min(start+maxTransactItems, len(secrets))
+// deleteSecretRecords removes records of a client ahead of its delete, and
+// counts them out of its RecordCount in the same transactions, so that the
+// count stays true should the delete itself then fail.
+func (d *Dynamo) deleteSecretRecords(ctx context.Context, clientID string, secrets []identity.Secret) error {
+	for start := 0; start < len(secrets); start += maxTransactItems - 1 {
+		end := min(start+maxTransactItems-1, len(secrets))
 		var items []types.TransactWriteItem
 		for _, sec := range secrets[start:end] {
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(sec.ClientID), secretSK(sec.ID))}})
 		}
-		if _, err := d.transact(ctx, items); err != nil {
+		items = append(items, d.uncounted(clientID, end-start))
+		if _, err := d.transactCounted(ctx, items, len(items)-1, nil); err != nil {
 			return err
 		}
 	}

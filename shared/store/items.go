@@ -12,7 +12,9 @@
 //	TENANT#<tenant>  TAG#CCC#<b64(tag)>#<seq>  tag entry: ClientId of a client that carries the tag
 //	CLIENT#<client>  #CLIENT         registration and token item: owning tenant, kind, Enabled, RoleIds,
 //	                                 Secrets {<secret>: {E: expiration (unix ns; absent: never), U: last used hour}},
-//	                                 SecretsVersion; reserves the id across tenants
+//	                                 SecretsVersion, RecordCount (the client's SECRET# items, retained ones
+//	                                 included: at most identity.MaxSecretRecordsPerClient); reserves the id
+//	                                 across tenants
 //	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt: see below
 //	SWEEPER          #CURSORS        where the sweeper's reconciliation walks stopped
 //	SWEEPER          #LASTRUN        the summary of the sweeper's last run, for the operations dashboard
@@ -32,6 +34,16 @@
 // holds changes it in the same transaction: client create and delete,
 // update of Enabled or RoleIds, secret add, delete, soft delete and change
 // of expiration.
+//
+// RecordCount counts the client's secret records, retained (expired,
+// soft-deleted, swept) ones included, and bounds them: every write that
+// adds a record (client create, secret add) increments it in the same
+// transaction, on the condition that it is below the limit, and every write
+// that removes one (secret delete, the sweeper's purge, the spill-over of a
+// client delete) decrements it in the same transaction; soft delete and
+// expiry leave it alone. An item without it (written before it existed)
+// has an unknown count: the next add counts the records (one Query) and
+// writes it, removals leave it absent, and migrate backfills it.
 //
 // Every secret record is in the index ByExpiry (ExpiryPK, ExpiresAt), in one
 // queue at a time (docs/sweeper.md), and each queue is spread over
@@ -69,6 +81,9 @@ const (
 	attrExpiresAt = "ExpiresAt"
 	// attrSecrets is the token item's map of secrets (registrationItem).
 	attrSecrets = "Secrets"
+	// attrRecordCount is the token item's count of the client's secret
+	// records (see the package comment).
+	attrRecordCount = "RecordCount"
 
 	// ExpiryIndex is the index of secret records, keyed by ExpiryPK (a
 	// queue and a shard: expiryPK) and ExpiresAt (unix seconds).
@@ -231,6 +246,7 @@ func registrationItem(c identity.Client, first identity.Secret) item {
 	it["ClientId"] = s(c.ID)
 	it["Kind"] = s(c.Kind.String())
 	it["SecretsVersion"] = n(1)
+	it[attrRecordCount] = n(1)
 	it["Enabled"] = b(c.Enabled)
 	it["RoleIds"] = list(c.RoleIDs)
 	it[attrSecrets] = &types.AttributeValueMemberM{Value: item{first.ID: secretEntry(first)}}
@@ -461,6 +477,9 @@ type registration struct {
 	// TokenItem: the item has the Secrets map (written since the token
 	// item exists, or by migrate).
 	TokenItem bool
+	// RecordCount is the client's count of secret records; -1 when the
+	// item has none (written before it existed).
+	RecordCount int64
 }
 
 func decodeRegistration(it item) (registration, error) {
@@ -472,6 +491,10 @@ func decodeRegistration(it item) (registration, error) {
 		SecretsVersion: r.num("SecretsVersion", true),
 		Enabled:        r.boolean("Enabled"),
 		RoleIDs:        r.strings("RoleIds"),
+		RecordCount:    -1,
+	}
+	if _, ok := it[attrRecordCount]; ok {
+		reg.RecordCount = r.num(attrRecordCount, true)
 	}
 	if v, ok := it[attrSecrets]; ok {
 		m, ok := v.(*types.AttributeValueMemberM)

@@ -28,7 +28,7 @@ type MigrationReport struct {
 	Clients         int `json:"Clients"`         // client items written with their Seq, list copy and tag entries
 	TagEntries      int `json:"TagEntries"`      // tag entries written
 	StaleRemoved    int `json:"StaleRemoved"`    // list copies and tag entries of no current client, removed
-	TokenItems      int `json:"TokenItems"`      // registrations rebuilt as token items
+	TokenItems      int `json:"TokenItems"`      // registrations rebuilt as token items, with their RecordCount
 	SecretsResorted int `json:"SecretsResorted"` // secret records moved into their expiry index shard
 }
 
@@ -39,7 +39,8 @@ type MigrationReport struct {
 // and tag entries, and the tenant's counters (ClientCount, the per-kind
 // counts, LastSeq) are set from the clients; every registration is rebuilt
 // as the token item (Enabled, RoleIds from the client, the secrets that are
-// neither deleted nor swept from the records, SecretsVersion kept); every
+// neither deleted nor swept from the records, RecordCount from the number of
+// its secret records, retained ones included, SecretsVersion kept); every
 // secret record whose ExpiryPK has no shard (or is missing) moves into its
 // shard. It reads the table with one Scan: run it with the API quiet (before
 // deploying the version that needs it, or in a maintenance window).
@@ -178,9 +179,10 @@ func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationRepo
 			return rep, fmt.Errorf("migrate: registration %s: no client item in tenant %s", clientID, reg.TenantID)
 		}
 		if _, err := api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: key(clientPK(clientID), skRegistration),
-			UpdateExpression:          aws.String("SET Enabled = :en, RoleIds = :roles, Secrets = :secrets"),
-			ConditionExpression:       aws.String("SecretsVersion = :v"),
-			ExpressionAttributeValues: item{":en": b(c.Enabled), ":roles": list(c.RoleIDs), ":secrets": &types.AttributeValueMemberM{Value: entries}, ":v": n(reg.SecretsVersion)}}); err != nil {
+			UpdateExpression:    aws.String("SET Enabled = :en, RoleIds = :roles, Secrets = :secrets, RecordCount = :records"),
+			ConditionExpression: aws.String("SecretsVersion = :v"),
+			ExpressionAttributeValues: item{":en": b(c.Enabled), ":roles": list(c.RoleIDs), ":secrets": &types.AttributeValueMemberM{Value: entries},
+				":records": n(int64(len(secrets[clientID]))), ":v": n(reg.SecretsVersion)}}); err != nil {
 			return rep, fmt.Errorf("migrate: token item %s: %w", clientID, err)
 		}
 		rep.TokenItems++

@@ -65,17 +65,43 @@ func (d *Dynamo) SecretSet(ctx context.Context, tenantID string, kind identity.C
 	if reg == nil || reg.TenantID != tenantID || reg.Kind != kind {
 		return identity.SecretSet{}, identity.ErrClientNotFound
 	}
-	return identity.SecretSet{Version: reg.SecretsVersion, Secrets: reg.Secrets}, nil
+	return identity.SecretSet{Version: reg.SecretsVersion, Secrets: reg.Secrets, Records: int(reg.RecordCount)}, nil
 }
 
 // AddSecret writes a new secret record and enters it in the token item,
-// bumping SecretsVersion, on the condition that it is still the set's
-// version. Entries of the set expired at sec.CreatedAt leave the token item,
-// so that it holds at most the secret limit's worth of entries.
+// bumping SecretsVersion and RecordCount, on the condition that it is still
+// the set's version and that RecordCount is below
+// identity.MaxSecretRecordsPerClient. Entries of the set expired at
+// sec.CreatedAt leave the token item, so that it holds at most the secret
+// limit's worth of entries. A token item without RecordCount (written
+// before it existed) gets it here, from a count of the records.
 func (d *Dynamo) AddSecret(ctx context.Context, tenantID string, kind identity.ClientKind, sec identity.Secret, set identity.SecretSet) (identity.Secret, error) {
 	sec.Kind = kind
 	names := map[string]string{"#new": sec.ID}
+	values := item{":one": n(1), ":v": n(set.Version), ":tenant": s(tenantID), ":kind": s(kind.String()), ":entry": secretEntry(sec)}
 	update := "SET SecretsVersion = SecretsVersion + :one, Secrets.#new = :entry"
+	cond := "SecretsVersion = :v AND TenantId = :tenant AND Kind = :kind"
+	if set.Records < 0 {
+		// Not counted yet: count now. The version condition holds the
+		// count against the API's adds and deletes meanwhile.
+		reg, secrets, err := d.ownedClientRecords(ctx, tenantID, kind, sec.ClientID)
+		if err != nil {
+			return identity.Secret{}, err
+		}
+		if reg.SecretsVersion != set.Version {
+			return identity.Secret{}, identity.ErrSecretSetChanged
+		}
+		if len(secrets) >= identity.MaxSecretRecordsPerClient {
+			return identity.Secret{}, recordsFull(len(secrets), secrets, sec.CreatedAt)
+		}
+		update += ", RecordCount = :counted"
+		cond += " AND attribute_not_exists(RecordCount)"
+		values[":counted"] = n(int64(len(secrets)) + 1)
+	} else {
+		update += ", RecordCount = RecordCount + :one"
+		cond += " AND RecordCount < :max"
+		values[":max"] = n(identity.MaxSecretRecordsPerClient)
+	}
 	var removes []string
 	for i, old := range set.Secrets {
 		if !old.Active(sec.CreatedAt) {
@@ -90,9 +116,9 @@ func (d *Dynamo) AddSecret(ctx context.Context, tenantID string, kind identity.C
 	items := []types.TransactWriteItem{
 		{Update: &types.Update{TableName: &d.table, Key: key(clientPK(sec.ClientID), skRegistration),
 			UpdateExpression:          aws.String(update),
-			ConditionExpression:       aws.String("SecretsVersion = :v AND TenantId = :tenant AND Kind = :kind"),
+			ConditionExpression:       aws.String(cond),
 			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: item{":one": n(1), ":v": n(set.Version), ":tenant": s(tenantID), ":kind": s(kind.String()), ":entry": secretEntry(sec)}}},
+			ExpressionAttributeValues: values}},
 		{Put: &types.Put{TableName: &d.table, Item: secretItem(sec), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 	}
 	reasons, err := d.transact(ctx, items)
@@ -103,9 +129,37 @@ func (d *Dynamo) AddSecret(ctx context.Context, tenantID string, kind identity.C
 		return sec, nil
 	case failed(reasons, 1):
 		return identity.Secret{}, identity.Internal("add secret", errors.New("secret id collision"))
-	default:
-		return identity.Secret{}, identity.ErrSecretSetChanged
 	}
+	// The version moved on, or the records are at the limit: one Query of
+	// the client's records (on this path only) tells which.
+	reg, secrets, err := d.clientRecords(ctx, sec.ClientID)
+	if err != nil {
+		return identity.Secret{}, err
+	}
+	if reg != nil && reg.RecordCount >= identity.MaxSecretRecordsPerClient {
+		return identity.Secret{}, recordsFull(int(reg.RecordCount), secrets, sec.CreatedAt)
+	}
+	return identity.Secret{}, identity.ErrSecretSetChanged
+}
+
+// recordsFull reports a client's records at the limit: the count, and
+// when the earliest retained record entered retention (its deletion, or
+// its expiration: what the sweeper purges it by).
+func recordsFull(count int, secrets []identity.Secret, now time.Time) *identity.SecretRecordsFull {
+	full := &identity.SecretRecordsFull{Count: count}
+	for _, sec := range secrets {
+		var since *time.Time
+		switch {
+		case sec.DeletedAt != nil:
+			since = sec.DeletedAt
+		case sec.Expiration != nil && !sec.Expiration.After(now):
+			since = sec.Expiration
+		}
+		if since != nil && (full.RetainedSince.IsZero() || since.Before(full.RetainedSince)) {
+			full.RetainedSince = *since
+		}
+	}
+	return full
 }
 
 // GetSecret returns one secret record of the tenant's client of the kind.
@@ -199,24 +253,68 @@ func (d *Dynamo) UpdateSecret(ctx context.Context, tenantID string, kind identit
 }
 
 // forget is the token item's side of a secret leaving it (delete, soft
-// delete): its entry goes, and SecretsVersion moves on.
-func (d *Dynamo) forget(clientID, secretID string) types.TransactWriteItem {
+// delete): its entry goes, and SecretsVersion moves on; with removed, its
+// record goes too, and RecordCount goes down by one (on the condition that
+// the item has it: see uncounted).
+func (d *Dynamo) forget(clientID, secretID string, removed bool) types.TransactWriteItem {
+	update, cond := "REMOVE Secrets.#s SET SecretsVersion = SecretsVersion + :one", "attribute_exists(PK)"
+	values := item{":one": n(1)}
+	if removed {
+		update += ", RecordCount = RecordCount - :one"
+		cond += " AND RecordCount > :zero"
+		values[":zero"] = n(0)
+	}
 	return types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
-		UpdateExpression:          aws.String("REMOVE Secrets.#s SET SecretsVersion = SecretsVersion + :one"),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#s": secretID},
-		ExpressionAttributeValues: item{":one": n(1)}}}
+		ExpressionAttributeValues: values}}
+}
+
+// uncounted is the decrement of RecordCount that a removal of n records
+// carries in its transaction, on the condition that the count is there
+// (and covers them); a transaction that fails on it alone is repeated
+// without it (transactCounted).
+func (d *Dynamo) uncounted(clientID string, records int) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+		UpdateExpression:          aws.String("SET RecordCount = RecordCount - :n"),
+		ConditionExpression:       aws.String("RecordCount >= :n"),
+		ExpressionAttributeValues: item{":n": n(int64(records))}}}
+}
+
+// transactCounted runs a transaction whose item at counter decrements
+// RecordCount. If only that item's condition failed (the token item has
+// no count: written before it existed, so the next add counts the records
+// anyway; or none at all: the client is gone), it runs again with alt at
+// that place, or without it when alt is nil.
+func (d *Dynamo) transactCounted(ctx context.Context, items []types.TransactWriteItem, counter int, alt *types.TransactWriteItem) ([]types.CancellationReason, error) {
+	reasons, err := d.transact(ctx, items)
+	if err != nil || reasons == nil || !failed(reasons, counter) {
+		return reasons, err
+	}
+	for i := range reasons {
+		if i != counter && failed(reasons, i) {
+			return reasons, nil
+		}
+	}
+	again := append([]types.TransactWriteItem(nil), items[:counter]...)
+	if alt != nil {
+		again = append(again, *alt)
+	}
+	again = append(again, items[counter+1:]...)
+	return d.transact(ctx, again)
 }
 
 // DeleteSecret removes a secret record and its entry in the token item
-// (OCS delete), in one transaction.
+// (OCS delete), and counts the record out, in one transaction.
 func (d *Dynamo) DeleteSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string) error {
 	cond, values := secretOwned(tenantID, kind)
-	reasons, err := d.transact(ctx, []types.TransactWriteItem{
+	plain := d.forget(clientID, secretID, false)
+	reasons, err := d.transactCounted(ctx, []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(clientID), secretSK(secretID)),
 			ConditionExpression: aws.String(cond), ExpressionAttributeValues: values}},
-		d.forget(clientID, secretID),
-	})
+		d.forget(clientID, secretID, true),
+	}, 1, &plain)
 	if err != nil {
 		return err
 	}
@@ -242,7 +340,7 @@ func (d *Dynamo) SoftDeleteSecret(ctx context.Context, tenantID string, kind ide
 				":now": ts(now), ":nowUnix": n(now.Unix()), ":p": s(expiryPK(expiryPartition, secretID)), ":tenant": s(tenantID), ":kind": s(kind.String()),
 			},
 		}},
-		d.forget(clientID, secretID),
+		d.forget(clientID, secretID, false),
 	})
 	if err != nil {
 		return identity.Secret{}, err

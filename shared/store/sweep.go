@@ -289,16 +289,20 @@ func (d *Dynamo) MarkSwept(ctx context.Context, r sweep.Record, at time.Time) (b
 	return conditional("mark secret swept", d.updateItem(ctx, r, "SET ExpiryPK = :swept, SweptAt = :at", cond, nil, values))
 }
 
-// Remove deletes a swept record.
+// Remove deletes a swept record and counts it out of its client's
+// RecordCount, in one transaction (a token item without the count, or no
+// token item, is left alone).
 func (d *Dynamo) Remove(ctx context.Context, r sweep.Record) (bool, error) {
 	cond, values := unchanged(r)
-	_, err := d.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 &d.table,
-		Key:                       recordKey(r),
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeValues: values,
-	})
-	return conditional("remove secret record", err)
+	reasons, err := d.transactCounted(ctx, []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: &d.table, Key: recordKey(r),
+			ConditionExpression: aws.String(cond), ExpressionAttributeValues: values}},
+		d.uncounted(r.Secret.ClientID, 1),
+	}, 1, nil)
+	if err != nil {
+		return false, err
+	}
+	return reasons == nil, nil
 }
 
 // RecordStates reads the records of up to 100 pieces of material in one
