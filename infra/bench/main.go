@@ -54,7 +54,9 @@ type options struct {
 func defaults() options {
 	return options{
 		runs: 5, conc: [2]int{1, 16}, n1: 100, n16: 160, routeTenant: 100,
-		tenantSizes: []int{100, 1000, 20000}, retained: []int{0, 10, 100}, sweepSizes: []int{1000, 10000, 100000},
+		// retained 99: with the client's first secret, the cap of 100
+		// secret records per client (identity.MaxSecretRecordsPerClient).
+		tenantSizes: []int{100, 1000, 20000}, retained: []int{0, 10, 99}, sweepSizes: []int{1000, 10000, 100000},
 		cpuRequests: 1600, signatures: 300, coldStart: true, profileFor: 20 * time.Second,
 	}
 }

@@ -1,0 +1,74 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"identityservice/shared/identity"
+	"identityservice/shared/store"
+)
+
+// The store holds the secret record cap on its own: at
+// MaxSecretRecordsPerClient records an add is a *SecretRecordsFull with the
+// count and the earliest retained deletion, and writes nothing. A client
+// delete whose records do not fit in its transaction (50 tags, 100
+// records) removes them all, counting the early ones out as it goes.
+func TestStoreCapsSecretRecords(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(env.Clients.DynamoDB, env.Config.Table)
+	tenant := identity.Tenant{ID: identity.NewID(), Name: "t", CreatedAt: time.Now().UTC()}
+	if err := st.CreateTenant(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	c, first := newClient(tenant.ID)
+	for i := range identity.MaxTags {
+		c.Tags = append(c.Tags, fmt.Sprintf("tag-%02d", i))
+	}
+	if err := st.CreateClient(ctx, c, first, identity.DefaultClientLimit); err != nil {
+		t.Fatal(err)
+	}
+	kind := identity.ClientCredential
+	add := func() (identity.Secret, error) {
+		set, err := st.SecretSet(ctx, tenant.ID, kind, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.AddSecret(ctx, tenant.ID, kind, identity.Secret{TenantID: tenant.ID, ClientID: c.ID, ID: identity.NewID(), CreatedAt: time.Now().UTC()}, set)
+	}
+	var deletedAt []time.Time
+	for i := 1; i < identity.MaxSecretRecordsPerClient; i++ {
+		sec, err := add()
+		if err != nil {
+			t.Fatalf("record %d: %v", i+1, err)
+		}
+		// Soft-deleted: retained, still counted, out of the token item.
+		at := time.Now().UTC().Add(time.Duration(-i) * time.Minute)
+		if _, err := st.SoftDeleteSecret(ctx, tenant.ID, kind, c.ID, sec.ID, at); err != nil {
+			t.Fatal(err)
+		}
+		deletedAt = append(deletedAt, at)
+	}
+	if n, ok := env.RecordCount(t, c.ID); !ok || n != identity.MaxSecretRecordsPerClient {
+		t.Fatalf("RecordCount %d (present %v), want %d", n, ok, identity.MaxSecretRecordsPerClient)
+	}
+	before := env.ClientItems(t, c.ID)
+	_, err := add()
+	var full *identity.SecretRecordsFull
+	if !errors.As(err, &full) || full.Count != identity.MaxSecretRecordsPerClient || !full.RetainedSince.Equal(deletedAt[len(deletedAt)-1]) {
+		t.Fatalf("add at the cap: %v (%+v), want a SecretRecordsFull of %d records retained since %s", err, full, identity.MaxSecretRecordsPerClient, deletedAt[len(deletedAt)-1])
+	}
+	if after := env.ClientItems(t, c.ID); after != before {
+		t.Fatal("the refused add changed the client's items")
+	}
+
+	removed, err := st.DeleteClient(ctx, tenant.ID, kind, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != identity.MaxSecretRecordsPerClient || env.ClientItems(t, c.ID) != "" {
+		t.Fatalf("delete removed %d secrets, left %q", len(removed), env.ClientItems(t, c.ID))
+	}
+}
