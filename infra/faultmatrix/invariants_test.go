@@ -34,7 +34,20 @@ import (
 //     client has its registration and each secret record its client;
 //  5. the API's answer was a success whose effect is stored, or an error in
 //     the route family's format whose effect is absent or complete (the
-//     operation's own check, in matrix_test.go).
+//     operation's own check, in matrix_test.go);
+//
+// and those of the data model's derived items (model_invariants_test.go),
+// each shown to catch what it forbids by corruption_test.go:
+//
+//  6. the token item (all a token request reads) says what the records and
+//     the client say: an entry for every active secret, none for a deleted
+//     or soft-deleted one, each with its record's expiration, and the
+//     client's Enabled and RoleIds;
+//  7. every client has exactly one list copy, equal to it, and no list copy
+//     outlives its client;
+//  8. every client has one tag entry per tag it carries, and no other;
+//  9. every secret record is in a queue of the index ByExpiry, in its id's
+//     shard, at the time the queue orders it by.
 //
 // checksMade counts the invariant checks made, for the summary line.
 var checksMade atomic.Int64
@@ -46,6 +59,8 @@ type snapshot struct {
 	clients      map[string]clientRow          // client id: TENANT#/CCC#|HYB# items
 	regs         map[string]regRow             // client id: CLIENT#/#CLIENT items
 	secrets      map[string]secretRow          // secret id
+	orders       map[string]orderRow           // SK: TENANT#/ORDER#<kind>#<seq> list copies
+	tags         map[string]tagRow             // SK: TENANT#/TAG#<kind>#<b64(tag)>#<seq> tag entries
 	material     map[identity.MaterialRef]bool // live material
 	materialAge  map[identity.MaterialRef]time.Time
 	now          time.Time // the world's clock when read
@@ -65,24 +80,75 @@ type clientRow struct {
 	tenant, id string
 	kind       identity.ClientKind
 	enabled    bool
+	seq        int64
+	tags       []string
+	roles      []string
 	attrs      map[string]types.AttributeValue
 }
 
+// regRow is a client's registration, which is its token item: what a token
+// request reads, and all it reads.
 type regRow struct {
 	tenant, id string
 	kind       identity.ClientKind
-	attrs      map[string]types.AttributeValue
+	enabled    bool
+	roles      []string
+	// entries are the token item's Secrets map: secret id to its E (the
+	// expiration in unix ns; nil: the entry has none, the secret never
+	// expires). A malformed entry is in bad.
+	entries map[string]*int64
+	bad     []string
+	attrs   map[string]types.AttributeValue
 }
 
 type secretRow struct {
 	tenant, client, id string
 	deleted, swept     bool
 	expiration         *time.Time
+	// expiryPK and expiresAt are the record's place in the index ByExpiry
+	// (hasExpiresAt: the attribute is a number); deletedUnix is the soft
+	// deletion's time in it (0: none).
+	expiryPK     string
+	expiresAt    int64
+	hasExpiresAt bool
+	deletedUnix  int64
+}
+
+// orderRow is a list copy of a client; tagRow a tag entry.
+type orderRow struct {
+	tenant, sk, client string
+	attrs              map[string]types.AttributeValue
+}
+
+type tagRow struct {
+	tenant, sk, client string
 }
 
 // active reports whether the record is one that authenticates at now.
 func (s secretRow) active(now time.Time) bool {
 	return !s.deleted && !s.swept && (s.expiration == nil || now.Before(*s.expiration))
+}
+
+// strs reads a list of strings (absent: none).
+func strs(it map[string]types.AttributeValue, name string) []string {
+	l, _ := it[name].(*types.AttributeValueMemberL)
+	out := []string{}
+	if l == nil {
+		return out
+	}
+	for _, e := range l.Value {
+		if v, ok := e.(*types.AttributeValueMemberS); ok {
+			out = append(out, v.Value)
+		} else {
+			out = append(out, fmt.Sprintf("<not a string: %T>", e))
+		}
+	}
+	return out
+}
+
+func boolean(it map[string]types.AttributeValue, name string) bool {
+	v, ok := it[name].(*types.AttributeValueMemberBOOL)
+	return ok && v.Value
 }
 
 func str(it map[string]types.AttributeValue, name string) string {
@@ -112,6 +178,7 @@ func (w *world) read(t testing.TB) snapshot {
 	t.Helper()
 	ctx := context.Background()
 	snap := snapshot{tenants: map[string]tenantRow{}, clients: map[string]clientRow{}, regs: map[string]regRow{}, secrets: map[string]secretRow{},
+		orders: map[string]orderRow{}, tags: map[string]tagRow{},
 		material: map[identity.MaterialRef]bool{}, materialAge: map[identity.MaterialRef]time.Time{}, now: w.clock.Now()}
 	p := dynamodb.NewScanPaginator(env.Clients.DynamoDB, &dynamodb.ScanInput{TableName: aws.String(w.table), ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {
@@ -127,6 +194,10 @@ func (w *world) read(t testing.TB) snapshot {
 			if owner := str(it, "TenantId"); owner != "" && owner != w.tenant {
 				continue
 			}
+			// Tag entries carry no TenantId: their partition says whose.
+			if strings.HasPrefix(pk, "TENANT#") && pk != "TENANT#"+w.tenant {
+				continue
+			}
 			switch {
 			case strings.HasPrefix(pk, "TENANT#") && sk == "#TENANT":
 				row := tenantRow{id: strings.TrimPrefix(pk, "TENANT#"), counters: map[string]int64{}}
@@ -138,16 +209,46 @@ func (w *world) read(t testing.TB) snapshot {
 				row.clientCount = row.counters["ClientCount"]
 				snap.tenants[row.id] = row
 			case strings.HasPrefix(pk, "TENANT#") && (strings.HasPrefix(sk, "CCC#") || strings.HasPrefix(sk, "HYB#")):
-				en, _ := it["Enabled"].(*types.AttributeValueMemberBOOL)
-				row := clientRow{tenant: strings.TrimPrefix(pk, "TENANT#"), id: sk[4:], kind: kindOf(it), enabled: en != nil && en.Value, attrs: it}
+				seq, _ := num(it, "Seq")
+				row := clientRow{tenant: strings.TrimPrefix(pk, "TENANT#"), id: sk[4:], kind: kindOf(it), enabled: boolean(it, "Enabled"),
+					seq: seq, tags: strs(it, "Tags"), roles: strs(it, "RoleIds"), attrs: it}
 				snap.clients[row.id] = row
+			case strings.HasPrefix(pk, "TENANT#") && strings.HasPrefix(sk, "ORDER#"):
+				snap.orders[sk] = orderRow{tenant: strings.TrimPrefix(pk, "TENANT#"), sk: sk, client: str(it, "ClientId"), attrs: it}
+			case strings.HasPrefix(pk, "TENANT#") && strings.HasPrefix(sk, "TAG#"):
+				snap.tags[sk] = tagRow{tenant: strings.TrimPrefix(pk, "TENANT#"), sk: sk, client: str(it, "ClientId")}
 			case strings.HasPrefix(pk, "CLIENT#") && sk == "#CLIENT":
-				row := regRow{tenant: str(it, "TenantId"), id: strings.TrimPrefix(pk, "CLIENT#"), kind: kindOf(it), attrs: it}
+				row := regRow{tenant: str(it, "TenantId"), id: strings.TrimPrefix(pk, "CLIENT#"), kind: kindOf(it), enabled: boolean(it, "Enabled"),
+					roles: strs(it, "RoleIds"), entries: map[string]*int64{}, attrs: it}
+				m, ok := it["Secrets"].(*types.AttributeValueMemberM)
+				if !ok {
+					row.bad = append(row.bad, "no Secrets map")
+				} else {
+					for id, ev := range m.Value {
+						em, ok := ev.(*types.AttributeValueMemberM)
+						if !ok {
+							row.bad = append(row.bad, "entry "+id+" is not a map")
+							continue
+						}
+						row.entries[id] = nil
+						if _, has := em.Value["E"]; has {
+							e, ok := num(em.Value, "E")
+							if !ok {
+								row.bad = append(row.bad, "entry "+id+": E is not an integer")
+								continue
+							}
+							row.entries[id] = &e
+						}
+					}
+				}
 				snap.regs[row.id] = row
 			case strings.HasPrefix(pk, "CLIENT#") && strings.HasPrefix(sk, "SECRET#"):
 				row := secretRow{tenant: str(it, "TenantId"), client: strings.TrimPrefix(pk, "CLIENT#"), id: strings.TrimPrefix(sk, "SECRET#")}
 				_, row.deleted = it["DeletedAt"]
 				_, row.swept = it["SweptAt"]
+				row.expiryPK = str(it, "ExpiryPK")
+				row.expiresAt, row.hasExpiresAt = num(it, "ExpiresAt")
+				row.deletedUnix, _ = num(it, "DeletedUnix")
 				if e := str(it, "Expiration"); e != "" {
 					tm, err := time.Parse(time.RFC3339Nano, e)
 					if err != nil {
@@ -203,7 +304,7 @@ type violations []string
 
 func (v *violations) addf(format string, args ...any) { *v = append(*v, fmt.Sprintf(format, args...)) }
 
-// storeInvariants checks invariants 1, 4 and, when swept, 2.
+// storeInvariants checks invariants 1, 4, 6 to 9 and, when swept, 2.
 func storeInvariants(snap snapshot, swept bool) violations {
 	var v violations
 	// 1. no active secret record without its material.
@@ -229,6 +330,10 @@ func storeInvariants(snap snapshot, swept bool) violations {
 		}
 	}
 	v = append(v, counterInvariants(snap)...)
+	v = append(v, tokenItemInvariants(snap)...)
+	v = append(v, listCopyInvariants(snap)...)
+	v = append(v, tagInvariants(snap)...)
+	v = append(v, expiryInvariants(snap)...)
 	return v
 }
 
