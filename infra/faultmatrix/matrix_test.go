@@ -10,9 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"identityservice/infra/local/server"
 	"identityservice/infra/testenv/faults"
 	"identityservice/shared/identity"
+	"identityservice/shared/store"
 	"identityservice/shared/vault"
 )
 
@@ -43,6 +47,8 @@ type operation struct {
 	// again after the sweep): a success's effect is stored; an error's
 	// effect is absent or complete.
 	answer func(r *mrun, res response, snap snapshot) violations
+	// after, when set, checks the runs as a whole once all have run.
+	after func(t *testing.T)
 }
 
 // mrun is one run of an operation.
@@ -185,16 +191,31 @@ func addSecretOp(keyRotation bool) operation {
 	return op
 }
 
-func updateSecretOp() operation {
+// updateSecretOp changes a secret's description (the record only) or its
+// expiration (the record, its place in the index and its token item entry,
+// in one transaction).
+func updateSecretOp(expiration bool) operation {
+	name, body := "update secret", map[string]any{"Description": "after"}
+	if expiration {
+		name = "update secret expiration"
+	}
+	var exp time.Time
 	return operation{
-		name: "update secret", family: ocsFamily, ok: http.StatusOK,
+		name: name, family: ocsFamily, ok: http.StatusOK,
 		setup: func(r *mrun) {
 			r.client = r.w.createClient(identity.ClientCredential, nil, "before")
 			r.know(r.client)
 			r.secret = r.client.Secret.ID
+			// Far enough ahead that the clock moved by the checks does not
+			// reach it.
+			exp = r.w.clock.Now().Add(90 * 24 * time.Hour).Truncate(time.Second).UTC()
 		},
 		do: func(r *mrun) response {
-			return r.api(http.MethodPut, fmt.Sprintf(cccBase+"/%s/Secret/%s", r.w.tenant, r.client.Client.ID, r.secret), map[string]any{"Description": "after"})
+			b := body
+			if expiration {
+				b = map[string]any{"Description": "after", "Expiration": exp.Format(time.RFC3339)}
+			}
+			return r.api(http.MethodPut, fmt.Sprintf(cccBase+"/%s/Secret/%s", r.w.tenant, r.client.Client.ID, r.secret), b)
 		},
 		answer: func(r *mrun, res response, snap snapshot) violations {
 			var v violations
@@ -206,6 +227,11 @@ func updateSecretOp() operation {
 				v.addf("update answered 200 but the description is %q", sec.Description)
 			case sec.Description != "after" && sec.Description != "before":
 				v.addf("description %q is neither the old nor the new one", sec.Description)
+			case !expiration:
+			case res.Status == http.StatusOK && (sec.Expiration == nil || !sec.Expiration.Equal(exp)):
+				v.addf("update answered 200 but the expiration is %v, want %s", sec.Expiration, exp)
+			case (sec.Description == "after") != (sec.Expiration != nil):
+				v.addf("update half applied: description %q, expiration %v", sec.Description, sec.Expiration)
 			}
 			return v
 		},
@@ -216,22 +242,33 @@ func updateClientOp() operation {
 	return operation{
 		name: "update client", family: ocsFamily, ok: http.StatusOK,
 		setup: func(r *mrun) {
-			r.client = r.w.createClient(identity.ClientCredential, nil, "")
+			roles := []string{identity.RoleAccountMember}
+			c, err := r.w.clean.Service.CreateClient(context.Background(), r.w.tenant, identity.NewClient{
+				Kind: identity.ClientCredential, Name: "before", Tags: []string{"before", "kept"}, RoleIDs: &roles})
+			if err != nil {
+				r.w.t.Fatal(err)
+			}
+			r.client = c
 			r.know(r.client)
 		},
+		// Name, tags (one added, one removed), Enabled and RoleIds: the
+		// client item, its list copy, two tag entries and the token item.
 		do: func(r *mrun) response {
-			return r.api(http.MethodPut, fmt.Sprintf(cccBase+"/%s", r.w.tenant, r.client.Client.ID), map[string]any{"Name": "after", "Tags": []string{"after"}})
+			return r.api(http.MethodPut, fmt.Sprintf(cccBase+"/%s", r.w.tenant, r.client.Client.ID), map[string]any{
+				"Name": "after", "Tags": []string{"after", "kept"}, "Enabled": false,
+				"RoleIds": []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}})
 		},
 		answer: func(r *mrun, res response, snap snapshot) violations {
 			var v violations
 			c, err := r.w.clean.Store.GetClient(context.Background(), r.w.tenant, identity.ClientCredential, r.client.Client.ID)
+			after := c.Name == "after"
 			switch {
 			case err != nil:
 				v.addf("client unreadable after update: %v", err)
-			case res.Status == http.StatusOK && (c.Name != "after" || len(c.Tags) != 1):
+			case res.Status == http.StatusOK && !after:
 				v.addf("update answered 200 but the client is %q %v", c.Name, c.Tags)
-			case (c.Name == "after") != (len(c.Tags) == 1):
-				v.addf("update half applied: name %q, tags %v", c.Name, c.Tags)
+			case after != (strings.Join(c.Tags, ",") == "after,kept") || after == c.Enabled || after != (len(c.RoleIDs) == 2):
+				v.addf("update half applied: name %q, tags %v, enabled %v, roles %v", c.Name, c.Tags, c.Enabled, c.RoleIDs)
 			}
 			return v
 		},
@@ -263,6 +300,10 @@ func deleteSecretOp() operation {
 }
 
 func softDeleteOp() operation {
+	// appliedUnderFault counts the runs whose answer was an error but whose
+	// soft deletion was stored (a lost answer): authInvariants then asks
+	// the token endpoint with that secret, which must refuse it.
+	var appliedUnderFault atomic.Int64
 	return operation{
 		name: "soft delete secret", family: keyRotationFamily, ok: http.StatusOK,
 		setup: func(r *mrun) {
@@ -279,22 +320,46 @@ func softDeleteOp() operation {
 			if res.Status == http.StatusOK && (!ok || !s.deleted) {
 				v.addf("soft delete answered 200 but record %s is %s", r.secret, describe(s, ok, true, snap.now))
 			}
+			if res.Status != http.StatusOK && ok && s.deleted && !s.swept {
+				appliedUnderFault.Add(1)
+			}
 			return v
+		},
+		after: func(t *testing.T) {
+			if appliedUnderFault.Load() == 0 {
+				t.Error("no run left the secret soft-deleted under a fault: the token endpoint was never asked with a secret soft-deleted that way")
+			}
 		},
 	}
 }
 
-func deleteClientOp() operation {
+// deleteClientOp deletes a client with two active secrets and a
+// soft-deleted one; with retained, also with 96 swept records retained
+// (RETENTION_DAYS), more than fit in the delete's one transaction.
+func deleteClientOp(retained bool) operation {
+	name, records := "delete client", 3
+	if retained {
+		name, records = "delete client with retained records", 98
+	}
 	return operation{
-		name: "delete client", family: ocsFamily, ok: http.StatusNoContent,
+		name: name, family: ocsFamily, ok: http.StatusNoContent,
 		setup: func(r *mrun) {
-			r.client = r.w.createClient(identity.ClientCredential, nil, "first")
-			r.know(r.client)
-			r.addSecret(r.client)
-			gone := r.addSecret(r.client)
-			if _, err := r.w.clean.Service.SoftDeleteSecret(context.Background(), r.w.tenant, r.client.Client.Kind, r.client.Client.ID, gone.Secret.ID); err != nil {
+			ctx := context.Background()
+			c, err := r.w.clean.Service.CreateClient(ctx, r.w.tenant, identity.NewClient{Kind: identity.ClientCredential, Name: "delete", Tags: []string{"deleted"}})
+			if err != nil {
 				r.w.t.Fatal(err)
 			}
+			r.client = c
+			r.know(r.client)
+			r.addSecret(r.client)
+			if !retained {
+				gone := r.addSecret(r.client)
+				if _, err := r.w.clean.Service.SoftDeleteSecret(ctx, r.w.tenant, r.client.Client.Kind, r.client.Client.ID, gone.Secret.ID); err != nil {
+					r.w.t.Fatal(err)
+				}
+				return
+			}
+			r.w.retainSwept(c.Client, records-2)
 		},
 		do: func(r *mrun) response {
 			return r.api(http.MethodDelete, fmt.Sprintf(cccBase+"/%s", r.w.tenant, r.client.Client.ID), nil)
@@ -303,20 +368,55 @@ func deleteClientOp() operation {
 			var v violations
 			_, client := snap.clients[r.client.Client.ID]
 			_, reg := snap.regs[r.client.Client.ID]
-			records := 0
+			n := 0
 			for _, s := range snap.secrets {
 				if s.client == r.client.Client.ID {
-					records++
+					n++
 				}
 			}
-			if res.Status == http.StatusNoContent && (client || reg || records > 0) {
-				v.addf("delete answered 204 but client=%v registration=%v secret records=%d remain", client, reg, records)
+			if res.Status == http.StatusNoContent && (client || reg || n > 0) {
+				v.addf("delete answered 204 but client=%v registration=%v secret records=%d remain", client, reg, n)
 			}
-			if !client && (reg || records > 0) || client && (!reg || records != 3) {
-				v.addf("client half deleted: client=%v registration=%v secret records=%d", client, reg, records)
+			// Retained records may go before the client does (they cannot
+			// authenticate); the active ones only with it.
+			least := records
+			if retained {
+				least = 2
+			}
+			if !client && (reg || n > 0) || client && (!reg || n > records || n < least) {
+				v.addf("client half deleted: client=%v registration=%v secret records=%d (of %d)", client, reg, n, records)
 			}
 			return v
 		},
+	}
+}
+
+// retainSwept stores n swept records of client c as the sweeper leaves
+// them until the retention period ends (expired, material destroyed, in
+// the queue SWEPT), written directly: making them through the API would
+// take two calls each. Their ids (00000000-<the client's>-<i>) sort before
+// any random one, so a client's Query returns them first.
+func (w *world) retainSwept(c identity.Client, n int) {
+	w.t.Helper()
+	ctx := context.Background()
+	past := w.clock.Now().Add(-time.Hour).UTC()
+	var reqs []dbtypes.WriteRequest
+	for i := range n {
+		sec := identity.Secret{TenantID: c.TenantID, ClientID: c.ID, ID: fmt.Sprintf("00000000-%s%012d", c.ID[9:24], i), Kind: c.Kind,
+			Description: "retained", CreatedAt: past.Add(-time.Hour), Expiration: &past}
+		it := store.SecretRecordItem(sec)
+		it["SweptAt"] = &dbtypes.AttributeValueMemberS{Value: past.Format(time.RFC3339Nano)}
+		it["ExpiryPK"] = &dbtypes.AttributeValueMemberS{Value: fmt.Sprintf("SWEPT#%02d", expiryShard(sec.ID))}
+		reqs = append(reqs, dbtypes.WriteRequest{PutRequest: &dbtypes.PutRequest{Item: it}})
+	}
+	for len(reqs) > 0 {
+		batch := reqs[:min(25, len(reqs))]
+		reqs = reqs[len(batch):]
+		out, err := env.Clients.DynamoDB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]dbtypes.WriteRequest{w.table: batch}})
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		reqs = append(reqs, out.UnprocessedItems[w.table]...)
 	}
 }
 
@@ -474,10 +574,12 @@ func operations() []operation {
 		addSecretOp(false),
 		addSecretOp(true),
 		updateClientOp(),
-		updateSecretOp(),
+		updateSecretOp(false),
+		updateSecretOp(true),
 		deleteSecretOp(),
 		softDeleteOp(),
-		deleteClientOp(),
+		deleteClientOp(false),
+		deleteClientOp(true),
 		tokenOp(false),
 		tokenOp(true),
 		rotationOp(),
@@ -545,6 +647,9 @@ func TestFaultMatrix(t *testing.T) {
 					faultPoints.Add(1)
 					check(t, op, r, res, fmt.Sprintf("%s at call %d (%s)", mode, n, calls[n-1]))
 				}
+			}
+			if op.after != nil {
+				op.after(t)
 			}
 		})
 	}

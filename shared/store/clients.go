@@ -322,14 +322,18 @@ func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identit
 		for _, tag := range c.Tags {
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), tagSK(kind, tag, c.Seq))}})
 		}
-		// Secret records beyond what fits in the transaction go first; a
-		// removed record can no longer authenticate, so this is safe.
-		inTx := secrets
-		if room := maxTransactItems - len(items); len(secrets) > room {
-			if err := d.deleteSecretRecords(ctx, clientID, secrets[room:]); err != nil {
+		// Secret records beyond what fits in the transaction go first, and
+		// only records without an entry in the token item (retained:
+		// soft-deleted, or expired and forgotten), which cannot
+		// authenticate whatever happens next. A record with an entry goes
+		// with the token item: removed before it, its entry would outlive
+		// it and, should the delete then fail, still authenticate.
+		inTx := withTokenEntriesFirst(reg, secrets)
+		if room := maxTransactItems - len(items); len(inTx) > room {
+			if err := d.deleteSecretRecords(ctx, clientID, inTx[room:]); err != nil {
 				return nil, err
 			}
-			inTx = secrets[:room]
+			inTx = inTx[:room]
 		}
 		for _, sec := range inTx {
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(clientID), secretSK(sec.ID))}})
@@ -348,6 +352,28 @@ func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identit
 		// removed, an update, a concurrent delete): read again.
 	}
 	return nil, identity.ErrConcurrentUpdate
+}
+
+// withTokenEntriesFirst orders a client's secret records: those with an
+// entry in its token item first (at most the secret limit's worth, plus
+// expired ones until the next add forgets them), then the others.
+func withTokenEntriesFirst(reg *registration, secrets []identity.Secret) []identity.Secret {
+	entry := map[string]bool{}
+	for _, sec := range reg.Secrets {
+		entry[sec.ID] = true
+	}
+	out := make([]identity.Secret, 0, len(secrets))
+	for _, sec := range secrets {
+		if entry[sec.ID] {
+			out = append(out, sec)
+		}
+	}
+	for _, sec := range secrets {
+		if !entry[sec.ID] {
+			out = append(out, sec)
+		}
+	}
+	return out
 }
 
 // deleteSecretRecords removes records of a client ahead of its delete, and
