@@ -177,6 +177,10 @@ func TestInvariantsCatchCorruption(t *testing.T) {
 			}},
 		{name: "client without a token item", want: "has no registration",
 			corrupt: func(w *corruptWorld) { w.delete(cpk(w.hybrid.Client.ID), "#CLIENT") }},
+		{name: "token item RecordCount off", want: "RecordCount 7 (present true), secret records 3",
+			corrupt: func(w *corruptWorld) {
+				w.update(cpk(w.ccc.Client.ID), "#CLIENT", "SET RecordCount = :n", nil, map[string]dbtypes.AttributeValue{":n": nv(7)})
+			}},
 		{name: "token item Secrets not a map", want: "no Secrets map",
 			corrupt: func(w *corruptWorld) {
 				w.update(cpk(w.hybrid.Client.ID), "#CLIENT", "SET Secrets = :x", nil, map[string]dbtypes.AttributeValue{":x": sv("x")})

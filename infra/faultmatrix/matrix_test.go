@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -17,6 +18,7 @@ import (
 	"identityservice/infra/testenv/faults"
 	"identityservice/shared/identity"
 	"identityservice/shared/store"
+	"identityservice/shared/sweep"
 	"identityservice/shared/vault"
 )
 
@@ -418,6 +420,13 @@ func (w *world) retainSwept(c identity.Client, n int) {
 		}
 		reqs = append(reqs, out.UnprocessedItems[w.table]...)
 	}
+	// They count against the client's cap of secret records.
+	if _, err := env.Clients.DynamoDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &w.table,
+		Key:                       map[string]dbtypes.AttributeValue{"PK": &dbtypes.AttributeValueMemberS{Value: "CLIENT#" + c.ID}, "SK": &dbtypes.AttributeValueMemberS{Value: "#CLIENT"}},
+		UpdateExpression:          aws.String("SET RecordCount = RecordCount + :n"),
+		ExpressionAttributeValues: map[string]dbtypes.AttributeValue{":n": &dbtypes.AttributeValueMemberN{Value: fmt.Sprint(n)}}}); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 // tokenOp asks for a token: with the key set loaded (warm) or on a fresh
@@ -519,7 +528,17 @@ func sweepOp() operation {
 		setup: func(r *mrun) {
 			ctx := context.Background()
 			w := r.w
+			// A secret that expired longer ago than the retention period,
+			// still in its client's token item (no add since): the sweep
+			// destroys its material and purges its record.
 			exp := w.clock.Now().Add(time.Hour)
+			old, err := w.clean.Service.CreateClient(ctx, w.tenant, identity.NewClient{Kind: identity.ClientCredential, Name: "sweep old", SecretExpiration: &exp})
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			r.know(old)
+			w.clock.Advance(sweep.DefaultSettings().Retention + 2*time.Hour)
+			exp = w.clock.Now().Add(time.Hour)
 			c, err := w.clean.Service.CreateClient(ctx, w.tenant, identity.NewClient{Kind: identity.ClientCredential, Name: "sweep", SecretExpiration: &exp})
 			if err != nil {
 				w.t.Fatal(err)

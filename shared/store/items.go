@@ -33,7 +33,7 @@
 // number of retained secret records. Every write that changes what it
 // holds changes it in the same transaction: client create and delete,
 // update of Enabled or RoleIds, secret add, delete, soft delete and change
-// of expiration.
+// of expiration, and the sweeper's purge of a record.
 //
 // RecordCount counts the client's secret records, retained (expired,
 // soft-deleted, swept) ones included, and bounds them: every write that

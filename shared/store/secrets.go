@@ -253,7 +253,7 @@ func (d *Dynamo) UpdateSecret(ctx context.Context, tenantID string, kind identit
 }
 
 // forget is the token item's side of a secret leaving it (delete, soft
-// delete): its entry goes, and SecretsVersion moves on; with removed, its
+// delete, the sweeper's purge): its entry goes, and SecretsVersion moves on; with removed, its
 // record goes too, and RecordCount goes down by one (on the condition that
 // the item has it: see uncounted).
 func (d *Dynamo) forget(clientID, secretID string, removed bool) types.TransactWriteItem {

@@ -289,15 +289,17 @@ func (d *Dynamo) MarkSwept(ctx context.Context, r sweep.Record, at time.Time) (b
 	return conditional("mark secret swept", d.updateItem(ctx, r, "SET ExpiryPK = :swept, SweptAt = :at", cond, nil, values))
 }
 
-// Remove deletes a swept record and counts it out of its client's
-// RecordCount, in one transaction (a token item without the count, or no
-// token item, is left alone).
+// Remove deletes a swept record, counts it out of its client's RecordCount
+// and drops its entry from the token item (an expired secret keeps its
+// entry until the client's next add), in one transaction, so that no entry
+// outlives its record. A token item without the count, or no token item, is
+// left alone.
 func (d *Dynamo) Remove(ctx context.Context, r sweep.Record) (bool, error) {
 	cond, values := unchanged(r)
 	reasons, err := d.transactCounted(ctx, []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: &d.table, Key: recordKey(r),
 			ConditionExpression: aws.String(cond), ExpressionAttributeValues: values}},
-		d.uncounted(r.Secret.ClientID, 1),
+		d.forget(r.Secret.ClientID, r.Secret.ID, true),
 	}, 1, nil)
 	if err != nil {
 		return false, err
