@@ -236,12 +236,12 @@ func (r *report) targets(b *strings.Builder) {
 			fmt.Sprintf("%s ms (token %s ms − signature %s ms)", msf(c.beyondSignature), msf(c.cpuPerToken), msf(c.signature)),
 			c.beyondSignature.median() <= 0.5,
 			fmt.Sprintf("a token makes %d DynamoDB call(s), and one call costs this process %s ms in the SDK and its HTTP client alone (a raw GetItem, same run); "+
-				"the rest is the Lambda event JSON, the HTTP adapter, form parsing, the secret check, the JWT, two log lines and GC (`make bench-profile`). "+
-				"What would close it: one GetItem per token (issue 10 item 2); an ES256 signing key (%s ms a signature instead of %s ms) for the total; beyond that, a leaner DynamoDB client than the SDK's middleware stack.",
+				"the rest is the Lambda event JSON, the HTTP adapter, form parsing, the secret check, the JWT, two log lines and GC (`make bench-profile` shows where). "+
+				"What would close it: an ES256 signing key (SIGNING_ALG; %s ms a signature instead of %s ms) lowers the total, not this share; beyond that, a leaner DynamoDB client than the SDK's middleware stack.",
 				tokCalls, ms(sdk), msf(c.es256), msf(c.signature)))
 		check("our CPU per client GET, bearer verification included", "≤ 0.4 ms", msf(c.cpuPerGet)+" ms", c.cpuPerGet.median() <= 0.4,
 			fmt.Sprintf("a GET makes %d DynamoDB call(s) at %s ms of SDK CPU each (raw GetItem, same run); bearer verification (RS256 public-key check and claims) is about 0.05 ms (BenchmarkVerify); "+
-				"the rest is the event JSON, the adapter, routing, the response DTO and GC. What would close it: a GetItem of the client item alone instead of a BatchGetItem of tenant and client (the tenant is only needed to tell a missing tenant from a missing client), and a leaner DynamoDB client.",
+				"the rest is the event JSON, the adapter, routing, the response DTO and GC (`make bench-profile` shows where). What would close it: a leaner DynamoDB client than the SDK's middleware stack, or a cache of verified bearer tokens.",
 				getCalls, ms(sdk)))
 	}
 	if t := r.route("POST", "/identity/connect/token"); t != nil {
@@ -249,7 +249,7 @@ func (r *report) targets(b *strings.Builder) {
 		ddb := t.cost.of("DynamoDB")
 		check("warm token request: one small strongly consistent read, no Secrets Manager call", "1 read, ≤ 1 RCU, 0 SM",
 			fmt.Sprintf("%s; %s RCU", t.cost, units(t.cost.ReadUnits)), ddb == 1 && sm == 0 && t.cost.ReadUnits <= 1,
-			"the token endpoint reads the client's registration and every secret record of its partition (shared/store ClientForAuthentication); issue 10 item 2 (one item holding validity) closes it.")
+			"the token endpoint must read only the client's token item (CLIENT#<id> / #CLIENT, shared/store ClientForAuthentication) with verifiers cached: a second call or a Secrets Manager read is a regression of that path (shared/store costs_test.go holds the count).")
 	}
 	if g := r.route("GET", "/api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}"); g != nil {
 		check("a get is one DynamoDB request", "1 call", g.cost.String(), g.cost.total() == 1, "")
@@ -264,14 +264,14 @@ func (r *report) targets(b *strings.Builder) {
 		check("a list reads its page, whatever the tenant's size", "≤ skip+count items (+1)",
 			fmt.Sprintf("%d items read at %d clients, %d at %d", first.cost.ItemsRead, first.size, last.cost.ItemsRead, last.size),
 			last.cost.ItemsRead <= 11,
-			"ListClients queries the tenant's whole partition and pages in memory (shared/store); issue 10 item 1 (per-kind counters, a Query with Limit, tag index items) closes it.")
+			"a page must be one Query of the kind's list copies (ORDER#<kind>#<seq>) with Limit skip+count and the kind's counter for Total-Count (shared/store ListClients); reading more is a regression of that path (shared/store lists_test.go holds the count).")
 	}
 	if len(r.tokenScale) > 1 {
 		first, last := r.tokenScale[0], r.tokenScale[len(r.tokenScale)-1]
 		check("token cost flat in a client's retained records", "same items read",
 			fmt.Sprintf("%d items read with %d retained, %d with %d", first.cost.ItemsRead, first.size, last.cost.ItemsRead, last.size),
 			last.cost.ItemsRead <= first.cost.ItemsRead,
-			"retained (soft-deleted, expired) secret records are in the partition the token endpoint queries; issue 10 item 2 closes it.")
+			"the token item holds only secrets that are not deleted (at most 10 entries), so retained records must not reach the token read; more items read means the token path reads records again (a regression; shared/store costs_test.go holds it).")
 	}
 	var worstCold, worstSize float64
 	for _, x := range r.cold {
