@@ -78,12 +78,15 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 	if err := ValidateExpiration(expirationField, expiration, now); err != nil {
 		return CreatedSecret{}, err
 	}
-	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
-		return CreatedSecret{}, err
-	}
 	set, err := s.Store.SecretSet(ctx, tenantID, kind, clientID)
 	if err != nil {
 		return CreatedSecret{}, s.notFound(ctx, tenantID, err)
+	}
+	// The cluster-role guard (guardOperatorClient) decided on the roles
+	// the set's read brought: a client's cluster roles never change, so
+	// they need no read of their own.
+	if err := s.refuseOperatorClient(ctx, Client{TenantID: tenantID, ID: clientID, Kind: kind, RoleIDs: set.RoleIDs}); err != nil {
+		return CreatedSecret{}, err
 	}
 	if set.ActiveCount(now) >= MaxSecretsPerClient {
 		return CreatedSecret{}, ErrSecretLimit

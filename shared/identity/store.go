@@ -83,6 +83,10 @@ type Store interface {
 type SecretSet struct {
 	Version int64
 	Secrets []Secret
+	// RoleIDs are the client's roles, as its token item holds them: what
+	// the cluster-role guard of a secret add decides on, without another
+	// read.
+	RoleIDs []string
 	// Records is the client's count of secret records, retained ones
 	// included (MaxSecretRecordsPerClient bounds it); -1 when the stored
 	// client predates the count (the store then counts the records).

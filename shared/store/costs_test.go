@@ -230,3 +230,39 @@ func TestLastUsedOncePerHour(t *testing.T) {
 		t.Fatalf("soft-deleted: %+v, %v", sec, err)
 	}
 }
+
+// A secret add of a Client Credential client reads one item (its token
+// item: the secrets, their version, the record count and the roles the
+// cluster-role guard decides on) and writes one transaction; the guard of
+// a cluster-role client still refuses it.
+func TestSecretAddIsOneRead(t *testing.T) {
+	ctx := context.Background()
+	svc, m, _ := meteredService(t)
+	ten, err := svc.CreateTenant(ctx, "", "add costs", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := []string{identity.RoleAccountMember}
+	created, err := svc.CreateClient(ctx, ten.ID, identity.NewClient{Kind: identity.ClientCredential, Name: "add costs", RoleIDs: &roles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Reset()
+	if _, err := svc.AddSecret(ctx, ten.ID, identity.ClientCredential, created.Client.ID, "second", "Description", nil, "Expiration"); err != nil {
+		t.Fatal(err)
+	}
+	r := m.Reset()
+	t.Logf("secret add: %d read request(s), %d item(s), %.1f read units, %d write request(s)", r.Requests, r.Items, r.Units, r.Writes)
+	if r.Requests != 1 || r.Items != 1 || r.Inconsistent != 0 || r.Writes != 1 {
+		t.Fatalf("secret add made %+v; want one strongly consistent read of one item and one write", r)
+	}
+
+	opRoles := []string{identity.RoleClusterOperator, identity.RoleAccountMember}
+	op, err := svc.CreateClient(ctx, ten.ID, identity.NewClient{Kind: identity.ClientCredential, Name: "operator", RoleIDs: &opRoles, OperatorRoles: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddSecret(ctx, ten.ID, identity.ClientCredential, op.Client.ID, "mine now", "Description", nil, "Expiration"); !errors.Is(err, identity.ErrOperatorClient) {
+		t.Fatalf("secret add to a cluster-role client: %v, want ErrOperatorClient", err)
+	}
+}

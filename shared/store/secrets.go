@@ -65,7 +65,7 @@ func (d *Dynamo) SecretSet(ctx context.Context, tenantID string, kind identity.C
 	if reg == nil || reg.TenantID != tenantID || reg.Kind != kind {
 		return identity.SecretSet{}, identity.ErrClientNotFound
 	}
-	return identity.SecretSet{Version: reg.SecretsVersion, Secrets: reg.Secrets, Records: int(reg.RecordCount)}, nil
+	return identity.SecretSet{Version: reg.SecretsVersion, Secrets: reg.Secrets, RoleIDs: reg.RoleIDs, Records: int(reg.RecordCount)}, nil
 }
 
 // AddSecret writes a new secret record and enters it in the token item,
