@@ -587,7 +587,19 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.admin.Secret),
 		chromedp.Click(chromedp.CSS(`#signin-submit`)))
-	// The token expires in a second: the page signs out by itself.
+	// A tab reopened after its token expired says so on load.
+	b.eval(`(() => { const s = JSON.parse(sessionStorage.getItem('identity-portal-session')); s.expiresAt = Date.now() - 1000;
+	  sessionStorage.setItem('identity-portal-session', JSON.stringify(s)); return 0; })()`, &stored)
+	b.run(chromedp.Reload())
+	b.poll(`!document.getElementById('signin').hidden && sessionStorage.length === 0`)
+	if msg := b.text(`#signin-error`); !strings.Contains(msg, "expired") {
+		t.Errorf("on load of an expired session the page says %q", msg)
+	}
+	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.admin.Secret),
+		chromedp.Click(chromedp.CSS(`#signin-submit`)))
+	// The token expires in a second: the page signs out by itself (by its
+	// timer; or on load, should the reload take longer than that: both
+	// say why).
 	b.eval(`(() => { const s = JSON.parse(sessionStorage.getItem('identity-portal-session')); s.expiresAt = Date.now() + 1000;
 	  sessionStorage.setItem('identity-portal-session', JSON.stringify(s)); return 0; })()`, &stored)
 	b.run(chromedp.Reload())

@@ -115,9 +115,10 @@
   $('sign-out').addEventListener('click', () => { Portal.clear(); signedOut('Signed out. The access token is gone from this tab.'); });
 
   async function start() {
+    const expiredWords = 'Your access token expired, so you were signed out. Sign in again.';
     const s = Portal.load();
-    if (!s) { signedOut(); return; }
-    Portal.onExpiry(s, () => signedOut('Your access token expired, so you were signed out. Sign in again.'));
+    if (!s) { signedOut(Portal.expired() ? expiredWords : undefined); return; }
+    Portal.onExpiry(s, () => signedOut(expiredWords));
     show($('signin'), false);
     show($('sign-out'), true);
     show($('dashboard'), true);

@@ -7,21 +7,30 @@
 const Portal = (() => {
   const KEY = 'identity-portal-session';
   let expiryTimer = null;
+  let foundExpired = false;
 
-  // load returns the session, or null when there is none or it expired.
+  // load returns the session, or null when there is none or it expired
+  // (then expired() says so, until a session is saved).
   function load() {
     let s = null;
     try { s = JSON.parse(sessionStorage.getItem(KEY) || 'null'); } catch (e) { s = null; }
     if (!s || typeof s.token !== 'string' || typeof s.expiresAt !== 'number' || Date.now() >= s.expiresAt) {
+      if (s && typeof s.expiresAt === 'number' && Date.now() >= s.expiresAt) foundExpired = true;
       sessionStorage.removeItem(KEY);
       return null;
     }
     return s;
   }
 
+  // expired reports whether a load found the stored token expired (a tab
+  // reopened after its token's lifetime), so the page can say why it is
+  // signed out rather than showing the sign-in form without a word.
+  function expired() { return foundExpired; }
+
   function save(token, expiresIn) {
     const s = { token, expiresAt: Date.now() + Math.max(0, expiresIn - 30) * 1000 };
     sessionStorage.setItem(KEY, JSON.stringify(s));
+    foundExpired = false;
     return s;
   }
 
@@ -129,5 +138,5 @@ const Portal = (() => {
     b.addEventListener('click', () => { clear(); show(b, false); after(); });
   }
 
-  return { load, save, clear, onExpiry, words, ApiError, api, signIn, el, show, state, withState, profile, wireSignOut };
+  return { load, expired, save, clear, onExpiry, words, ApiError, api, signIn, el, show, state, withState, profile, wireSignOut };
 })();
