@@ -82,6 +82,7 @@ type clientRow struct {
 	enabled    bool
 	seq        int64
 	tags       []string
+	staleTags  []string // tags whose entries an update left for later (store: UpdateClient)
 	roles      []string
 	attrs      map[string]types.AttributeValue
 }
@@ -211,7 +212,7 @@ func (w *world) read(t testing.TB) snapshot {
 			case strings.HasPrefix(pk, "TENANT#") && (strings.HasPrefix(sk, "CCC#") || strings.HasPrefix(sk, "HYB#")):
 				seq, _ := num(it, "Seq")
 				row := clientRow{tenant: strings.TrimPrefix(pk, "TENANT#"), id: sk[4:], kind: kindOf(it), enabled: boolean(it, "Enabled"),
-					seq: seq, tags: strs(it, "Tags"), roles: strs(it, "RoleIds"), attrs: it}
+					seq: seq, tags: strs(it, "Tags"), staleTags: strs(it, "StaleTags"), roles: strs(it, "RoleIds"), attrs: it}
 				snap.clients[row.id] = row
 			case strings.HasPrefix(pk, "TENANT#") && strings.HasPrefix(sk, "ORDER#"):
 				snap.orders[sk] = orderRow{tenant: strings.TrimPrefix(pk, "TENANT#"), sk: sk, client: str(it, "ClientId"), attrs: it}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -273,6 +274,76 @@ func updateClientOp() operation {
 				v.addf("update half applied: name %q, tags %v, enabled %v, roles %v", c.Name, c.Tags, c.Enabled, c.RoleIDs)
 			}
 			return v
+		},
+	}
+}
+
+// updateAllTagsOp replaces all of a client's 50 tags (the most it may
+// carry) with 50 others: 100 tag entries change, more than fit in one
+// transaction beside the client item, its list copy and its token item.
+func updateAllTagsOp() operation {
+	tags := func(prefix string) []string {
+		out := make([]string, identity.MaxTags)
+		for i := range out {
+			out[i] = fmt.Sprintf("%s-%02d", prefix, i)
+		}
+		return out
+	}
+	before, after := tags("before"), tags("after")
+	var staleRetried atomic.Int64
+	put := func(r *mrun, h http.Handler, ctx context.Context) response {
+		return r.w.request(h, ctx, http.MethodPut, fmt.Sprintf(cccBase+"/%s", r.w.tenant, r.client.Client.ID), "Bearer "+r.w.adminToken,
+			map[string]any{"Tags": after, "Enabled": false})
+	}
+	return operation{
+		name: "update client, all 50 tags replaced", family: ocsFamily, ok: http.StatusOK,
+		setup: func(r *mrun) {
+			c, err := r.w.clean.Service.CreateClient(context.Background(), r.w.tenant, identity.NewClient{Kind: identity.ClientCredential, Name: "tags", Tags: before})
+			if err != nil {
+				r.w.t.Fatal(err)
+			}
+			r.client = c
+			r.know(r.client)
+		},
+		do: func(r *mrun) response { return put(r, r.w.h, r.ctx) },
+		answer: func(r *mrun, res response, snap snapshot) violations {
+			var v violations
+			c, ok := snap.clients[r.client.Client.ID]
+			switch {
+			case !ok:
+				v.addf("client %s gone after an update", r.client.Client.ID)
+			case res.Status == http.StatusOK && !slices.Equal(c.tags, after):
+				v.addf("update answered 200 but the client carries %v", c.tags)
+			case !slices.Equal(c.tags, after) && !slices.Equal(c.tags, before):
+				v.addf("update half applied: tags %v", c.tags)
+			case slices.Equal(c.tags, after) == c.enabled:
+				v.addf("update half applied: tags %v, enabled %v", c.tags, c.enabled)
+			case len(c.staleTags) > 0:
+				// The removals left over are recorded: a retry of the PUT,
+				// as its caller does after an error, removes them.
+				if res.Status == http.StatusOK {
+					v.addf("update answered 200 with stale tag entries %v left", c.staleTags)
+				}
+				if got := put(r, r.w.cleanH, context.Background()); got.Status != http.StatusOK {
+					v.addf("retry of the update: %s", got)
+				}
+				after := r.w.read(r.w.t)
+				if c := after.clients[r.client.Client.ID]; len(c.staleTags) > 0 {
+					v.addf("stale tags %v left after a retry of the update", c.staleTags)
+				}
+				for _, msg := range tagInvariants(after) {
+					if strings.Contains(msg, r.client.Client.ID) {
+						v.addf("after a retry of the update: %s", msg)
+					}
+				}
+				staleRetried.Add(1)
+			}
+			return v
+		},
+		after: func(t *testing.T) {
+			if staleRetried.Load() == 0 {
+				t.Error("no run left stale tag entries to a retry: the path is not exercised")
+			}
 		},
 	}
 }
@@ -593,6 +664,7 @@ func operations() []operation {
 		addSecretOp(false),
 		addSecretOp(true),
 		updateClientOp(),
+		updateAllTagsOp(),
 		updateSecretOp(false),
 		updateSecretOp(true),
 		deleteSecretOp(),

@@ -117,6 +117,11 @@ type Client struct {
 	// Seq is the client's place in its tenant's creation order (lists
 	// page in it), set by the store at creation.
 	Seq int64
+	// StaleTags is the store's bookkeeping, never shown: tags the client
+	// no longer carries whose tag entries an update could not remove in
+	// its transaction (too many changes), removed right after or, should
+	// that fail, by the next update or the delete.
+	StaleTags []string
 }
 
 // Secret is the record of one client secret. The secret itself is never

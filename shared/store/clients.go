@@ -237,39 +237,53 @@ func (d *Dynamo) listByTags(ctx context.Context, tenantID string, kind identity.
 // old's version: the client item, its list copy, its tag entries when the
 // tags change, and its registration when what a token request decides on
 // changes (Enabled, RoleIds).
+//
+// Entries of removed tags go last: if the change is too large for one
+// transaction (more than 97 tag changes), the removals left over are
+// recorded in the client item (StaleTags) and removed right after it
+// (removeStaleTags). Until then a tags list may count the client under a
+// tag it no longer has, but never misses one it has; should that second
+// write fail, the client's next update (a retry of the same PUT) or its
+// delete removes them, since they are recorded.
 func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) error {
 	next.Seq = old.Seq
+	var added, removed []string
+	for _, tag := range next.Tags {
+		if !slices.Contains(old.Tags, tag) {
+			added = append(added, tag)
+		}
+	}
+	for _, tag := range append(slices.Clone(old.Tags), old.StaleTags...) {
+		if !slices.Contains(next.Tags, tag) && !slices.Contains(removed, tag) {
+			removed = append(removed, tag)
+		}
+	}
+	registration := next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs)
+	fixed := 2 + len(added)
+	if registration {
+		fixed++
+	}
+	next.StaleTags = nil
+	if room := max(maxTransactItems-fixed, 0); len(removed) > room {
+		removed, next.StaleTags = removed[:room], removed[room:]
+	}
 	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &d.table, Item: clientItem(next),
 			ConditionExpression:       aws.String("Version = :v"),
 			ExpressionAttributeValues: item{":v": n(old.Version)}}},
 		{Put: &types.Put{TableName: &d.table, Item: orderItem(next)}},
 	}
-	if next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs) {
+	if registration {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(next.ID), skRegistration),
 			UpdateExpression:          aws.String("SET Enabled = :en, RoleIds = :roles"),
 			ConditionExpression:       aws.String("TenantId = :tenant"),
 			ExpressionAttributeValues: item{":en": b(next.Enabled), ":roles": list(next.RoleIDs), ":tenant": s(next.TenantID)}}})
 	}
-	for _, tag := range next.Tags {
-		if !slices.Contains(old.Tags, tag) {
-			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: tagItem(next, tag)}})
-		}
+	for _, tag := range added {
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: tagItem(next, tag)}})
 	}
-	// Entries of removed tags go last: if the change is too large for one
-	// transaction (more than 97 tag changes), the ones left over are
-	// removed right after it. Until then a tags list may count the client
-	// under a tag it no longer has, but never misses one it has.
-	var late []types.TransactWriteItem
-	for _, tag := range old.Tags {
-		if !slices.Contains(next.Tags, tag) {
-			del := types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(old.TenantID), tagSK(old.Kind, tag, old.Seq))}}
-			if len(items) < maxTransactItems {
-				items = append(items, del)
-			} else {
-				late = append(late, del)
-			}
-		}
+	for _, tag := range removed {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(old.TenantID), tagSK(old.Kind, tag, old.Seq))}})
 	}
 	reasons, err := d.transact(ctx, items)
 	switch {
@@ -280,12 +294,30 @@ func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) er
 	case reasons != nil:
 		return identity.Internal("update client", errors.New("transaction cancelled: "+reasonCodes(reasons)))
 	}
-	if len(late) > 0 {
-		if _, err := d.transact(ctx, late); err != nil {
-			return err
-		}
+	if len(next.StaleTags) > 0 {
+		return d.removeStaleTags(ctx, next)
 	}
 	return nil
+}
+
+// removeStaleTags removes the entries of the tags a client item records as
+// stale, and the record (client item and list copy), in one transaction on
+// the condition that the client is still at the version that recorded them:
+// a write since read them and removes them itself.
+func (d *Dynamo) removeStaleTags(ctx context.Context, c identity.Client) error {
+	items := []types.TransactWriteItem{
+		{Update: &types.Update{TableName: &d.table, Key: key(tenantPK(c.TenantID), clientSK(c.Kind, c.ID)),
+			UpdateExpression: aws.String("REMOVE StaleTags"), ConditionExpression: aws.String("Version = :v"),
+			ExpressionAttributeValues: item{":v": n(c.Version)}}},
+		{Update: &types.Update{TableName: &d.table, Key: key(tenantPK(c.TenantID), orderSK(c.Kind, c.Seq)),
+			UpdateExpression: aws.String("REMOVE StaleTags"), ConditionExpression: aws.String("Version = :v"),
+			ExpressionAttributeValues: item{":v": n(c.Version)}}},
+	}
+	for _, tag := range c.StaleTags {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(c.TenantID), tagSK(c.Kind, tag, c.Seq))}})
+	}
+	_, err := d.transact(ctx, items)
+	return err
 }
 
 // DeleteClient removes, in one transaction, the client, its list copy, its
@@ -321,6 +353,17 @@ func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identit
 		}
 		for _, tag := range c.Tags {
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), tagSK(kind, tag, c.Seq))}})
+		}
+		// Entries of stale tags (an update's removals left over) go first:
+		// the client no longer carries those tags.
+		if len(c.StaleTags) > 0 {
+			var stale []types.TransactWriteItem
+			for _, tag := range c.StaleTags {
+				stale = append(stale, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), tagSK(kind, tag, c.Seq))}})
+			}
+			if _, err := d.transact(ctx, stale); err != nil {
+				return nil, err
+			}
 		}
 		// Secret records beyond what fits in the transaction go first, and
 		// only records without an entry in the token item (retained:

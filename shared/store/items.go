@@ -9,7 +9,8 @@
 //	TENANT#<tenant>  HYB#<client>    Hybrid client metadata, Seq
 //	TENANT#<tenant>  ORDER#CCC#<seq> list copy of a Client Credential client (the same attributes), by creation order
 //	TENANT#<tenant>  ORDER#HYB#<seq> list copy of a Hybrid client
-//	TENANT#<tenant>  TAG#CCC#<b64(tag)>#<seq>  tag entry: ClientId of a client that carries the tag
+//	TENANT#<tenant>  TAG#CCC#<b64(tag)>#<seq>  tag entry: ClientId of a client that carries the tag (or
+//	                                 had it: a tag of the client item's StaleTags, see UpdateClient)
 //	CLIENT#<client>  #CLIENT         registration and token item: owning tenant, kind, Enabled, RoleIds,
 //	                                 Secrets {<secret>: {E: expiration (unix ns; absent: never), U: last used hour}},
 //	                                 SecretsVersion, RecordCount (the client's SECRET# items, retained ones
@@ -205,6 +206,9 @@ func clientItem(c identity.Client) item {
 	it["CreatedAt"] = ts(c.CreatedAt)
 	it["UpdatedAt"] = ts(c.UpdatedAt)
 	it["Seq"] = n(c.Seq)
+	if len(c.StaleTags) > 0 {
+		it["StaleTags"] = list(c.StaleTags)
+	}
 	switch c.Kind {
 	case identity.ClientCredential:
 		it["RoleIds"] = list(c.RoleIDs)
@@ -429,6 +433,9 @@ func decodeClient(it item) (identity.Client, error) {
 		CreatedAt: r.time("CreatedAt", true),
 		UpdatedAt: r.time("UpdatedAt", false),
 		Seq:       r.num("Seq", false),
+	}
+	if _, ok := it["StaleTags"]; ok {
+		c.StaleTags = r.strings("StaleTags")
 	}
 	switch c.Kind {
 	case identity.ClientCredential:
