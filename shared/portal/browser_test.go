@@ -108,12 +108,19 @@ func (b *browser) eval(js string, v any) {
 	}
 }
 
+// text is the text of the first element sel matches, spaces collapsed.
+// It reads the text in the page's own script, in one evaluation, rather
+// than by a DOM node id: a node the page re-renders between a query and
+// its read ("Could not find node with given id") made the test flaky.
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	s, err := chromedp.Run(b.ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	q, err := json.Marshal(sel)
 	if err != nil {
-		b.t.Fatalf("browser: text of %s: %v", sel, err)
+		b.t.Fatal(err)
 	}
+	b.poll(fmt.Sprintf(`document.querySelector(%s) !== null`, q))
+	var s string
+	b.eval(fmt.Sprintf(`document.querySelector(%s).textContent`, q), &s)
 	return strings.Join(strings.Fields(s), " ")
 }
 
