@@ -37,9 +37,10 @@ const usage = `usage:
   admin tenant create --name NAME [--client-limit N] [--id GUID]
   admin client create --tenant ID --role ROLE [--role ROLE ...] [--name NAME] [--id GUID]
       ROLE: "Account Administrator", "Account Member", "Cluster Operator", "Cluster Support", or a role id
-  admin keys rotate
-      a new token signing key; the old one stays published until its tokens have expired
-      (token lifetime + key refresh + margin: 66 minutes), then leaves by itself
+  admin keys rotate [--alg RS256|ES256]
+      a new token signing key of --alg (default: SIGNING_ALG, else RS256); the old one, whatever its
+      algorithm, stays published until its tokens have expired (token lifetime + key refresh + margin:
+      66 minutes), then leaves by itself
   admin keys revoke --kid KID
       withdraws a signing key at once: every function refuses its tokens within 60 s;
       revoking the active key first rotates (a new key takes over in the same change)
@@ -76,7 +77,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "client create":
 		return clientCreate(ctx, svc, args[2:], out)
 	case "keys rotate":
-		return keysRotate(ctx, app.KeyManager(), out)
+		fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
+		alg := fs.String("alg", string(cfg.SigningAlg), "the algorithm of the new key: RS256 or ES256 (default: SIGNING_ALG, else RS256)")
+		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+		a, err := auth.ParseAlg(*alg)
+		if err != nil {
+			return fmt.Errorf("--alg: %w\n%s", err, usage)
+		}
+		km := app.KeyManager()
+		km.Alg = a
+		return keysRotate(ctx, km, out)
 	case "keys revoke":
 		fs := flag.NewFlagSet("keys revoke", flag.ContinueOnError)
 		kid := fs.String("kid", "", "the kid of the key to revoke (required; PublishedKids of keys rotate)")
@@ -165,11 +177,12 @@ func printKeys(ks auth.KeySet, err error, out io.Writer, extra map[string]any) e
 	if err != nil && !(errors.As(err, &foreign) && foreign.Replaced) {
 		return err
 	}
-	published := []string{}
+	published, algs := []string{}, map[string]string{}
 	for _, k := range ks.JWKS(time.Now()).Keys {
 		published = append(published, k.KeyID)
+		algs[k.KeyID] = k.Algorithm
 	}
-	res := map[string]any{"ActiveKid": ks.Active, "PublishedKids": published, "Version": ks.Version}
+	res := map[string]any{"ActiveKid": ks.Active, "ActiveAlg": algs[ks.Active], "PublishedKids": published, "PublishedAlgs": algs, "Version": ks.Version}
 	for k, v := range extra {
 		res[k] = v
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"identityservice/shared/auth"
+	"identityservice/shared/identity"
 	"identityservice/shared/store"
 )
 
@@ -63,7 +64,7 @@ func TestKeysRotateAndRevoke(t *testing.T) {
 	}
 
 	// Someone with write access to the table publishes a key of their own.
-	attacker, err := auth.NewKeySet(time.Now())
+	attacker, err := auth.NewKeySet(time.Now(), auth.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,5 +82,64 @@ func TestKeysRotateAndRevoke(t *testing.T) {
 	raw, err := store.New(env.Clients.DynamoDB, env.Config.Table).JWKS(context.Background())
 	if err != nil || strings.Contains(string(raw), attacker.Active) || !strings.Contains(string(raw), repaired.ActiveKid) {
 		t.Fatalf("published after the repair: %s (%v)", raw, err)
+	}
+}
+
+// keys rotate makes a key of --alg, else of SIGNING_ALG, else RS256; the
+// output says each published key's algorithm; an algorithm the service
+// does not sign with is a clear error that changes nothing.
+func TestKeysRotateTakesTheAlgorithm(t *testing.T) {
+	ctx := context.Background()
+	table := "algs-" + strings.ReplaceAll(identity.NewID(), "-", "")[:12]
+	if err := env.CreateTable(ctx, table); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TABLE_NAME", table)
+	t.Setenv("SECRET_PREFIX", "algs-"+identity.NewID())
+	t.Setenv("SIGNING_ALG", "")
+	type out struct {
+		ActiveKid     string
+		ActiveAlg     string
+		PublishedAlgs map[string]string
+	}
+	rotate := func(args ...string) (out, error) {
+		t.Helper()
+		var buf bytes.Buffer
+		err := run(ctx, append([]string{"keys", "rotate"}, args...), &buf)
+		var o out
+		if buf.Len() > 0 {
+			if jerr := json.Unmarshal(buf.Bytes(), &o); jerr != nil {
+				t.Fatalf("output %s: %v", buf.String(), jerr)
+			}
+		}
+		return o, err
+	}
+	first, err := rotate() // the default
+	if err != nil || first.ActiveAlg != "RS256" {
+		t.Fatalf("keys rotate with no algorithm configured: %+v, %v; want RS256", first, err)
+	}
+	second, err := rotate("--alg", "ES256")
+	if err != nil || second.ActiveAlg != "ES256" || second.PublishedAlgs[first.ActiveKid] != "RS256" || len(second.PublishedAlgs) != 2 {
+		t.Fatalf("keys rotate --alg ES256: %+v, %v; want an ES256 key beside the RS256 one", second, err)
+	}
+	t.Setenv("SIGNING_ALG", "ES256")
+	third, err := rotate()
+	if err != nil || third.ActiveAlg != "ES256" || third.ActiveKid == second.ActiveKid {
+		t.Fatalf("keys rotate with SIGNING_ALG=ES256: %+v, %v", third, err)
+	}
+	back, err := rotate("--alg", "RS256") // the flag wins over SIGNING_ALG
+	if err != nil || back.ActiveAlg != "RS256" || len(back.PublishedAlgs) != 4 {
+		t.Fatalf("keys rotate --alg RS256 under SIGNING_ALG=ES256: %+v, %v", back, err)
+	}
+	if _, err := rotate("--alg", "HS256"); err == nil || !strings.Contains(err.Error(), "want RS256 or ES256") {
+		t.Fatalf("keys rotate --alg HS256: %v, want an error naming the algorithms", err)
+	}
+	t.Setenv("SIGNING_ALG", "none")
+	if _, err := rotate(); err == nil || !strings.Contains(err.Error(), "SIGNING_ALG") {
+		t.Fatalf("keys rotate with SIGNING_ALG=none: %v, want an error naming SIGNING_ALG", err)
+	}
+	raw, err := store.New(env.Clients.DynamoDB, table).JWKS(ctx)
+	if err != nil || strings.Count(string(raw), `"kid"`) != 4 {
+		t.Fatalf("published after the refused rotations: %s (%v), want the 4 keys", raw, err)
 	}
 }

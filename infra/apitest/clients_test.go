@@ -219,7 +219,7 @@ func TestTokenVerifiesAgainstPublishedJWKS(t *testing.T) {
 // match it.
 func forgeWithForeignKey(t *testing.T, raw string) string {
 	t.Helper()
-	k, err := auth.GenerateKey(time.Now())
+	k, err := auth.GenerateKey(time.Now(), auth.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func forgeWithForeignKey(t *testing.T, raw string) string {
 		t.Fatalf("not a compact JWS: %q", raw)
 	}
 	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, k.Private, crypto.SHA256, digest[:])
+	sig, err := rsa.SignPKCS1v15(rand.Reader, k.Private.(*rsa.PrivateKey), crypto.SHA256, digest[:])
 	if err != nil {
 		t.Fatal(err)
 	}

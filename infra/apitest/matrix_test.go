@@ -182,7 +182,7 @@ func tokenKinds(t *testing.T, s *stack) []tokenKind {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, err := auth.GenerateKey(time.Now())
+	foreign, err := auth.GenerateKey(time.Now(), auth.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func tokenKinds(t *testing.T, s *stack) []tokenKind {
 	header := func(h map[string]any) string { return payload(h) }
 	algNone := header(map[string]any{"alg": "none", "typ": "at+jwt", "kid": key.KID}) + "." + payload(claims(nil)) + "."
 	// Algorithm confusion: HS256 keyed with the published RSA public key.
-	pub, err := x509.MarshalPKIXPublicKey(&key.Private.PublicKey)
+	pub, err := x509.MarshalPKIXPublicKey(key.Private.Public())
 	if err != nil {
 		t.Fatal(err)
 	}

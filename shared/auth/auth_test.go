@@ -135,7 +135,7 @@ func TestRotationKeepsOldTokensValid(t *testing.T) {
 		t.Fatalf("rotation: active %s, old %s, %d keys", rotated.Active, old.Active, len(rotated.JWKS(time.Now()).Keys))
 	}
 	// Long after, the retired key is dropped at the next rotation.
-	later, err := rotated.Rotate(time.Now().Add(3 * time.Hour))
+	later, err := rotated.Rotate(time.Now().Add(3*time.Hour), auth.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestTokensAreStandardJWS(t *testing.T) {
 		TenantID string   `json:"tid"`
 		Roles    []string `json:"role"`
 	}
-	if err := tok.Claims(&k.Private.PublicKey, &std, &extra); err != nil {
+	if err := tok.Claims(k.Private.Public(), &std, &extra); err != nil {
 		t.Fatal(err)
 	}
 	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: iss, AnyAudience: jwt.Audience{auth.DefaultAudience}, Time: time.Now()}, 0); err != nil {
@@ -266,7 +266,7 @@ func signRaw(t *testing.T, k auth.SigningKey, hdr, extra map[string]any) string 
 	p, _ := json.Marshal(claimsWith(extra))
 	input := b64(string(h)) + "." + b64(string(p))
 	digest := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(nil, k.Private, crypto.SHA256, digest[:])
+	sig, err := rsa.SignPKCS1v15(nil, k.Private.(*rsa.PrivateKey), crypto.SHA256, digest[:])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +301,7 @@ func signWith(t *testing.T, km *auth.KeyManager, extra map[string]any) string {
 }
 
 func signWithNewKey(t *testing.T) string {
-	k, err := auth.GenerateKey(time.Now())
+	k, err := auth.GenerateKey(time.Now(), auth.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,11 +358,11 @@ func TestStaleKeySetDoesNotOverwriteANewerJWKS(t *testing.T) {
 	ctx := context.Background()
 	table := freshTable(t)
 	pub := store.New(env.Clients.DynamoDB, table)
-	old, err := auth.NewKeySet(time.Now())
+	old, err := auth.NewKeySet(time.Now(), auth.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rotated, err := old.Rotate(time.Now().Add(time.Minute))
+	rotated, err := old.Rotate(time.Now().Add(time.Minute), auth.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}

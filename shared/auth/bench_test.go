@@ -12,7 +12,7 @@ import (
 
 // benchKeys returns a key manager on the emulators whose key set is loaded,
 // so the loops measure our CPU (signing, verifying), not the emulators.
-func benchKeys(b *testing.B) (*auth.KeyManager, *auth.Verifier) {
+func benchKeys(b *testing.B, alg auth.Alg) (*auth.KeyManager, *auth.Verifier) {
 	b.Helper()
 	ctx := context.Background()
 	table := "bench-" + identity.NewID()[:8]
@@ -22,6 +22,7 @@ func benchKeys(b *testing.B) (*auth.KeyManager, *auth.Verifier) {
 	km := &auth.KeyManager{
 		Private: vault.NewSigningKeys(env.Clients.SecretsManager, "bench-"+identity.NewID()),
 		Public:  store.New(env.Clients.DynamoDB, table),
+		Alg:     alg,
 	}
 	if _, err := km.KeySet(ctx); err != nil {
 		b.Fatal(err)
@@ -31,8 +32,13 @@ func benchKeys(b *testing.B) (*auth.KeyManager, *auth.Verifier) {
 
 // BenchmarkIssue is the CPU of one access token (claims, RS256 signature
 // with a 2048-bit key) on a warm token function. Budget: 1.5 ms.
-func BenchmarkIssue(b *testing.B) {
-	km, _ := benchKeys(b)
+func BenchmarkIssue(b *testing.B) { benchIssue(b, auth.RS256) }
+
+// BenchmarkIssueES256 is the same with a P-256 key (SIGNING_ALG=ES256).
+func BenchmarkIssueES256(b *testing.B) { benchIssue(b, auth.ES256) }
+
+func benchIssue(b *testing.B, alg auth.Alg) {
+	km, _ := benchKeys(b, alg)
 	issuer := &auth.Issuer{Keys: km}
 	c := client()
 	ctx := context.Background()
@@ -46,8 +52,13 @@ func BenchmarkIssue(b *testing.B) {
 
 // BenchmarkVerify is the CPU of checking one bearer token on a warm
 // function (the JWKS cached).
-func BenchmarkVerify(b *testing.B) {
-	km, v := benchKeys(b)
+func BenchmarkVerify(b *testing.B) { benchVerify(b, auth.RS256) }
+
+// BenchmarkVerifyES256 is the same for a token of a P-256 key.
+func BenchmarkVerifyES256(b *testing.B) { benchVerify(b, auth.ES256) }
+
+func benchVerify(b *testing.B, alg auth.Alg) {
+	km, v := benchKeys(b, alg)
 	ctx := context.Background()
 	tok, _, err := (&auth.Issuer{Keys: km}).Issue(ctx, "https://id.example.com/identity", client())
 	if err != nil {

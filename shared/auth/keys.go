@@ -1,11 +1,17 @@
-// Package auth issues and verifies the service's access tokens: RS256 JWTs
-// signed with keys kept in Secrets Manager (only the token function can read
-// them) whose public halves are published as a JWKS for every function.
+// Package auth issues and verifies the service's access tokens: JWTs
+// (RS256 by default, ES256 by configuration: SIGNING_ALG) signed with keys
+// kept in Secrets Manager (only the token function can read them) whose
+// public halves are published as a JWKS, each key with its "alg", for
+// every function. Tokens are built and checked by golang-jwt; the JWKS is
+// written and read by go-jose.
 package auth
 
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -14,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,10 +43,35 @@ const KeyRefresh = time.Minute
 // second rotation is needed.
 const RetiredKeyKept = TokenLifetime + KeyRefresh + 5*time.Minute
 
-// SigningKey is one RSA key.
+// Alg is a token signing algorithm (RFC 7518 3.1).
+type Alg string
+
+// The signing algorithms of access tokens.
+const (
+	RS256 Alg = "RS256" // RSASSA-PKCS1-v1_5 with SHA-256, a 2048-bit RSA key: the default
+	ES256 Alg = "ES256" // ECDSA on P-256 with SHA-256: a signature costs a few percent of an RS256 one
+)
+
+// DefaultAlg is the algorithm of new keys when none is configured.
+const DefaultAlg = RS256
+
+// ParseAlg reads a configured algorithm (SIGNING_ALG, keys rotate --alg);
+// empty is DefaultAlg.
+func ParseAlg(s string) (Alg, error) {
+	switch Alg(s) {
+	case "":
+		return DefaultAlg, nil
+	case RS256, ES256:
+		return Alg(s), nil
+	}
+	return "", fmt.Errorf("signing algorithm %q: want RS256 or ES256", s)
+}
+
+// SigningKey is one signing key: RSA-2048 for RS256, P-256 for ES256.
 type SigningKey struct {
 	KID     string
-	Private *rsa.PrivateKey
+	Alg     Alg
+	Private crypto.Signer // *rsa.PrivateKey or *ecdsa.PrivateKey
 	Created time.Time
 	Retired *time.Time // when a rotation replaced it as the active key
 }
@@ -62,35 +94,64 @@ type KeySet struct {
 	Keys    []SigningKey
 }
 
-// GenerateKey makes a new 2048-bit RSA signing key; its kid is derived from
-// the public key.
-func GenerateKey(now time.Time) (SigningKey, error) {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
+// GenerateKey makes a new signing key for alg (a 2048-bit RSA key for
+// RS256, a P-256 key for ES256); its kid is derived from the public key.
+func GenerateKey(now time.Time, alg Alg) (SigningKey, error) {
+	var k crypto.Signer
+	var err error
+	switch alg {
+	case RS256:
+		k, err = rsa.GenerateKey(rand.Reader, 2048)
+	case ES256:
+		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		_, err = ParseAlg(string(alg))
+	}
 	if err != nil {
 		return SigningKey{}, err
 	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	der, err := x509.MarshalPKIXPublicKey(k.Public())
 	if err != nil {
 		return SigningKey{}, err
 	}
 	sum := sha256.Sum256(der)
-	return SigningKey{KID: base64.RawURLEncoding.EncodeToString(sum[:12]), Private: k, Created: now.UTC()}, nil
+	return SigningKey{KID: base64.RawURLEncoding.EncodeToString(sum[:12]), Alg: alg, Private: k, Created: now.UTC()}, nil
 }
 
-// NewKeySet returns a key set with one new active key.
-func NewKeySet(now time.Time) (KeySet, error) {
-	k, err := GenerateKey(now)
+// keyAlg is the algorithm a private key signs with (empty: none of ours).
+func keyAlg(k crypto.PrivateKey) Alg {
+	switch k := k.(type) {
+	case *rsa.PrivateKey:
+		return RS256
+	case *ecdsa.PrivateKey:
+		if k.Curve == elliptic.P256() {
+			return ES256
+		}
+	}
+	return ""
+}
+
+// jwk is the public JWK of k: its kid, its "alg" (and for EC its "crv",
+// which go-jose writes with the coordinates), use sig.
+func (k SigningKey) jwk() jose.JSONWebKey {
+	return jose.JSONWebKey{Key: k.Private.Public(), KeyID: k.KID, Algorithm: string(k.Alg), Use: "sig"}
+}
+
+// NewKeySet returns a key set with one new active key for alg.
+func NewKeySet(now time.Time, alg Alg) (KeySet, error) {
+	k, err := GenerateKey(now, alg)
 	if err != nil {
 		return KeySet{}, err
 	}
 	return KeySet{Version: 1, Active: k.KID, Keys: []SigningKey{k}}, nil
 }
 
-// Rotate returns the set with a new active key; the old active key is
-// retired and stays published until its tokens have expired
-// (RetiredKeyKept). Keys retired longer ago are dropped.
-func (ks KeySet) Rotate(now time.Time) (KeySet, error) {
-	k, err := GenerateKey(now)
+// Rotate returns the set with a new active key for alg; the old active
+// key (whatever its algorithm) is retired and stays published until its
+// tokens have expired (RetiredKeyKept). Keys retired longer ago are
+// dropped.
+func (ks KeySet) Rotate(now time.Time, alg Alg) (KeySet, error) {
+	k, err := GenerateKey(now, alg)
 	if err != nil {
 		return KeySet{}, err
 	}
@@ -149,9 +210,24 @@ func (ks KeySet) ActiveKey() (SigningKey, error) {
 func (ks KeySet) JWKS(now time.Time) jose.JSONWebKeySet {
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	for _, k := range ks.published(now) {
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.Private.PublicKey, KeyID: k.KID, Algorithm: string(jose.RS256), Use: "sig"})
+		set.Keys = append(set.Keys, k.jwk())
 	}
 	return set
+}
+
+// Algs are the algorithms of the keys published at instant now, the
+// active key's first: what tokens that verify may be signed with.
+func (ks KeySet) Algs(now time.Time) []string {
+	out := []string{}
+	if k, err := ks.ActiveKey(); err == nil {
+		out = append(out, string(k.Alg))
+	}
+	for _, k := range ks.published(now) {
+		if !slices.Contains(out, string(k.Alg)) {
+			out = append(out, string(k.Alg))
+		}
+	}
+	return out
 }
 
 func (ks KeySet) published(now time.Time) []SigningKey {
@@ -171,7 +247,7 @@ func (ks KeySet) published(now time.Time) []SigningKey {
 func (ks KeySet) PublishedJWKS(now time.Time) ([]byte, error) {
 	keys := []json.RawMessage{}
 	for _, k := range ks.published(now) {
-		raw, err := json.Marshal(jose.JSONWebKey{Key: &k.Private.PublicKey, KeyID: k.KID, Algorithm: string(jose.RS256), Use: "sig"})
+		raw, err := json.Marshal(k.jwk())
 		if err != nil {
 			return nil, err
 		}
@@ -192,6 +268,7 @@ func (ks KeySet) PublishedJWKS(now time.Time) ([]byte, error) {
 
 type storedKey struct {
 	KID     string     `json:"kid"`
+	Alg     Alg        `json:"alg,omitempty"` // absent in sets stored before ES256: RS256
 	PKCS8   string     `json:"pkcs8"`
 	Created time.Time  `json:"created"`
 	Retired *time.Time `json:"retired,omitempty"`
@@ -211,7 +288,7 @@ func MarshalKeySet(ks KeySet) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.Keys = append(out.Keys, storedKey{KID: k.KID, PKCS8: base64.StdEncoding.EncodeToString(der), Created: k.Created, Retired: k.Retired})
+		out.Keys = append(out.Keys, storedKey{KID: k.KID, Alg: k.Alg, PKCS8: base64.StdEncoding.EncodeToString(der), Created: k.Created, Retired: k.Retired})
 	}
 	return json.Marshal(out)
 }
@@ -232,11 +309,14 @@ func UnmarshalKeySet(b []byte) (KeySet, error) {
 		if err != nil {
 			return KeySet{}, fmt.Errorf("parse key %s: %w", k.KID, err)
 		}
-		rk, ok := key.(*rsa.PrivateKey)
-		if !ok {
-			return KeySet{}, fmt.Errorf("key %s is not RSA", k.KID)
+		alg := k.Alg
+		if alg == "" {
+			alg = RS256
 		}
-		ks.Keys = append(ks.Keys, SigningKey{KID: k.KID, Private: rk, Created: k.Created, Retired: k.Retired})
+		if keyAlg(key) != alg {
+			return KeySet{}, fmt.Errorf("key %s is not a key for %s", k.KID, alg)
+		}
+		ks.Keys = append(ks.Keys, SigningKey{KID: k.KID, Alg: alg, Private: key.(crypto.Signer), Created: k.Created, Retired: k.Retired})
 	}
 	if _, err := ks.ActiveKey(); err != nil {
 		return KeySet{}, err
@@ -312,10 +392,21 @@ type KeyManager struct {
 	Private PrivateKeyStore
 	Public  PublicKeyStore
 	Now     func() time.Time
+	// Alg is the algorithm of the keys it creates (the first key, and the
+	// new key of a rotation); empty: DefaultAlg. Keys already in the set
+	// keep theirs: a change of Alg takes effect at the next rotation.
+	Alg Alg
 
 	mu       sync.Mutex
 	set      *KeySet
 	loadedAt time.Time
+}
+
+func (m *KeyManager) alg() Alg {
+	if m.Alg == "" {
+		return DefaultAlg
+	}
+	return m.Alg
 }
 
 func (m *KeyManager) now() time.Time {
@@ -334,7 +425,7 @@ func (m *KeyManager) KeySet(ctx context.Context) (KeySet, error) {
 	}
 	ks, err := m.Private.LoadKeySet(ctx)
 	if errors.Is(err, ErrNoKeySet) {
-		if ks, err = NewKeySet(m.now()); err != nil {
+		if ks, err = NewKeySet(m.now(), m.alg()); err != nil {
 			return KeySet{}, err
 		}
 		if err = m.Private.CreateKeySet(ctx, ks); errors.Is(err, ErrKeySetExists) {
@@ -350,7 +441,7 @@ func (m *KeyManager) KeySet(ctx context.Context) (KeySet, error) {
 	return m.publish(ctx, ks, false)
 }
 
-// Rotate makes a new active signing key. The retired key stays in the set,
+// Rotate makes a new active signing key, for m.Alg. The retired key stays in the set,
 // and so in the published JWKS, until every token it signed has expired
 // (RetiredKeyKept); warm token functions pick the new key up within
 // KeyRefresh. With no key set yet, it creates the first one.
@@ -359,7 +450,7 @@ func (m *KeyManager) Rotate(ctx context.Context) (KeySet, error) {
 		if created {
 			return ks, nil
 		}
-		return ks.Rotate(m.now())
+		return ks.Rotate(m.now(), m.alg())
 	})
 }
 
@@ -374,7 +465,7 @@ func (m *KeyManager) Revoke(ctx context.Context, kid string) (KeySet, error) {
 			return KeySet{}, ErrUnknownKey
 		}
 		if kid == ks.Active {
-			rotated, err := ks.Rotate(m.now())
+			rotated, err := ks.Rotate(m.now(), m.alg())
 			if err != nil {
 				return KeySet{}, err
 			}
@@ -394,7 +485,7 @@ func (m *KeyManager) change(ctx context.Context, f func(ks KeySet, created bool)
 	ks, err := m.Private.LoadKeySet(ctx)
 	switch {
 	case errors.Is(err, ErrNoKeySet):
-		if ks, err = NewKeySet(m.now()); err != nil {
+		if ks, err = NewKeySet(m.now(), m.alg()); err != nil {
 			return KeySet{}, err
 		}
 		if ks, err = f(ks, true); err != nil {
@@ -468,7 +559,7 @@ func foreignKids(published []byte, ks KeySet) []string {
 	for _, pk := range set.Keys {
 		ok := false
 		for _, k := range ks.Keys {
-			if rk, isRSA := pk.Key.(*rsa.PublicKey); isRSA && k.KID == pk.KeyID && k.Private.PublicKey.Equal(rk) {
+			if k.KID == pk.KeyID && pk.Algorithm == string(k.Alg) && equalPublic(k.Private.Public(), pk.Key) {
 				ok = true
 			}
 		}
@@ -477,4 +568,10 @@ func foreignKids(published []byte, ks KeySet) []string {
 		}
 	}
 	return out
+}
+
+// equalPublic says whether two public keys are the same key.
+func equalPublic(a, b crypto.PublicKey) bool {
+	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && e.Equal(b)
 }

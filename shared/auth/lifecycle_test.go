@@ -233,7 +233,7 @@ func TestForeignJWKSIsAnErrorAndRotationReplacesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	attacker, err := auth.NewKeySet(d.clock.Now())
+	attacker, err := auth.NewKeySet(d.clock.Now(), auth.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -149,7 +151,11 @@ func (i *Issuer) Issue(ctx context.Context, issuer string, c identity.Client) (s
 		TenantID:  c.TenantID,
 		Roles:     roles,
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	method := jwt.GetSigningMethod(string(key.Alg))
+	if method == nil || keyAlg(key.Private) != key.Alg {
+		return "", 0, fmt.Errorf("signing key %s: no %q signer", key.KID, key.Alg)
+	}
+	tok := jwt.NewWithClaims(method, claims)
 	tok.Header["kid"] = key.KID
 	tok.Header["typ"] = tokenType
 	token, err := tok.SignedString(key.Private)
@@ -267,7 +273,7 @@ const tokenType = "at+jwt"
 // further held to the one algorithm its JWK states (verificationKey).
 // "none", HMAC and every other algorithm are refused before any key is
 // looked up.
-var acceptedAlgs = []string{jwt.SigningMethodRS256.Alg()}
+var acceptedAlgs = []string{string(RS256), string(ES256)}
 
 // maxParsers bounds the parsers kept per issuer. A deployment has one
 // issuer (ISSUER); only local development derives it from the request.
@@ -314,20 +320,29 @@ func verificationKey(k *jose.JSONWebKey, alg string) (any, error) {
 	if k.Use != "" && k.Use != "sig" {
 		return nil, ErrInvalidToken
 	}
-	keyAlg := k.Algorithm
+	jwkAlg := k.Algorithm
 	pub := k.Key
-	if keyAlg == "" {
-		if _, ok := pub.(*rsa.PublicKey); ok {
-			keyAlg = jwt.SigningMethodRS256.Alg()
+	if jwkAlg == "" { // not a JWKS of ours (they state it); infer from the key
+		switch pk := pub.(type) {
+		case *rsa.PublicKey:
+			jwkAlg = string(RS256)
+		case *ecdsa.PublicKey:
+			if pk.Curve == elliptic.P256() {
+				jwkAlg = string(ES256)
+			}
 		}
 	}
-	if keyAlg != alg {
+	if jwkAlg != alg {
 		return nil, ErrInvalidToken
 	}
-	switch alg {
-	case jwt.SigningMethodRS256.Alg():
+	switch Alg(alg) {
+	case RS256:
 		if rk, ok := pub.(*rsa.PublicKey); ok {
 			return rk, nil
+		}
+	case ES256:
+		if ek, ok := pub.(*ecdsa.PublicKey); ok && ek.Curve == elliptic.P256() {
+			return ek, nil
 		}
 	}
 	return nil, ErrInvalidToken

@@ -34,6 +34,7 @@ type Config struct {
 	Issuer             string     // ISSUER: the tokens' iss; empty: the API's own address + /identity
 	Audience           string     // AUDIENCE: the tokens' aud
 	RetentionDays      int        // RETENTION_DAYS: days the sweeper keeps expired and deleted records (30; the secret record limit's 400 names it)
+	SigningAlg         auth.Alg   // SIGNING_ALG: RS256 (default) or ES256, the algorithm of new signing keys
 }
 
 // FromEnv reads the configuration from environment variables.
@@ -49,6 +50,11 @@ func FromEnv() (Config, error) {
 	if c.Audience == "" {
 		c.Audience = auth.DefaultAudience
 	}
+	alg, err := auth.ParseAlg(os.Getenv("SIGNING_ALG"))
+	if err != nil {
+		return c, fmt.Errorf("SIGNING_ALG: %w", err)
+	}
+	c.SigningAlg = alg
 	if c.Table == "" {
 		return c, fmt.Errorf("TABLE_NAME is not set: name the DynamoDB table")
 	}
@@ -173,7 +179,8 @@ func NewApp(c Config, clients Clients, log *slog.Logger) *App {
 }
 
 // KeyManager gives the token function its signing keys (Secrets Manager)
-// and publishes their JWKS (DynamoDB).
+// and publishes their JWKS (DynamoDB); the keys it creates are of
+// SIGNING_ALG.
 func (a *App) KeyManager() *auth.KeyManager {
-	return &auth.KeyManager{Private: vault.NewSigningKeys(a.Clients.SecretsManager, a.Config.SecretPrefix), Public: a.Store}
+	return &auth.KeyManager{Private: vault.NewSigningKeys(a.Clients.SecretsManager, a.Config.SecretPrefix), Public: a.Store, Alg: a.Config.SigningAlg}
 }

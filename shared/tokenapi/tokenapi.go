@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"identityservice/shared/auth"
 	"identityservice/shared/config"
@@ -143,7 +144,21 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 	}}, nil
 }
 
+// AccessTokenAlgsMember is the discovery document's member that lists the
+// algorithms of the published signing keys, the active key's first. RFC
+// 8414 has no member for the algorithm of access tokens, so it is an
+// extension of this service (docs/api.md); the JWKS states each key's
+// "alg" too, and that is what verifiers hold a token to.
+const AccessTokenAlgsMember = "access_token_signing_alg_values_supported"
+
 func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
+	// The key set (cached per process for KeyRefresh; on a fresh stack this
+	// creates the first key) says which algorithms tokens are signed with.
+	ks, err := h.issuer.Keys.KeySet(r.Context())
+	if err != nil {
+		return httpapi.Response{}, serverError("The signing keys could not be read; retry.", fmt.Errorf("signing keys unavailable: %w", err))
+	}
+	algs := ks.Algs(time.Now())
 	iss := auth.IssuerURL(h.iss, r)
 	base := strings.TrimSuffix(iss, "/identity")
 	return httpapi.Response{Status: http.StatusOK, Header: map[string]string{"Cache-Control": "public, max-age=300"}, Body: map[string]any{
@@ -154,7 +169,12 @@ func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) (httpapi.Re
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"response_types_supported":              []string{"token"},
 		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
+		AccessTokenAlgsMember:                   algs,
+		// Required by OpenID Connect Discovery, read by generic OIDC
+		// libraries to pick the algorithms they accept. No ID tokens are
+		// issued; it lists the same algorithms, so such a library accepts
+		// the access tokens of every published key.
+		"id_token_signing_alg_values_supported": algs,
 		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "tid", "role"},
 	}}, nil
 }

@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"identityservice/infra/testenv"
+	"identityservice/shared/auth"
 	"identityservice/shared/config"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/tokenapi"
@@ -45,9 +47,30 @@ func jwksKids(t *testing.T, url string) []string {
 	return kids
 }
 
+// discoveryAlgs is what the discovery document says of the algorithms.
+type discoveryAlgs struct {
+	AccessToken []string `json:"access_token_signing_alg_values_supported"`
+	IDToken     []string `json:"id_token_signing_alg_values_supported"`
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK || json.NewDecoder(res.Body).Decode(v) != nil {
+		t.Fatalf("GET %s: status %d", url, res.StatusCode)
+	}
+}
+
 // A warm token function serves the published JWKS, so a key rotated in by
 // the operator is visible at once, before the function's own cached key
-// set expires.
+// set expires. The rotation is the switch RS256 -> ES256 (SigningAlg):
+// the JWKS then gives each key its alg (and crv for EC), and discovery
+// names the algorithms of the published keys, the active key's first, in
+// access_token_signing_alg_values_supported (id_token_... says the same).
 func TestJWKSShowsARotatedKeyAtOnce(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	app := config.NewApp(env.Config, env.Clients, log)
@@ -58,11 +81,35 @@ func TestJWKSShowsARotatedKeyAtOnce(t *testing.T) {
 	if len(before) != 1 {
 		t.Fatalf("first JWKS holds %v, want the one first key", before)
 	}
-	// The operator's rotation (make admin ARGS='keys rotate') runs in
-	// another process: another App, another KeyManager.
-	rotated, err := config.NewApp(env.Config, env.Clients, log).KeyManager().Rotate(context.Background())
+	var d discoveryAlgs
+	getJSON(t, srv.URL+tokenapi.DiscoveryPath, &d)
+	if !slices.Equal(d.AccessToken, []string{"RS256"}) || !slices.Equal(d.IDToken, d.AccessToken) {
+		t.Fatalf("discovery of an RS256 stack: %+v", d)
+	}
+	// The operator's rotation (make admin ARGS='keys rotate --alg ES256')
+	// runs in another process: another App, another KeyManager.
+	cfg := env.Config
+	cfg.SigningAlg = auth.ES256
+	rotated, err := config.NewApp(cfg, env.Clients, log).KeyManager().Rotate(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	var set struct {
+		Keys []struct{ Kid, Kty, Alg, Crv string }
+	}
+	getJSON(t, srv.URL+tokenapi.JWKSPath, &set)
+	kinds := map[string]string{}
+	for _, k := range set.Keys {
+		kinds[k.Kid] = k.Kty + " " + k.Alg + " " + k.Crv
+	}
+	if kinds[rotated.Active] != "EC ES256 P-256" || kinds[before[0]] != "RSA RS256 " {
+		t.Fatalf("JWKS after the rotation to ES256: %v", kinds)
+	}
+	cold := httptest.NewServer(env.Tagged(httpapi.NewHandler(log, tokenapi.Routes(config.NewApp(env.Config, env.Clients, log)))))
+	t.Cleanup(cold.Close)
+	getJSON(t, cold.URL+tokenapi.DiscoveryPath, &d)
+	if !slices.Equal(d.AccessToken, []string{"ES256", "RS256"}) || !slices.Equal(d.IDToken, d.AccessToken) {
+		t.Fatalf("discovery after the rotation to ES256: %+v, want [ES256 RS256]", d)
 	}
 	after := jwksKids(t, srv.URL)
 	has := map[string]bool{}
