@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	jwxjwt "github.com/lestrrat-go/jwx/v3/jwt"
 
 	"identityservice/shared/auth"
 	"identityservice/shared/store"
@@ -140,9 +142,24 @@ func TestRotationFromRS256ToES256(t *testing.T) {
 		t.Fatalf("after the rotation the token function signs with %q, want ES256", alg)
 	}
 	v := d.verifier()
+	// An independent JOSE library (lestrrat-go/jwx) reading the published
+	// mixed JWKS verifies both too: the EC key's crv, x, y and the ES256
+	// signature format (R || S) are standard.
+	raw, err := store.New(env.Clients.DynamoDB, d.table).JWKS(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := jwk.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, tok := range map[string]string{"RS256 (old key)": rsTok, "ES256 (new key)": esTok} {
 		if _, err := v.Verify(ctx, tok, iss); err != nil {
 			t.Fatalf("%s token: %v", name, err)
+		}
+		if _, err := jwxjwt.Parse([]byte(tok), jwxjwt.WithKeySet(set), jwxjwt.WithValidate(true), jwxjwt.WithClock(jwxjwt.ClockFunc(d.clock.Now)),
+			jwxjwt.WithIssuer(iss), jwxjwt.WithAudience(auth.DefaultAudience)); err != nil {
+			t.Fatalf("%s token: jwx refuses it against the published JWKS: %v", name, err)
 		}
 	}
 	// Once the RS256 key retires it is refused and leaves the set.
