@@ -13,10 +13,8 @@
 package portal
 
 import (
-	"bytes"
 	"context"
 	"embed"
-	"html/template"
 	"io/fs"
 	"net/http"
 	"path"
@@ -52,7 +50,13 @@ var anyRole = []string{identity.RoleAccountAdministrator, identity.RoleAccountMe
 //go:embed web
 var web embed.FS
 
-var pages = template.Must(template.ParseFS(web, "web/templates/*.html"))
+var pages = func() pageSet {
+	p, err := loadPages(web, "web/pages")
+	if err != nil {
+		panic(err) // the embedded pages are broken: every test of the package fails
+	}
+	return p
+}()
 
 // SweepSummaries reads the sweeper's last recorded run.
 type SweepSummaries interface {
@@ -119,14 +123,8 @@ type handlers struct {
 	dir    Directory
 }
 
-// pageData is what every page template gets.
-type pageData struct {
-	State string // the request's state, carried in the page's links ("" when absent)
-	Error string // a message about the request itself, e.g. a state that is too long
-}
-
 // page renders one of the HTML pages. The state parameter is kept in the
-// page's links; html/template escapes it for each place it appears.
+// page's links, escaped for each place it appears (pages.go).
 func (h *handlers) page(name string) httpapi.Handler {
 	return func(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 		status := http.StatusOK
@@ -135,11 +133,11 @@ func (h *handlers) page(name string) httpapi.Handler {
 			status = http.StatusBadRequest
 			data = pageData{Error: "The state parameter is longer than 1024 characters. Start again from the application that sent you here, or open this page without state."}
 		}
-		var buf bytes.Buffer
-		if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+		body, err := pages.render(name, data)
+		if err != nil {
 			return httpapi.Response{}, identity.Internal("render "+name, err)
 		}
-		return httpapi.Response{Status: status, Raw: buf.Bytes(), ContentType: "text/html; charset=utf-8",
+		return httpapi.Response{Status: status, Raw: []byte(body), ContentType: "text/html; charset=utf-8",
 			Header: map[string]string{"Cache-Control": "no-store"}}, nil
 	}
 }
