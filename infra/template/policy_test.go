@@ -15,6 +15,21 @@ type statement struct {
 	Resources []string // scalar values as written (the text of !Sub / !GetAtt)
 }
 
+// templateRoot is template.yaml's top-level mapping, parsed as YAML nodes
+// (so CloudFormation's short-form tags such as !Ref stay visible).
+func templateRoot(t *testing.T) *yaml.Node {
+	t.Helper()
+	raw, err := os.ReadFile(templateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Content[0]
+}
+
 func child(n *yaml.Node, key string) *yaml.Node {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
@@ -45,16 +60,8 @@ func scalars(n *yaml.Node) []string {
 // functionStatements returns every function's inline policy statements.
 func functionStatements(t *testing.T) map[string][]statement {
 	t.Helper()
-	raw, err := os.ReadFile(templateFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
 	out := map[string][]statement{}
-	res := child(doc.Content[0], "Resources")
+	res := child(templateRoot(t), "Resources")
 	for i := 0; i+1 < len(res.Content); i += 2 {
 		id, r := res.Content[i].Value, res.Content[i+1]
 		if v := child(r, "Type"); v == nil || v.Value != "AWS::Serverless::Function" {
@@ -122,15 +129,7 @@ func TestOnlyTheTokenFunctionReadsSigningKeys(t *testing.T) {
 // API Gateway's request context), and POST /identity/connect/token has
 // API Gateway route throttling from parameters that are on by default.
 func TestIssuerPinnedAndTokenRouteThrottled(t *testing.T) {
-	raw, err := os.ReadFile(templateFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	root := doc.Content[0]
+	root := templateRoot(t)
 	vars := child(child(child(child(root, "Globals"), "Function"), "Environment"), "Variables")
 	iss := child(vars, "ISSUER")
 	if iss == nil || iss.Tag != "!If" || len(iss.Content) != 3 || iss.Content[0].Value != "HasIssuer" ||

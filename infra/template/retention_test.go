@@ -1,25 +1,12 @@
 package template_test
 
-import (
-	"os"
-	"testing"
-
-	"gopkg.in/yaml.v3"
-)
+import "testing"
 
 // RETENTION_DAYS reaches every function (Globals), so the API's functions
 // name the sweeper's real retention when a client's secret records are at
 // their limit; no function sets its own value.
 func TestRetentionDaysReachesEveryFunction(t *testing.T) {
-	raw, err := os.ReadFile(templateFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	root := doc.Content[0]
+	root := templateRoot(t)
 	vars := child(child(child(child(root, "Globals"), "Function"), "Environment"), "Variables")
 	if v := child(vars, "RETENTION_DAYS"); v == nil || v.Tag != "!Ref" || v.Value != "RetentionDays" {
 		t.Fatal("Globals RETENTION_DAYS: want !Ref RetentionDays")
