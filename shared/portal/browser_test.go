@@ -124,6 +124,20 @@ func (b *browser) text(sel string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// click clicks the first element sel matches once it is rendered, in the
+// page's own script (HTMLElement.click: the element's handlers, a form's
+// submit). A mouse event at a node's coordinates, as chromedp.Click sends,
+// missed when the page moved between the box's measure and the click.
+func click(sel string) chromedp.Action[chromedp.Void] {
+	q, err := json.Marshal(sel)
+	if err != nil {
+		panic(err)
+	}
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%s);
+	  if (!e || e.disabled || e.getClientRects().length === 0) return false; e.click(); return true; })()`, q),
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Minute))
+}
+
 // poll waits until the expression is true (at most a minute, a bound
 // for a hang, not a measurement).
 func (b *browser) poll(js string) {
@@ -307,7 +321,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	b.run(chromedp.Navigate(dashboard), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
 	b.screenshot("portal-signin-1280x800", false)
 	b.run(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), "not-the-secret"),
-		chromedp.Click(chromedp.CSS(`#signin-submit`)))
+		click(`#signin-submit`))
 	b.poll(`!document.getElementById('signin-error').hidden`)
 	if msg := b.text(`#signin-error`); !strings.Contains(msg, identity.ErrInvalidClient.Reason) || strings.ContainsAny(msg, "{}") {
 		t.Errorf("wrong secret: the page says %q, want the token endpoint's error_description in words", msg)
@@ -320,7 +334,7 @@ func TestDashboardInABrowser(t *testing.T) {
 
 	// --- Sign-in with the right secret; the token lives in sessionStorage only.
 	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.admin.Secret),
-		chromedp.Click(chromedp.CSS(`#signin-submit`)))
+		click(`#signin-submit`))
 	var where struct {
 		Session     string
 		Local       int
@@ -407,7 +421,7 @@ func TestDashboardInABrowser(t *testing.T) {
 
 	// --- Disable, then enable, a client; the token endpoint agrees.
 	toggle := fmt.Sprintf(`tr[data-client-id=%q] button[data-action="toggle"]`, reporting.ID)
-	b.afterReload(chromedp.Click(chromedp.CSS(toggle)))
+	b.afterReload(click(toggle))
 	if r := b.clientRows()[reporting.Name]; r.Enabled != "false" || r.State != "Disabled" {
 		t.Errorf("after Disable the row says %+v", r)
 	}
@@ -419,7 +433,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	if res := s.tokenRequest(t, reporting.ID, reporting.Secret); res.Status != http.StatusUnauthorized {
 		t.Errorf("a disabled client got a token: %s", res)
 	}
-	b.afterReload(chromedp.Click(chromedp.CSS(toggle)))
+	b.afterReload(click(toggle))
 	s.as(t, adminToken, http.MethodGet, "/api/v1-preview/Tenants/"+s.tenant+"/ClientCredentialClients/"+reporting.ID, nil).JSON(t, http.StatusOK, &got)
 	if !got.Enabled || b.clientRows()[reporting.Name].Enabled != "true" {
 		t.Error("Enable did not enable the client again")
@@ -427,18 +441,18 @@ func TestDashboardInABrowser(t *testing.T) {
 	s.token(t, reporting.ID, reporting.Secret)
 
 	// --- Add a secret: shown once, with a copy button and the warning; it works.
-	b.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="add-secret"]`, legacy.ID))),
+	b.run(click(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="add-secret"]`, legacy.ID)),
 		chromedp.WaitVisible(chromedp.CSS(`#add-dialog`)),
 		chromedp.SetValue(chromedp.CSS(`#add-description`), "rotated by the browser test"),
 		chromedp.SetValue(chromedp.CSS(`#add-expiration`), s.day(60).Format(time.DateOnly)),
-		chromedp.Click(chromedp.CSS(`#add-submit`)),
+		click(`#add-submit`),
 		chromedp.WaitVisible(chromedp.CSS(`#secret-dialog`)))
 	var newSecret string
 	b.eval(`document.getElementById('secret-value').value`, &newSecret)
 	if warning := b.text(`#secret-warning`); !strings.Contains(warning, "shown only this once") || !strings.Contains(warning, "cannot be shown again") {
 		t.Errorf("the new secret's warning says %q", warning)
 	}
-	b.run(chromedp.Click(chromedp.CSS(`#secret-copy`)), chromedp.WaitVisible(chromedp.CSS(`#secret-copied`)))
+	b.run(click(`#secret-copy`), chromedp.WaitVisible(chromedp.CSS(`#secret-copied`)))
 	b.screenshot("portal-new-secret-1280x800", false)
 	if newSecret == "" {
 		t.Fatal("the new secret is not shown")
@@ -458,7 +472,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	if newID == "" {
 		t.Fatalf("the API does not list the added secret (expiring %s): %+v", s.day(60).Format(time.DateOnly), secrets)
 	}
-	b.afterReload(chromedp.Click(chromedp.CSS(`#secret-close`)))
+	b.afterReload(click(`#secret-close`))
 	var leftover string
 	b.eval(`document.getElementById('secret-value').value + document.body.innerText.includes(`+strconv.Quote(newSecret)+`)`, &leftover)
 	if leftover != "false" {
@@ -471,10 +485,10 @@ func TestDashboardInABrowser(t *testing.T) {
 	// --- Soft-delete a secret (Key Rotation API): gone from the dashboard,
 	// listed as deleted there, and it no longer authenticates.
 	doomed := secretByDay(billing, 5)
-	b.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-client-id=%q] details summary`, billing.ID))),
-		chromedp.Click(chromedp.CSS(fmt.Sprintf(`li[data-secret-id=%q] button[data-action="delete-secret"]`, doomed))),
+	b.run(click(fmt.Sprintf(`tr[data-client-id=%q] details summary`, billing.ID)),
+		click(fmt.Sprintf(`li[data-secret-id=%q] button[data-action="delete-secret"]`, doomed)),
 		chromedp.WaitVisible(chromedp.CSS(`#confirm-dialog`)))
-	b.afterReload(chromedp.Click(chromedp.CSS(`#confirm-ok`)))
+	b.afterReload(click(`#confirm-ok`))
 	if _, ok := b.marks()[doomed]; ok {
 		t.Error("the soft-deleted secret is still on the timeline")
 	}
@@ -500,7 +514,7 @@ func TestDashboardInABrowser(t *testing.T) {
 
 	// --- An API error appears in words: the tenant API may not change a
 	// cluster-role client.
-	b.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="toggle"]`, operator.ID))))
+	b.run(click(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="toggle"]`, operator.ID)))
 	b.poll(`document.getElementById('toast').classList.contains('error') && !document.getElementById('toast').hidden`)
 	if msg := b.text(`#toast-text`); !strings.Contains(msg, identity.ErrOperatorClient.Reason) || !strings.Contains(msg, identity.ErrOperatorClient.Resolution) || strings.ContainsAny(msg, "{}\"") {
 		t.Errorf("the refused action says %q, want the API's Reason and Resolution in words", msg)
@@ -516,13 +530,13 @@ func TestDashboardInABrowser(t *testing.T) {
 	}
 	b.screenshot("portal-error-1280x800", false)
 	// The same refusal of a secret add shows in the add dialog, in words.
-	b.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="add-secret"]`, operator.ID))),
-		chromedp.WaitVisible(chromedp.CSS(`#add-dialog`)), chromedp.Click(chromedp.CSS(`#add-submit`)))
+	b.run(click(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="add-secret"]`, operator.ID)),
+		chromedp.WaitVisible(chromedp.CSS(`#add-dialog`)), click(`#add-submit`))
 	b.poll(`!document.getElementById('add-error').hidden`)
 	if msg := b.text(`#add-error`); !strings.Contains(msg, identity.ErrOperatorClient.Reason) || !strings.HasSuffix(msg, "How to get access") || strings.ContainsAny(msg, "{}\"") {
 		t.Errorf("the refused secret add says %q, want the API's words and a link to the no-access page", msg)
 	}
-	b.run(chromedp.Click(chromedp.CSS(`#add-cancel`)))
+	b.run(click(`#add-cancel`))
 	var operatorSecrets []struct{ SecretId string }
 	s.as(t, adminToken, http.MethodGet, "/api/v1-preview/Tenants/"+s.tenant+"/ClientCredentialClients/"+operator.ID+"/Secret", nil).JSON(t, http.StatusOK, &operatorSecrets)
 	if len(operatorSecrets) != 1 {
@@ -587,13 +601,13 @@ func TestDashboardInABrowser(t *testing.T) {
 	// --- Sign-out forgets the token; an expired token signs the tab out.
 	b.run(chromedp.EmulateViewport(1280, 800), chromedp.Navigate(dashboard))
 	b.poll(`document.getElementById('dashboard').dataset.ready === 'true'`)
-	b.run(chromedp.Click(chromedp.CSS(`#sign-out`)), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
+	b.run(click(`#sign-out`), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
 	b.eval(`sessionStorage.length`, &stored)
 	if stored != 0 {
 		t.Error("sign-out left the session in sessionStorage")
 	}
 	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.admin.Secret),
-		chromedp.Click(chromedp.CSS(`#signin-submit`)))
+		click(`#signin-submit`))
 	// A tab reopened after its token expired says so on load.
 	b.eval(`(() => { const s = JSON.parse(sessionStorage.getItem('identity-portal-session')); s.expiresAt = Date.now() - 1000;
 	  sessionStorage.setItem('identity-portal-session', JSON.stringify(s)); return 0; })()`, &stored)
@@ -603,7 +617,7 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Errorf("on load of an expired session the page says %q", msg)
 	}
 	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.admin.Secret),
-		chromedp.Click(chromedp.CSS(`#signin-submit`)))
+		click(`#signin-submit`))
 	// The token expires in a second: the page signs out by itself (by its
 	// timer; or on load, should the reload take longer than that: both
 	// say why).
@@ -621,11 +635,11 @@ func TestDashboardInABrowser(t *testing.T) {
 	// clients nor secrets: the page shows what it may, and says the rest
 	// in words, once.
 	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.operator.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.operator.Secret),
-		chromedp.Click(chromedp.CSS(`#signin-submit`)))
+		click(`#signin-submit`))
 	if v := eval[string](b, `document.getElementById('tenant-form').hidden ? 'hidden' : document.getElementById('tenant-id').value`); v != s.opsTenant {
 		t.Errorf("the tenant field of a cluster role: %q, want it shown with the operator's own tenant %s", v, s.opsTenant)
 	}
-	b.afterReload(chromedp.SetValue(chromedp.CSS(`#tenant-id`), s.tenant), chromedp.Click(chromedp.CSS(`#tenant-form button[type="submit"]`)))
+	b.afterReload(chromedp.SetValue(chromedp.CSS(`#tenant-id`), s.tenant), click(`#tenant-form button[type="submit"]`))
 	opRows := b.clientRows()
 	if len(opRows) != 1 || opRows[hybrid.Name].ID != hybrid.ID || opRows[hybrid.Name].Count != "not readable with your roles" {
 		t.Errorf("a Cluster Operator in tenant %s sees %+v, want the one Hybrid client, its secrets not readable", s.tenant, opRows)
