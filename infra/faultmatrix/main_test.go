@@ -27,6 +27,7 @@ import (
 	"identityservice/infra/local/server"
 	"identityservice/infra/template"
 	"identityservice/infra/testenv"
+	"identityservice/infra/testenv/apiclient"
 	"identityservice/infra/testenv/faults"
 	"identityservice/shared/config"
 	"identityservice/shared/identity"
@@ -183,18 +184,7 @@ func (r response) String() string { return fmt.Sprintf("%d %s", r.Status, r.Body
 // request serves one request on h with ctx; body is nil, a string or a
 // value sent as JSON.
 func (w *world) request(h http.Handler, ctx context.Context, method, path, authorization string, body any) response {
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
+	rd := apiclient.Body(w.t, body)
 	req := httptest.NewRequestWithContext(ctx, method, path, rd)
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")

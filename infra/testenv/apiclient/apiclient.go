@@ -48,24 +48,31 @@ type Client struct {
 	Contract *contract.Doc
 }
 
+// Body is a request body: nil for none, a string sent as is, or a value
+// sent as JSON (failing the test if it cannot be encoded).
+func Body(t testing.TB, body any) io.Reader {
+	t.Helper()
+	switch b := body.(type) {
+	case nil:
+		return nil
+	case string:
+		return strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bytes.NewReader(raw)
+	}
+}
+
 // Do sends a request and fails the test if it cannot be sent or its answer
 // read. authorization is the Authorization header ("" for none); body is
 // nil (no body), a string sent as is, or a value sent as JSON. A request
 // with a body has Content-Type application/json.
 func (c Client) Do(t testing.TB, method, path, authorization string, body any) Response {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
+	rd := Body(t, body)
 	req, err := http.NewRequest(method, c.BaseURL+path, rd)
 	if err != nil {
 		t.Fatal(err)
