@@ -4,8 +4,14 @@
 package main
 
 import (
+	"identityservice/shared/config"
+	"identityservice/shared/httpapi"
 	"identityservice/shared/lambdafn"
 	"identityservice/shared/portal"
 )
 
-func main() { lambdafn.Main(portal.Routes) }
+func main() {
+	lambdafn.Main(func(a *config.App) []httpapi.Route {
+		return portal.Routes(portal.Deps{Sweeps: a.Store, Clients: a.Service, Tenants: a.Store})
+	})
+}

@@ -32,12 +32,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	awsCfg, err := config.AWS(context.Background())
+	app, err := config.Start(context.Background(), cfg, cfg.Logger(os.Stdout))
 	if err != nil {
 		return err
 	}
-	events := eventbus.New(eventbridge.NewFromConfig(awsCfg), sc.EventBus, sc.EventSource)
-	sw := cfg.Sweeper(config.NewClients(awsCfg), events, sc.Settings, cfg.Logger(os.Stdout), config.SummaryLogger(os.Stdout))
+	events := eventbus.New(eventbridge.NewFromConfig(app.AWS), sc.EventBus, sc.EventSource)
+	sw := cfg.Sweeper(app.Clients, events, sc.Settings, app.Log, config.SummaryLogger(os.Stdout))
 	lambda.Start(sw.Handle)
 	return nil
 }

@@ -3,8 +3,14 @@
 package main
 
 import (
+	"identityservice/shared/config"
+	"identityservice/shared/httpapi"
 	"identityservice/shared/lambdafn"
 	"identityservice/shared/tokenapi"
 )
 
-func main() { lambdafn.Main(tokenapi.Routes) }
+func main() {
+	lambdafn.Main(func(a *config.App) []httpapi.Route {
+		return tokenapi.Routes(tokenapi.Deps{Clients: a.Service, Tokens: a.TokenIssuer(), IssuerURL: a.IssuerURL})
+	})
+}

@@ -52,24 +52,26 @@ const usage = `usage:
       prints the run's counts`
 
 func run(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 1 && args[0] == "sweep" {
-		return sweep(ctx, out)
-	}
-	if len(args) == 1 && args[0] == "migrate" {
-		return migrate(ctx, out)
-	}
-	if len(args) < 2 {
+	single := len(args) == 1 && (args[0] == "sweep" || args[0] == "migrate")
+	if !single && len(args) < 2 {
 		return errors.New(usage)
 	}
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return err
 	}
-	awsCfg, err := config.AWS(ctx)
+	// The service's own log lines are for operations; the CLI shows only
+	// its warnings and errors beside the JSON it prints.
+	app, err := config.Start(ctx, cfg, slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
 	}
-	app := config.NewApp(cfg, config.NewClients(awsCfg), slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if single && args[0] == "sweep" {
+		return sweep(ctx, app, out)
+	}
+	if single {
+		return migrate(ctx, app, out)
+	}
 	svc := app.Service
 	switch args[0] + " " + args[1] {
 	case "tenant create":
@@ -198,21 +200,13 @@ func printKeys(ks auth.KeySet, err error, out io.Writer, extra map[string]any) e
 // sweep runs one sweep with the sweeper function's configuration and
 // wiring; its log lines (the summary line included) go to stderr, the
 // counts to out.
-func sweep(ctx context.Context, out io.Writer) error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
+func sweep(ctx context.Context, app *config.App, out io.Writer) error {
 	sc, err := config.SweepFromEnv()
 	if err != nil {
 		return err
 	}
-	awsCfg, err := config.AWS(ctx)
-	if err != nil {
-		return err
-	}
-	events := eventbus.New(eventbridge.NewFromConfig(awsCfg), sc.EventBus, sc.EventSource)
-	sw := cfg.Sweeper(config.NewClients(awsCfg), events, sc.Settings, cfg.Logger(os.Stderr), config.SummaryLogger(os.Stderr))
+	events := eventbus.New(eventbridge.NewFromConfig(app.AWS), sc.EventBus, sc.EventSource)
+	sw := app.Config.Sweeper(app.Clients, events, sc.Settings, app.Config.Logger(os.Stderr), config.SummaryLogger(os.Stderr))
 	counts, err := sw.Run(ctx)
 	if err != nil {
 		return err
@@ -221,16 +215,8 @@ func sweep(ctx context.Context, out io.Writer) error {
 }
 
 // migrate runs the store's migration on the configured table.
-func migrate(ctx context.Context, out io.Writer) error {
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
-	}
-	awsCfg, err := config.AWS(ctx)
-	if err != nil {
-		return err
-	}
-	rep, err := store.Migrate(ctx, config.NewClients(awsCfg).DynamoDB, cfg.Table)
+func migrate(ctx context.Context, app *config.App, out io.Writer) error {
+	rep, err := store.Migrate(ctx, app.Clients.DynamoDB, app.Config.Table)
 	if err != nil {
 		return err
 	}

@@ -63,9 +63,10 @@ func defaults() options {
 
 // quick are the smallest sizes that still exercise every part.
 func quick(o options) options {
-	o.runs, o.conc, o.n1, o.n16, o.routeTenant = 1, [2]int{1, 4}, 2, 4, 3
+	o.runs, o.conc, o.n1, o.n16, o.routeTenant = 1, [2]int{1, 2}, 2, 2, 3
 	o.coldOnly = "functions/token"
-	o.tenantSizes, o.retained, o.sweepSizes = []int{3, 12}, []int{0, 2}, []int{200}
+	// A sweep size of 100 seeds 99 records and expires one (1%).
+	o.tenantSizes, o.retained, o.sweepSizes = []int{3, 12}, []int{0, 2}, []int{100}
 	o.cpuRequests, o.signatures = 32, 5
 	return o
 }

@@ -106,21 +106,21 @@ func (s *stack) setup(ctx context.Context) error {
 		Issuer:             "https://" + domain + "/identity",
 		Audience:           "identity-clients-api",
 	}
-	awsCfg, err := config.AWS(ctx)
-	if err != nil {
-		return err
-	}
-	s.raw = dynamodb.NewFromConfig(awsCfg)
-	awsCfg.APIOptions = append(awsCfg.APIOptions, s.meter.register)
-	s.awsCfg = awsCfg
-	s.metered = config.NewClients(awsCfg)
-	if err := s.createTable(ctx, s.cfg.Table); err != nil {
-		return err
-	}
 	// The functions log as they do in Lambda (JSON lines at INFO): encoding
 	// the lines is part of their CPU. Errors are kept to explain a failed
 	// request.
 	s.log = slog.New(slog.NewJSONHandler(&s.errors, nil))
+	first, err := config.Start(ctx, s.cfg, s.log, func(c *aws.Config) {
+		s.raw = dynamodb.NewFromConfig(c.Copy()) // before the meter: uncounted
+		c.APIOptions = append(c.APIOptions, s.meter.register)
+	})
+	if err != nil {
+		return err
+	}
+	s.awsCfg, s.metered = first.AWS, first.Clients
+	if err := s.createTable(ctx, s.cfg.Table); err != nil {
+		return err
+	}
 	for _, f := range tpl.Functions() {
 		// Each function is its own process in Lambda, with its own caches:
 		// give each its own App.

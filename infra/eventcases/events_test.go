@@ -1,7 +1,8 @@
 // Package eventcases runs every event in events/ through the real Lambda
 // entry point: each function is built as a bootstrap binary and run under
 // the local Lambda Runtime API, against the test's emulators. API Gateway
-// v2 events go through TestEventsThroughTheLambdaEntryPoint; the sweeper's
+// v2 events go through TestEventsThroughTheLambdaEntryPoint, one warm
+// process per function serving its events in turn; the sweeper's
 // scheduled events, which are not HTTP, through their own test at the end.
 package eventcases
 
@@ -23,6 +24,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,10 +286,20 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 			if strings.Join(names, ",") != strings.Join(listed, ",") {
 				t.Fatalf("events/%s holds %v, the test expects %v", function, names, listed)
 			}
-			bootstrap := build(t, function)
 			// The bootstrap reaches the emulators through proxies that
-			// record its calls as its function's, for the IAM check.
+			// record its calls as its function's, for the IAM check. One
+			// process serves the function's events in turn, as a warm
+			// Lambda environment does (the cold start of every function is
+			// timed by make bench; TestStalledDynamoDB... and the sweeper's
+			// tests start one per event).
 			recorded := env.Proxies(t, awscalls.Tag{Function: env.FunctionOf(function), Stack: env.IAMStack("", "")})
+			fn, err := lambdaruntime.Start(lambdaruntime.Options{
+				Bootstrap: build(t, function), FunctionName: function,
+				Env: append(append(env.Stack.Env(), recorded...), "TABLE_NAME="+env.Config.Table, "SECRET_PREFIX="+env.Config.SecretPrefix, "ISSUER="+templateIssuer),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 			var secrets []string   // every ClientSecret answered so far
 			var secretIDs []string // the secret ids seen so far, for the placeholders
 			substitute := func(s string) (string, error) {
@@ -319,10 +331,7 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 					} else if event, err = authorize(event); err != nil {
 						t.Fatal(err)
 					}
-					res, err := lambdaruntime.Invoke(ctx, lambdaruntime.Options{
-						Bootstrap: bootstrap, Event: event, FunctionName: function,
-						Env: append(append(env.Stack.Env(), recorded...), "TABLE_NAME="+env.Config.Table, "SECRET_PREFIX="+env.Config.SecretPrefix, "ISSUER="+templateIssuer),
-					})
+					res, err := fn.Invoke(ctx, event)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -371,11 +380,20 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 						secrets = append(secrets, body.ClientSecret)
 					}
 					for _, s := range secrets {
-						if strings.Contains(res.Logs, s) {
+						if strings.Contains(fn.Logs(), s) {
 							t.Fatal("a client secret reached the function's logs")
 						}
 					}
 				})
+			}
+			// Every line is in once the process has ended.
+			if err := fn.Stop(); err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range secrets {
+				if strings.Contains(fn.Logs(), s) {
+					t.Fatal("a client secret reached the function's logs")
+				}
 			}
 		})
 	}
@@ -568,19 +586,37 @@ func collectSecretIDs(seen []string, body string) []string {
 	return seen
 }
 
-// build compiles a function's bootstrap for this machine, as the Lambda
-// build does for arm64 (same tags).
+// build returns a function's bootstrap for this machine, built as the
+// Lambda build does for arm64 (same tags). Every function is built by one
+// `go build` the first time a test asks (one load of the package graph
+// instead of one per function), into .local/eventcases/bin of the repository,
+// overwritten by every run.
 func build(t *testing.T, function string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, "./functions/"+function)
-	cmd.Dir = env.Root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", function, err, b)
+	builtOnce.Do(func() {
+		builtDir = filepath.Join(env.Root, ".local", "eventcases", "bin")
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", builtDir+string(filepath.Separator), "./functions/...")
+		cmd.Dir = env.Root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			builtErr = fmt.Errorf("build the functions: %v\n%s", err, out)
+		}
+	})
+	if builtErr != nil {
+		t.Fatal(builtErr)
 	}
-	return out
+	bootstrap := filepath.Join(builtDir, function)
+	if _, err := os.Stat(bootstrap); err != nil {
+		t.Fatalf("no bootstrap for functions/%s: %v", function, err)
+	}
+	return bootstrap
 }
+
+var (
+	builtOnce sync.Once
+	builtDir  string
+	builtErr  error
+)
 
 // --- The sweeper: not an API Gateway function -------------------------------
 

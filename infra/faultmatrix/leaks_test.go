@@ -342,7 +342,7 @@ func TestNothingLeaks(t *testing.T) {
 	if fivexx == 0 {
 		t.Error("no 5xx answer was provoked")
 	}
-	summary := fmt.Sprintf("leaks: %d routes, %d fault points, %d error bodies (%d 5xx), %d needles in %d bytes of logs (%d bytes from fd 2), %d checks",
+	summary := fmt.Sprintf("leaks: %d routes, %d fault points, %d non-2xx answers (%d 5xx), %d needles in %d bytes of logs (%d bytes from fd 2), %d checks",
 		len(cases)+1, faultPointsHere, len(a.bodies), fivexx, len(a.needles), len(w.logs.String())+len(defaultLog.String())+len(sdk), len(sdk), checks)
 	t.Log(summary)
 	fmt.Println(summary)

@@ -101,3 +101,44 @@ func TestTimeout(t *testing.T) {
 		t.Errorf("Invoke took %s to give up", d)
 	}
 }
+
+// A started function serves events one after another in one process, as a
+// warm Lambda environment does: each answer is its own event's, with its
+// own request id, and the logs of an invocation are its own.
+func TestWarmFunctionServesEventsInTurn(t *testing.T) {
+	f, err := lambdaruntime.Start(lambdaruntime.Options{Bootstrap: buildEcho(t), FunctionName: "warm", Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Stop()
+	requestID := regexp.MustCompile(`request ([0-9a-f-]{36})`)
+	for i, event := range []string{`{"n":1}`, `{"fail":true}`, `{"n":3}`} {
+		res, err := f.Invoke(t.Context(), []byte(event))
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if i == 1 {
+			if res.Error == nil || res.Error.ErrorMessage != "echo: asked to fail" {
+				t.Fatalf("event %d: %+v, want the function's error", i, res)
+			}
+			continue
+		}
+		if res.Error != nil || string(res.Payload) != event {
+			t.Fatalf("event %d: payload %s, error %+v; want %s", i, res.Payload, res.Error, event)
+		}
+	}
+	if err := f.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	all := requestID.FindAllStringSubmatch(f.Logs(), -1)
+	distinct := map[string]bool{}
+	for _, m := range all {
+		distinct[m[1]] = true
+	}
+	if len(distinct) != 3 {
+		t.Fatalf("the one process logged %d request ids, want 3 (one per event):\n%s", len(distinct), f.Logs())
+	}
+	if _, err := f.Invoke(t.Context(), []byte(`{}`)); err == nil {
+		t.Fatal("a stopped function answered")
+	}
+}

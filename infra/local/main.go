@@ -71,11 +71,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	awsCfg, err := config.AWS(ctx)
+	app, err := config.Start(ctx, cfg, cfg.Logger(os.Stderr))
 	if err != nil {
 		return err
 	}
-	clients := config.NewClients(awsCfg)
 	tpl, err := template.Load(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		return err
@@ -84,11 +83,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := store.CreateTable(ctx, clients.DynamoDB, table); err != nil {
+	if err := store.CreateTable(ctx, app.Clients.DynamoDB, table); err != nil {
 		return err
 	}
-	log := cfg.Logger(os.Stderr)
-	app := config.NewApp(cfg, clients, log)
 	svc := app.Service
 	h, err := server.Handler(tpl, app)
 	if err != nil {

@@ -188,7 +188,7 @@ func TestVerifierRefusesBadTokens(t *testing.T) {
 		})
 	}
 	// The bearer authenticator reads the header.
-	a := &auth.BearerAuthenticator{Verifier: v, Issuer: iss}
+	a := &auth.BearerAuthenticator{Verifier: v, Issuer: auth.IssuerURL(iss, nil)}
 	for header, ok := range map[string]bool{"Bearer " + good: true, "bearer " + good: true, "Basic abc": false, "": false, "Bearer": false} {
 		r := httptest.NewRequest("GET", "/", nil)
 		if header != "" {

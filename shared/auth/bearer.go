@@ -8,7 +8,7 @@ import (
 // BearerAuthenticator reads and verifies the bearer token of a request.
 type BearerAuthenticator struct {
 	Verifier *Verifier
-	Issuer   string // ISSUER; empty: derived from the request (IssuerURL)
+	Issuer   func(*http.Request) string // the tokens' iss for the request (IssuerURL)
 }
 
 // Authenticate returns the request's principal, ErrInvalidToken for a
@@ -20,5 +20,5 @@ func (a *BearerAuthenticator) Authenticate(r *http.Request) (Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		return Principal{}, ErrInvalidToken
 	}
-	return a.Verifier.Verify(r.Context(), strings.TrimSpace(token), IssuerURL(a.Issuer, r))
+	return a.Verifier.Verify(r.Context(), strings.TrimSpace(token), a.Issuer(r))
 }

@@ -69,7 +69,7 @@ func FuzzBearer(f *testing.F) {
 		f.Add(h)
 	}
 	verifier := &auth.Verifier{Keys: publishedKeys(jwks)}
-	authn := &auth.BearerAuthenticator{Verifier: verifier, Issuer: issuer}
+	authn := &auth.BearerAuthenticator{Verifier: verifier, Issuer: auth.IssuerURL(issuer, nil)}
 	for _, tok := range []string{valid, validES} {
 		probe := httptest.NewRequest(http.MethodGet, "/", nil)
 		probe.Header.Set("Authorization", "Bearer "+tok)

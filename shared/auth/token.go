@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
@@ -93,20 +92,32 @@ type Principal struct {
 // a circular dependency).
 const APIIDPlaceholder = "{apiId}"
 
-// IssuerURL is the token issuer for a request: ISSUER when configured
-// (with APIIDPlaceholder filled from the API Gateway request context), so
-// that no request header can change it; else, for local development only,
-// the request's own address plus /identity.
-func IssuerURL(configured string, r *http.Request) string {
-	if configured != "" {
-		iss := strings.TrimRight(configured, "/")
-		if strings.Contains(iss, APIIDPlaceholder) {
-			if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok && rc.APIID != "" {
-				iss = strings.ReplaceAll(iss, APIIDPlaceholder, rc.APIID)
-			}
+// IssuerURL returns the token issuer of each request: configured (ISSUER)
+// when set, so that no request header can change it, with
+// APIIDPlaceholder filled by apiID(r) — the id of the HTTP API that
+// received the request as the platform states it (the HTTP edge reads it
+// from the API Gateway request context); the placeholder stays when apiID
+// is nil or answers "". Without ISSUER, for local development only, the
+// request's own address plus /identity.
+func IssuerURL(configured string, apiID func(*http.Request) string) func(*http.Request) string {
+	iss := strings.TrimRight(configured, "/")
+	if iss == "" {
+		return requestIssuer
+	}
+	if apiID == nil || !strings.Contains(iss, APIIDPlaceholder) {
+		return func(*http.Request) string { return iss }
+	}
+	return func(r *http.Request) string {
+		if id := apiID(r); id != "" {
+			return strings.ReplaceAll(iss, APIIDPlaceholder, id)
 		}
 		return iss
 	}
+}
+
+// requestIssuer is the issuer of local development: the request's own
+// address plus /identity.
+func requestIssuer(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
 		scheme = "https"
@@ -164,6 +175,14 @@ func (i *Issuer) Issue(ctx context.Context, issuer string, c identity.Client) (s
 	}
 	return token, TokenLifetime, nil
 }
+
+// KeySet returns the signing keys the issuer signs with (KeyManager.KeySet:
+// on a fresh stack, the first key is created and published).
+func (i *Issuer) KeySet(ctx context.Context) (KeySet, error) { return i.Keys.KeySet(ctx) }
+
+// PublishedJWKS returns the JWKS as published, which is newer than the
+// issuer's cached set when another process (or the operator) rotated.
+func (i *Issuer) PublishedJWKS(ctx context.Context) ([]byte, error) { return i.Keys.Public.JWKS(ctx) }
 
 func (i *Issuer) audience() string {
 	if i.Audience != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"identityservice/shared/auth"
+	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/store"
 	"identityservice/shared/vault"
@@ -145,20 +147,44 @@ func (c Config) Service(clients Clients, log *slog.Logger) *identity.Service {
 }
 
 // App is everything a function's routes are built from, built once per
-// process without any network call.
+// process without any network call. Each function's main.go hands its
+// route constructor only the parts the routes call.
 type App struct {
 	Config  Config
+	AWS     aws.Config // the SDK configuration of Clients (Start); e.g. the sweeper's EventBridge client
 	Clients Clients
 	Store   *store.Dynamo
 	Service *identity.Service
 	Log     *slog.Logger
+	// IssuerURL is the tokens' iss for a request: ISSUER, its {apiId}
+	// filled from the API Gateway request context (httpapi.APIID).
+	IssuerURL func(*http.Request) string
 	// Authenticator verifies bearer tokens against the published JWKS.
 	Authenticator *auth.BearerAuthenticator
+}
+
+// Start is the start-up of every process of the service (each function,
+// the sweeper, `make run`, the operator CLI, the bench): the SDK's
+// configuration (AWS), adjusted by each option before any client is
+// built (the bench adds its metering middleware), the AWS clients, and
+// the App wired to them. It makes no network call.
+func Start(ctx context.Context, c Config, log *slog.Logger, opts ...func(*aws.Config)) (*App, error) {
+	awsCfg, err := AWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		o(&awsCfg)
+	}
+	app := NewApp(c, NewClients(awsCfg), log)
+	app.AWS = awsCfg
+	return app, nil
 }
 
 // NewApp wires an App.
 func NewApp(c Config, clients Clients, log *slog.Logger) *App {
 	st := store.New(clients.DynamoDB, c.Table)
+	issuerURL := auth.IssuerURL(c.Issuer, httpapi.APIID)
 	return &App{
 		Config:  c,
 		Clients: clients,
@@ -170,12 +196,19 @@ func NewApp(c Config, clients Clients, log *slog.Logger) *App {
 			DefaultClientLimit: c.DefaultClientLimit,
 			RetentionDays:      c.RetentionDays,
 		},
-		Log: log,
+		Log:       log,
+		IssuerURL: issuerURL,
 		Authenticator: &auth.BearerAuthenticator{
 			Verifier: &auth.Verifier{Keys: st, Audience: c.Audience},
-			Issuer:   c.Issuer,
+			Issuer:   issuerURL,
 		},
 	}
+}
+
+// TokenIssuer signs the token function's access tokens for the configured
+// audience with the keys of KeyManager.
+func (a *App) TokenIssuer() *auth.Issuer {
+	return &auth.Issuer{Keys: a.KeyManager(), Audience: a.Config.Audience}
 }
 
 // KeyManager gives the token function its signing keys (Secrets Manager)

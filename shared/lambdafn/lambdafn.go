@@ -24,13 +24,11 @@ func ServeHTTP(routes func(*config.App) []httpapi.Route) error {
 	if err != nil {
 		return err
 	}
-	awsCfg, err := config.AWS(context.Background())
+	app, err := config.Start(context.Background(), cfg, cfg.Logger(os.Stdout))
 	if err != nil {
 		return err
 	}
-	log := cfg.Logger(os.Stdout)
-	app := config.NewApp(cfg, config.NewClients(awsCfg), log)
-	h := httpapi.NewHandler(log, routes(app), httpapi.WithAuthenticator(app.Authenticator))
+	h := httpapi.NewHandler(app.Log, routes(app), httpapi.WithAuthenticator(app.Authenticator))
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 	return nil
 }
@@ -43,7 +41,9 @@ func Main(routes func(*config.App) []httpapi.Route) {
 	}
 }
 
-// ServiceRoutes adapts a route constructor that needs only the service.
+// ServiceRoutes adapts a route constructor that calls only the service
+// (the client and secret APIs); a function whose routes call other parts
+// hands them over in a function literal (functions/token/main.go).
 func ServiceRoutes(routes func(*identity.Service) []httpapi.Route) func(*config.App) []httpapi.Route {
 	return func(a *config.App) []httpapi.Route { return routes(a.Service) }
 }

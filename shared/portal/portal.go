@@ -21,7 +21,6 @@ import (
 	"strings"
 	"time"
 
-	"identityservice/shared/config"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/sweep"
@@ -58,36 +57,31 @@ var pages = func() pageSet {
 	return p
 }()
 
+// Deps are what the portal's routes call.
+type Deps struct {
+	Sweeps  SweepSummaries // the sweeper's last run (the store)
+	Clients ClientReader   // the signed-in client (identity.Service)
+	Tenants TenantReader   // its tenant (the store)
+}
+
 // SweepSummaries reads the sweeper's last recorded run.
 type SweepSummaries interface {
 	LastRun(ctx context.Context) (sweep.LastRun, bool, error)
 }
 
-// Directory reads what the profile shows of the signed-in client.
-type Directory interface {
+// ClientReader reads the client the profile shows, of either kind.
+type ClientReader interface {
 	GetAnyClient(ctx context.Context, tenantID, clientID string) (identity.Client, error)
+}
+
+// TenantReader reads the tenant the profile shows.
+type TenantReader interface {
 	GetTenant(ctx context.Context, tenantID string) (identity.Tenant, error)
 }
 
-// directory adapts the service to Directory.
-type directory struct{ svc *identity.Service }
-
-func (d directory) GetAnyClient(ctx context.Context, tenantID, clientID string) (identity.Client, error) {
-	return d.svc.GetAnyClient(ctx, tenantID, clientID)
-}
-
-func (d directory) GetTenant(ctx context.Context, tenantID string) (identity.Tenant, error) {
-	return d.svc.Store.GetTenant(ctx, tenantID)
-}
-
 // Routes returns the portal function's routes.
-func Routes(app *config.App) []httpapi.Route {
-	return NewRoutes(app.Store, directory{app.Service})
-}
-
-// NewRoutes returns the portal's routes over its two sources.
-func NewRoutes(sweeps SweepSummaries, dir Directory) []httpapi.Route {
-	h := &handlers{sweeps: sweeps, dir: dir}
+func Routes(d Deps) []httpapi.Route {
+	h := &handlers{Deps: d}
 	return []httpapi.Route{
 		{Method: http.MethodGet, Path: DashboardPath, Family: httpapi.OCS, Handler: secure(h.page("dashboard.html"))},
 		{Method: http.MethodGet, Path: ProfilePath, Family: httpapi.OCS, Handler: secure(h.page("profile.html"))},
@@ -118,10 +112,7 @@ func secure(h httpapi.Handler) httpapi.Handler {
 	}
 }
 
-type handlers struct {
-	sweeps SweepSummaries
-	dir    Directory
-}
+type handlers struct{ Deps }
 
 // page renders one of the HTML pages. The state parameter is kept in the
 // page's links, escaped for each place it appears (pages.go).
@@ -174,7 +165,7 @@ type LastSweepDto struct {
 var noStore = map[string]string{"Cache-Control": "no-store"}
 
 func (h *handlers) lastSweep(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
-	run, ok, err := h.sweeps.LastRun(r.Context())
+	run, ok, err := h.Sweeps.LastRun(r.Context())
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -211,11 +202,11 @@ type ProfileDto struct {
 
 func (h *handlers) profile(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	p, _ := httpapi.PrincipalOf(r.Context())
-	c, err := h.dir.GetAnyClient(r.Context(), p.TenantID, p.ClientID)
+	c, err := h.Clients.GetAnyClient(r.Context(), p.TenantID, p.ClientID)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	t, err := h.dir.GetTenant(r.Context(), p.TenantID)
+	t, err := h.Tenants.GetTenant(r.Context(), p.TenantID)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"identityservice/infra/local/server"
 	"identityservice/shared/config"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
@@ -40,7 +41,17 @@ func tokenServer(t *testing.T, issuer string) (http.Handler, identity.CreatedCli
 	if err != nil {
 		t.Fatal(err)
 	}
-	return env.Tagged(httpapi.NewHandler(log, tokenapi.Routes(app))), c, app
+	return env.Tagged(httpapi.NewHandler(log, tokenRoutes(app))), c, app
+}
+
+// tokenRoutes are the token function's routes wired as its main.go wires
+// them (the generated table of infra/local/server copies main.go).
+func tokenRoutes(app *config.App) []httpapi.Route {
+	routes, ok := server.FunctionRoutes("functions/token", app)
+	if !ok {
+		panic("functions/token is not in the local server's table")
+	}
+	return routes
 }
 
 func post(h http.Handler, form string, headers map[string]string) *httptest.ResponseRecorder {

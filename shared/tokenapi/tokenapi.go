@@ -3,6 +3,7 @@
 package tokenapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"identityservice/shared/auth"
-	"identityservice/shared/config"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 )
@@ -23,13 +23,34 @@ const (
 	JWKSPath      = "/identity/.well-known/openid-configuration/jwks"
 )
 
+// Deps are what the token function's routes call.
+type Deps struct {
+	Clients ClientAuthenticator // checks a client's credentials (identity.Service)
+	Tokens  TokenIssuer         // signs tokens and states the keys (auth.Issuer)
+	// IssuerURL is the tokens' iss for a request (auth.IssuerURL).
+	IssuerURL func(*http.Request) string
+}
+
+// ClientAuthenticator checks a client's id and secret: the client, or
+// identity.ErrInvalidClient for every failure.
+type ClientAuthenticator interface {
+	AuthenticateClient(ctx context.Context, clientID, secret string) (identity.Client, error)
+}
+
+// TokenIssuer signs access tokens and states the keys that verify them.
+type TokenIssuer interface {
+	Issue(ctx context.Context, issuer string, c identity.Client) (string, time.Duration, error)
+	// KeySet is this process's signing keys (on a fresh stack it creates
+	// and publishes the first).
+	KeySet(ctx context.Context) (auth.KeySet, error)
+	// PublishedJWKS is the JWKS as published, which may be newer than
+	// KeySet.
+	PublishedJWKS(ctx context.Context) ([]byte, error)
+}
+
 // Routes returns the token function's routes; none needs a bearer token.
-func Routes(app *config.App) []httpapi.Route {
-	h := &handlers{
-		svc:    app.Service,
-		issuer: &auth.Issuer{Keys: app.KeyManager(), Audience: app.Config.Audience},
-		iss:    app.Config.Issuer,
-	}
+func Routes(d Deps) []httpapi.Route {
+	h := &handlers{clients: d.Clients, tokens: d.Tokens, iss: d.IssuerURL}
 	return []httpapi.Route{
 		{Method: http.MethodPost, Path: TokenPath, Family: httpapi.OAuth, Handler: h.token},
 		{Method: http.MethodGet, Path: DiscoveryPath, Family: httpapi.OAuth, Handler: h.discovery},
@@ -38,9 +59,9 @@ func Routes(app *config.App) []httpapi.Route {
 }
 
 type handlers struct {
-	svc    *identity.Service
-	issuer *auth.Issuer
-	iss    string
+	clients ClientAuthenticator
+	tokens  TokenIssuer
+	iss     func(*http.Request) string
 }
 
 // oauthError is an RFC 6749 section 5.2 error answer; the route family's
@@ -122,7 +143,7 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 	if !ok {
 		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Reason)
 	}
-	client, err := h.svc.AuthenticateClient(r.Context(), id, secret)
+	client, err := h.clients.AuthenticateClient(r.Context(), id, secret)
 	if errors.Is(err, identity.ErrInvalidClient) {
 		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Reason)
 	}
@@ -132,7 +153,7 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 	if client.Kind != identity.ClientCredential {
 		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unauthorized_client", "This client may not use the client_credentials grant.")
 	}
-	token, lifetime, err := h.issuer.Issue(r.Context(), auth.IssuerURL(h.iss, r), client)
+	token, lifetime, err := h.tokens.Issue(r.Context(), h.iss(r), client)
 	if err != nil {
 		return httpapi.Response{}, serverError("The token could not be issued; retry.", fmt.Errorf("token signing: %w", err))
 	}
@@ -154,12 +175,12 @@ const AccessTokenAlgsMember = "access_token_signing_alg_values_supported"
 func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	// The key set (cached per process for KeyRefresh; on a fresh stack this
 	// creates the first key) says which algorithms tokens are signed with.
-	ks, err := h.issuer.Keys.KeySet(r.Context())
+	ks, err := h.tokens.KeySet(r.Context())
 	if err != nil {
 		return httpapi.Response{}, serverError("The signing keys could not be read; retry.", fmt.Errorf("signing keys unavailable: %w", err))
 	}
 	algs := ks.Algs(time.Now())
-	iss := auth.IssuerURL(h.iss, r)
+	iss := h.iss(r)
 	base := strings.TrimSuffix(iss, "/identity")
 	return httpapi.Response{Status: http.StatusOK, Header: map[string]string{"Cache-Control": "public, max-age=300"}, Body: map[string]any{
 		"issuer":                                iss,
@@ -184,10 +205,10 @@ func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) (httpapi.Respons
 	// the first key. Then serve what is published, not this process's
 	// cached set, so that a key rotated in by another process (or by the
 	// operator) is visible at once.
-	if _, err := h.issuer.Keys.KeySet(r.Context()); err != nil {
+	if _, err := h.tokens.KeySet(r.Context()); err != nil {
 		return httpapi.Response{}, serverError("The signing keys could not be read; retry.", fmt.Errorf("signing keys unavailable: %w", err))
 	}
-	body, err := h.issuer.Keys.Public.JWKS(r.Context())
+	body, err := h.tokens.PublishedJWKS(r.Context())
 	if err != nil {
 		return httpapi.Response{}, serverError("The signing keys could not be read; retry.", fmt.Errorf("published JWKS unreadable: %w", err))
 	}

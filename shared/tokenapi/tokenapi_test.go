@@ -74,7 +74,7 @@ func getJSON(t *testing.T, url string, v any) {
 func TestJWKSShowsARotatedKeyAtOnce(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	app := config.NewApp(env.Config, env.Clients, log)
-	srv := httptest.NewServer(env.Tagged(httpapi.NewHandler(log, tokenapi.Routes(app))))
+	srv := httptest.NewServer(env.Tagged(httpapi.NewHandler(log, tokenRoutes(app))))
 	t.Cleanup(srv.Close)
 
 	before := jwksKids(t, srv.URL)
@@ -105,7 +105,7 @@ func TestJWKSShowsARotatedKeyAtOnce(t *testing.T) {
 	if kinds[rotated.Active] != "EC ES256 P-256" || kinds[before[0]] != "RSA RS256 " {
 		t.Fatalf("JWKS after the rotation to ES256: %v", kinds)
 	}
-	cold := httptest.NewServer(env.Tagged(httpapi.NewHandler(log, tokenapi.Routes(config.NewApp(env.Config, env.Clients, log)))))
+	cold := httptest.NewServer(env.Tagged(httpapi.NewHandler(log, tokenRoutes(config.NewApp(env.Config, env.Clients, log)))))
 	t.Cleanup(cold.Close)
 	getJSON(t, cold.URL+tokenapi.DiscoveryPath, &d)
 	if !slices.Equal(d.AccessToken, []string{"ES256", "RS256"}) || !slices.Equal(d.IDToken, d.AccessToken) {

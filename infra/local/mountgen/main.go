@@ -3,7 +3,9 @@
 // its main.go passes to lambdafn.Main, keyed by the function's GoPackage.
 // That is how the local server and the tests mount a function's routes
 // without a hand-kept list: the template names the package, the package's
-// main.go names the constructor, and this program copies the expression.
+// main.go names the constructor (or a function literal handing a route
+// constructor the parts of the App it calls), and this program copies the
+// expression.
 //
 //	go generate ./infra/local/server   (make test, make run and make build run it)
 //
@@ -137,8 +139,14 @@ func generate(root string) ([]byte, error) {
 	return format.Source(b.Bytes())
 }
 
+// predeclared are the predeclared identifiers a constructor may use.
+var predeclared = map[string]bool{"nil": true, "true": true, "false": true, "len": true, "append": true, "string": true, "int": true, "bool": true, "error": true, "any": true}
+
 // constructor reads a function's main.go and returns the argument of its
-// lambdafn.Main call, with the imports that argument uses.
+// lambdafn.Main call, with the imports that argument uses. The argument
+// may name only imported packages, predeclared identifiers and, inside a
+// function literal, its parameters: the generated file cannot reach
+// anything declared in package main.
 func constructor(path string) (mount, error) {
 	fset := token.NewFileSet()
 	file, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
@@ -172,11 +180,29 @@ func constructor(path string) (mount, error) {
 	}
 	var m mount
 	used := map[string]bool{}
+	bound := map[string]bool{} // the parameters of a function literal
 	var bad error
-	ast.Inspect(arg, func(n ast.Node) bool {
+	var visit func(ast.Node) bool
+	visit = func(n ast.Node) bool {
 		switch n := n.(type) {
+		case *ast.FuncLit:
+			for _, f := range n.Type.Params.List {
+				for _, name := range f.Names {
+					bound[name.Name] = true
+				}
+			}
+		case *ast.KeyValueExpr:
+			// A field name of a composite literal names no package-level
+			// identifier; only the value is checked.
+			if _, ok := n.Key.(*ast.Ident); ok {
+				ast.Inspect(n.Value, visit)
+				return false
+			}
 		case *ast.SelectorExpr:
 			if x, ok := n.X.(*ast.Ident); ok {
+				if bound[x.Name] {
+					return false // a field or method of a parameter
+				}
 				p, ok := byName[x.Name]
 				if !ok {
 					bad = fmt.Errorf("%s: %s.%s is not a package-qualified name", path, x.Name, n.Sel.Name)
@@ -189,14 +215,16 @@ func constructor(path string) (mount, error) {
 				return false
 			}
 		case *ast.Ident:
-			// A bare identifier is local to package main, which the server
-			// cannot import.
-			bad = fmt.Errorf("%s: %s is declared in package main; pass a constructor of a handler package", path, n.Name)
-		case *ast.FuncLit:
-			bad = fmt.Errorf("%s: a function literal cannot be copied; pass a constructor of a handler package", path)
+			// A bare identifier other than a parameter (or a predeclared
+			// one) is local to package main, which the server cannot
+			// import.
+			if !bound[n.Name] && !predeclared[n.Name] {
+				bad = fmt.Errorf("%s: %s is declared in package main; pass a constructor of a handler package", path, n.Name)
+			}
 		}
 		return true
-	})
+	}
+	ast.Inspect(arg, visit)
 	if bad != nil {
 		return mount{}, bad
 	}

@@ -43,9 +43,13 @@ func main() {}`,
 		"local constructor": `package main
 import "identityservice/shared/lambdafn"
 func main() { lambdafn.Main(routes) }`,
-		"function literal": `package main
-import "identityservice/shared/lambdafn"
-func main() { lambdafn.Main(func(a *config.App) []httpapi.Route { return nil }) }`,
+		"function literal calling main's own": `package main
+import (
+	"identityservice/shared/config"
+	"identityservice/shared/httpapi"
+	"identityservice/shared/lambdafn"
+)
+func main() { lambdafn.Main(func(a *config.App) []httpapi.Route { return routes(a) }) }`,
 	}
 	for name, src := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -68,5 +72,23 @@ func main() { lambdafn.Main(lambdafn.ServiceRoutes(ocsapi.HybridClientRoutes)) }
 	m, err := constructor(p)
 	if err != nil || m.expr != "lambdafn.ServiceRoutes(ocsapi.HybridClientRoutes)" || len(m.imports) != 2 {
 		t.Fatalf("constructor = %+v, %v", m, err)
+	}
+	// A function literal handing a constructor the App's parts: its
+	// parameter, the fields of a composite literal and nil are not main's.
+	_ = os.WriteFile(p, []byte(`package main
+import (
+	"identityservice/shared/config"
+	"identityservice/shared/httpapi"
+	"identityservice/shared/lambdafn"
+	"identityservice/shared/tokenapi"
+)
+func main() {
+	lambdafn.Main(func(a *config.App) []httpapi.Route {
+		return tokenapi.Routes(tokenapi.Deps{Clients: a.Service, Tokens: a.TokenIssuer(), IssuerURL: nil})
+	})
+}`), 0o644)
+	m, err = constructor(p)
+	if err != nil || !strings.HasPrefix(m.expr, "func(a *config.App) []httpapi.Route {") || len(m.imports) != 3 {
+		t.Fatalf("constructor of a function literal = %+v, %v", m, err)
 	}
 }

@@ -20,6 +20,10 @@ var functions = map[string]func(*config.App) []httpapi.Route{
 	"functions/clientcredentialclients": lambdafn.ServiceRoutes(ocsapi.ClientCredentialClientRoutes), // ClientCredentialClientsFunction
 	"functions/clientsecrets":           lambdafn.ServiceRoutes(ocsapi.ClientSecretRoutes),           // ClientSecretsFunction
 	"functions/hybridclients":           lambdafn.ServiceRoutes(ocsapi.HybridClientRoutes),           // HybridClientsFunction
-	"functions/portal":                  portal.Routes,                                               // PortalFunction
-	"functions/token":                   tokenapi.Routes,                                             // TokenFunction
+	"functions/portal": func(a *config.App) []httpapi.Route {
+		return portal.Routes(portal.Deps{Sweeps: a.Store, Clients: a.Service, Tenants: a.Store})
+	}, // PortalFunction
+	"functions/token": func(a *config.App) []httpapi.Route {
+		return tokenapi.Routes(tokenapi.Deps{Clients: a.Service, Tokens: a.TokenIssuer(), IssuerURL: a.IssuerURL})
+	}, // TokenFunction
 }
