@@ -22,6 +22,7 @@ import (
 	"identityservice/shared/auth"
 	"identityservice/shared/config"
 	"identityservice/shared/eventbus"
+	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/store"
 )
@@ -248,7 +249,8 @@ func effectiveLimit(t identity.Tenant, svc *identity.Service) int {
 func describe(err error) error {
 	var e *identity.Error
 	if errors.As(err, &e) && e.Kind != identity.KindInternal {
-		return fmt.Errorf("%s: %s %s", e.Title, e.Reason, e.Resolution)
+		title, reason, resolution := httpapi.Describe(e)
+		return fmt.Errorf("%s: %s %s", title, reason, resolution)
 	}
 	return err
 }

@@ -164,7 +164,7 @@ func NewApp(c Config, clients Clients, log *slog.Logger) *App {
 		Clients: clients,
 		Store:   st,
 		Service: &identity.Service{
-			Store:              st,
+			Stores:             st.Identity(),
 			Vault:              vault.New(clients.SecretsManager, c.SecretPrefix),
 			Log:                log,
 			DefaultClientLimit: c.DefaultClientLimit,
@@ -172,7 +172,7 @@ func NewApp(c Config, clients Clients, log *slog.Logger) *App {
 		},
 		Log: log,
 		Authenticator: &auth.BearerAuthenticator{
-			Verifier: &auth.Verifier{Keys: st, Audience: c.Audience},
+			Verifier: &auth.Verifier{Keys: st.Keys, Audience: c.Audience},
 			Issuer:   c.Issuer,
 		},
 	}
@@ -182,5 +182,5 @@ func NewApp(c Config, clients Clients, log *slog.Logger) *App {
 // and publishes their JWKS (DynamoDB); the keys it creates are of
 // SIGNING_ALG.
 func (a *App) KeyManager() *auth.KeyManager {
-	return &auth.KeyManager{Private: vault.NewSigningKeys(a.Clients.SecretsManager, a.Config.SecretPrefix), Public: a.Store, Alg: a.Config.SigningAlg}
+	return &auth.KeyManager{Private: vault.NewSigningKeys(a.Clients.SecretsManager, a.Config.SecretPrefix), Public: a.Store.Keys, Alg: a.Config.SigningAlg}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -15,12 +16,13 @@ import (
 	"identityservice/shared/identity"
 )
 
-// Clients: the client item (by id), its list copy (by creation order),
-// its tag entries, its registration and the tenant's counters, written
-// together. See the package comment and docs/storage.md.
+// Clients keeps clients: the client item (by id), its list copy (by
+// creation order), its tag entries, its registration and the tenant's
+// counters, written together. See the package comment and
+// docs/storage.md.
+type Clients struct{ base }
 
-// maxTransactItems is DynamoDB's limit on items in one transaction.
-const maxTransactItems = 100
+var _ identity.Clients = (*Clients)(nil)
 
 // maxSeqAttempts bounds the retries of a create whose sequence number lost
 // to a concurrent create in the same tenant (each retry takes a number
@@ -34,7 +36,7 @@ const maxSeqAttempts = 20
 // secret record. The client's place in the creation order (Seq) is after
 // every client created before: the tenant's LastSeq is raised in the same
 // transaction, conditional on being below it.
-func (d *Dynamo) CreateClient(ctx context.Context, c identity.Client, first identity.Secret, defaultLimit int) error {
+func (d *Clients) CreateClient(ctx context.Context, c identity.Client, first identity.Secret, defaultLimit int) error {
 	first.Kind = c.Kind
 	seq := time.Now().UnixMicro()
 	for attempt := 1; ; attempt++ {
@@ -102,22 +104,64 @@ func (d *Dynamo) CreateClient(ctx context.Context, c identity.Client, first iden
 	}
 }
 
+// GetClient reads a client of a kind in a tenant: one strongly consistent
+// GetItem.
+func (d *Clients) GetClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.Client, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(tenantPK(tenantID), clientSK(kind, clientID)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return identity.Client{}, storageError("get client", err)
+	}
+	if out.Item == nil {
+		return identity.Client{}, identity.ErrClientNotFound
+	}
+	c, err := decodeClient(out.Item)
+	if err != nil {
+		return identity.Client{}, identity.Internal("decode client "+clientID, err)
+	}
+	return c, nil
+}
+
+// ClientKind returns the kind of a tenant's client from its registration.
+func (d *Clients) ClientKind(ctx context.Context, tenantID, clientID string) (identity.ClientKind, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(clientPK(clientID), skRegistration), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return 0, storageError("get registration", err)
+	}
+	if out.Item != nil {
+		reg, err := decodeRegistration(out.Item)
+		if err != nil {
+			return 0, identity.Internal("decode registration "+clientID, err)
+		}
+		if reg.TenantID == tenantID {
+			return reg.Kind, nil
+		}
+	}
+	return 0, identity.ErrClientNotFound
+}
+
 // ListClients returns a page of a tenant's clients of a kind, in creation
 // order. Without tags it reads the kind's counter (the tenant item, one
-// GetItem) and one Query of the list copies from the start to the end of
+// GetItem: it says whether the tenant exists) and, unless q.Skip is past
+// the count, one Query of the list copies from the start to the end of
 // the page: at most skip+count client items, whatever the tenant's size.
 // With tags it reads the tag entries of the asked tags (small items: the
 // clients that carry one, not the tenant), counts the distinct clients,
 // and reads the page's clients by id (BatchGetItem).
-func (d *Dynamo) ListClients(ctx context.Context, tenantID string, kind identity.ClientKind, q identity.ClientQuery) (identity.ClientPage, error) {
+func (d *Clients) ListClients(ctx context.Context, tenantID string, kind identity.ClientKind, q identity.ListOptions) (identity.ClientPage, error) {
 	if len(q.Tags) > 0 {
 		return d.listByTags(ctx, tenantID, kind, q)
 	}
-	t, err := d.GetTenant(ctx, tenantID)
+	t, err := (&Tenants{d.base}).GetTenant(ctx, tenantID)
+	if errors.Is(err, identity.ErrTenantNotFound) {
+		return identity.ClientPage{Tenant: identity.Absent, Clients: []identity.Client{}}, nil
+	}
 	if err != nil {
 		return identity.ClientPage{}, err
 	}
-	page := identity.ClientPage{Total: t.KindCounts[kind], Clients: []identity.Client{}}
+	page := identity.ClientPage{Tenant: identity.Present, Total: t.KindCounts[kind], Clients: []identity.Client{}}
+	if q.Skip >= page.Total {
+		return page, nil
+	}
 	want := q.Skip + q.Count
 	in := &dynamodb.QueryInput{
 		TableName:              &d.table,
@@ -130,7 +174,7 @@ func (d *Dynamo) ListClients(ctx context.Context, tenantID string, kind identity
 	}
 	seen := 0
 	for seen < want {
-		in.Limit = aws.Int32(int32(want - seen))
+		in.Limit = aws.Int32(int32(min(want-seen, math.MaxInt32)))
 		out, err := d.api.Query(ctx, in)
 		if err != nil {
 			return identity.ClientPage{}, storageError("list clients", err)
@@ -172,7 +216,7 @@ func addTo(p *identity.ClientPage, kind identity.ClientKind, it item) {
 
 // listByTags pages the clients that carry at least one of the tags. Each
 // client counts once, in creation order, however many of the tags it has.
-func (d *Dynamo) listByTags(ctx context.Context, tenantID string, kind identity.ClientKind, q identity.ClientQuery) (identity.ClientPage, error) {
+func (d *Clients) listByTags(ctx context.Context, tenantID string, kind identity.ClientKind, q identity.ListOptions) (identity.ClientPage, error) {
 	type entry struct {
 		seq string
 		id  string
@@ -245,7 +289,7 @@ func (d *Dynamo) listByTags(ctx context.Context, tenantID string, kind identity.
 // tag it no longer has, but never misses one it has; should that second
 // write fail, the client's next update (a retry of the same PUT) or its
 // delete removes them, since they are recorded.
-func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) error {
+func (d *Clients) UpdateClient(ctx context.Context, old, next identity.Client) error {
 	next.Seq = old.Seq
 	var added, removed []string
 	for _, tag := range next.Tags {
@@ -304,7 +348,7 @@ func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) er
 // stale, and the record (client item and list copy), in one transaction on
 // the condition that the client is still at the version that recorded them:
 // a write since read them and removes them itself.
-func (d *Dynamo) removeStaleTags(ctx context.Context, c identity.Client) error {
+func (d *Clients) removeStaleTags(ctx context.Context, c identity.Client) error {
 	items := []types.TransactWriteItem{
 		{Update: &types.Update{TableName: &d.table, Key: key(tenantPK(c.TenantID), clientSK(c.Kind, c.ID)),
 			UpdateExpression: aws.String("REMOVE StaleTags"), ConditionExpression: aws.String("Version = :v"),
@@ -324,7 +368,7 @@ func (d *Dynamo) removeStaleTags(ctx context.Context, c identity.Client) error {
 // tag entries, its registration, its secret records and its counts in the
 // tenant. The registration's SecretsVersion guards against a secret added
 // meanwhile, the client's Version against a change of its tags.
-func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) ([]identity.Secret, error) {
+func (d *Clients) DeleteClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) ([]identity.Secret, error) {
 	for attempt := 0; attempt < maxTransactAttempts; attempt++ {
 		reg, secrets, err := d.clientRecords(ctx, clientID)
 		if err != nil {
@@ -422,7 +466,7 @@ func withTokenEntriesFirst(reg *registration, secrets []identity.Secret) []ident
 // deleteSecretRecords removes records of a client ahead of its delete, and
 // counts them out of its RecordCount in the same transactions, so that the
 // count stays true should the delete itself then fail.
-func (d *Dynamo) deleteSecretRecords(ctx context.Context, clientID string, secrets []identity.Secret) error {
+func (d *Clients) deleteSecretRecords(ctx context.Context, clientID string, secrets []identity.Secret) error {
 	for start := 0; start < len(secrets); start += maxTransactItems - 1 {
 		end := min(start+maxTransactItems-1, len(secrets))
 		var items []types.TransactWriteItem

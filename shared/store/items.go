@@ -14,7 +14,7 @@
 //	CLIENT#<client>  #CLIENT         registration and token item: owning tenant, kind, Enabled, RoleIds,
 //	                                 Secrets {<secret>: {E: expiration (unix ns; absent: never), U: last used hour}},
 //	                                 SecretsVersion, RecordCount (the client's SECRET# items, retained ones
-//	                                 included: at most identity.MaxSecretRecordsPerClient); reserves the id
+//	                                 included: below the cap each add is handed); reserves the id
 //	                                 across tenants
 //	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt: see below
 //	SWEEPER          #CURSORS        where the sweeper's reconciliation walks stopped

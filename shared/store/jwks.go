@@ -12,14 +12,17 @@ import (
 	"identityservice/shared/auth"
 )
 
+// PublishedKeys keeps the published JWKS (SIGNINGKEYS / #JWKS).
+type PublishedKeys struct{ base }
+
+var _ auth.PublicKeyStore = (*PublishedKeys)(nil)
+
 // The published JWKS: public keys only, readable by every function;
 // template.yaml lets only TokenFunction write this partition.
 const (
 	pkSigningKeys = "SIGNINGKEYS"
 	skJWKS        = "#JWKS"
 )
-
-var _ auth.PublicKeyStore = (*Dynamo)(nil)
 
 func jwksItem(jwks []byte, version int64) item {
 	it := key(pkSigningKeys, skJWKS)
@@ -32,7 +35,7 @@ func jwksItem(jwks []byte, version int64) item {
 // PublishJWKS stores the public key set unless one of a higher version is
 // published; then it answers *auth.NewerJWKSError with what is stored
 // (see auth.PublicKeyStore).
-func (d *Dynamo) PublishJWKS(ctx context.Context, jwks []byte, version int64) error {
+func (d *PublishedKeys) PublishJWKS(ctx context.Context, jwks []byte, version int64) error {
 	_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: jwksItem(jwks, version),
 		ConditionExpression:       aws.String("attribute_not_exists(SetVersion) OR SetVersion <= :v"),
 		ExpressionAttributeValues: item{":v": n(version)}})
@@ -58,7 +61,7 @@ func (d *Dynamo) PublishJWKS(ctx context.Context, jwks []byte, version int64) er
 }
 
 // ReplaceJWKS stores the public key set whatever is published.
-func (d *Dynamo) ReplaceJWKS(ctx context.Context, jwks []byte, version int64) error {
+func (d *PublishedKeys) ReplaceJWKS(ctx context.Context, jwks []byte, version int64) error {
 	if _, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: jwksItem(jwks, version)}); err != nil {
 		return storageError("replace JWKS", err)
 	}
@@ -66,7 +69,7 @@ func (d *Dynamo) ReplaceJWKS(ctx context.Context, jwks []byte, version int64) er
 }
 
 // JWKS reads the public key set.
-func (d *Dynamo) JWKS(ctx context.Context) ([]byte, error) {
+func (d *PublishedKeys) JWKS(ctx context.Context) ([]byte, error) {
 	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(pkSigningKeys, skJWKS), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, storageError("read JWKS", err)

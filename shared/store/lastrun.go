@@ -19,11 +19,14 @@ import (
 // FinishedAt (unix nanoseconds) orders overlapping runs.
 const skLastRun = "#LASTRUN"
 
-var _ sweep.RunRecorder = (*Dynamo)(nil)
+// SweepRuns keeps the summary of the sweeper's last run.
+type SweepRuns struct{ base }
+
+var _ sweep.RunRecorder = (*SweepRuns)(nil)
 
 // RecordRun stores r as the last run, unless a run that finished later is
 // already stored.
-func (d *Dynamo) RecordRun(ctx context.Context, r sweep.LastRun) error {
+func (d *SweepRuns) RecordRun(ctx context.Context, r sweep.LastRun) error {
 	summary, err := json.Marshal(r)
 	if err != nil {
 		return identity.Internal("encode sweep summary", err)
@@ -47,7 +50,7 @@ func (d *Dynamo) RecordRun(ctx context.Context, r sweep.LastRun) error {
 
 // LastRun returns the last run's summary; false when no run has recorded
 // one yet.
-func (d *Dynamo) LastRun(ctx context.Context) (sweep.LastRun, bool, error) {
+func (d *SweepRuns) LastRun(ctx context.Context) (sweep.LastRun, bool, error) {
 	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(pkSweeper, skLastRun),
 		ProjectionExpression: aws.String("Summary")})
 	if err != nil {

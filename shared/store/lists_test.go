@@ -203,7 +203,7 @@ func TestListOrderStableUnderInserts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn, err := svc.Store.GetTenant(ctx, ten.ID)
+	tn, err := svc.Tenants.GetTenant(ctx, ten.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 	// The expiry steps alone: purge, expire and warn.
 	s := settings()
 	s.ReconcileBatch = 0
-	c, err := f.sweeperOn(s, "default", store.New(api, f.table)).Run(f.ctx)
+	c, err := f.sweeperOn(s, "default", store.New(api, f.table).SweepQueue).Run(f.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 	// record that has no material: these seeded records have none), not
 	// the table.
 	s = settings()
-	c, err = f.sweeperOn(s, "default", store.New(api, f.table)).Run(f.ctx)
+	c, err = f.sweeperOn(s, "default", store.New(api, f.table).SweepQueue).Run(f.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

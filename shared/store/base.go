@@ -15,6 +15,15 @@ import (
 	"identityservice/shared/identity"
 )
 
+// base is what every aggregate's type shares: the DynamoDB client and
+// the table's name, and the writes and reads more than one aggregate
+// makes (transactions, batch reads, a client's records). A new aggregate
+// embeds it (see docs/storage.md).
+type base struct {
+	api   API
+	table string
+}
+
 // API is the part of the DynamoDB client the store uses.
 type API interface {
 	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
@@ -26,22 +35,12 @@ type API interface {
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
-// Dynamo is the DynamoDB implementation of identity.Store.
-type Dynamo struct {
-	api   API
-	table string
-}
-
-var _ identity.Store = (*Dynamo)(nil)
-
-// New returns a store on the named table.
-func New(api API, table string) *Dynamo {
-	return &Dynamo{api: api, table: table}
-}
-
 // maxTransactAttempts bounds retries of a transaction that DynamoDB
 // cancelled for a conflict with another transaction.
 const maxTransactAttempts = 4
+
+// maxTransactItems is DynamoDB's limit on items in one transaction.
+const maxTransactItems = 100
 
 // transact runs a write transaction, retrying conflicts with jitter. It
 // returns the cancellation reasons when conditions failed.
@@ -50,7 +49,7 @@ const maxTransactAttempts = 4
 // it is unset, and its own retries of an attempt reuse it, so a retried
 // attempt whose first answer was lost is applied once). A cancelled
 // attempt was not applied; the next one must not be mistaken for it.
-func (d *Dynamo) transact(ctx context.Context, items []types.TransactWriteItem) ([]types.CancellationReason, error) {
+func (d *base) transact(ctx context.Context, items []types.TransactWriteItem) ([]types.CancellationReason, error) {
 	for attempt := 1; ; attempt++ {
 		in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
 		_, err := d.api.TransactWriteItems(ctx, in)
@@ -92,52 +91,6 @@ func failed(reasons []types.CancellationReason, i int) bool {
 	return i < len(reasons) && aws.ToString(reasons[i].Code) == "ConditionalCheckFailed"
 }
 
-// storageError turns an SDK error into a domain error: throttling and
-// unavailability become ErrUnavailable, anything else is internal.
-func storageError(op string, err error) error {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable":
-			return &identity.Error{Kind: identity.KindUnavailable, Title: identity.ErrUnavailable.Title, Reason: identity.ErrUnavailable.Reason, Resolution: identity.ErrUnavailable.Resolution, Err: err}
-		}
-	}
-	return identity.Internal(op, err)
-}
-
-// CreateTenant stores a new tenant.
-func (d *Dynamo) CreateTenant(ctx context.Context, t identity.Tenant) error {
-	_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           &d.table,
-		Item:                tenantItem(t),
-		ConditionExpression: aws.String("attribute_not_exists(PK)"),
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return &identity.Error{Kind: identity.KindConflict, Title: "Tenant already exists", Reason: "A tenant with this id exists.", Resolution: "Use another id."}
-	}
-	if err != nil {
-		return storageError("put tenant", err)
-	}
-	return nil
-}
-
-// GetTenant reads a tenant.
-func (d *Dynamo) GetTenant(ctx context.Context, tenantID string) (identity.Tenant, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(tenantPK(tenantID), skTenant), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return identity.Tenant{}, storageError("get tenant", err)
-	}
-	if out.Item == nil {
-		return identity.Tenant{}, identity.ErrTenantNotFound
-	}
-	t, err := decodeTenant(out.Item)
-	if err != nil {
-		return identity.Tenant{}, identity.Internal("decode tenant "+tenantID, err)
-	}
-	return t, nil
-}
-
 func reasonCodes(reasons []types.CancellationReason) string {
 	codes := make([]string, len(reasons))
 	for i, r := range reasons {
@@ -146,26 +99,35 @@ func reasonCodes(reasons []types.CancellationReason) string {
 	return strings.Join(codes, ",")
 }
 
-// GetClient reads a client of a kind in a tenant: one strongly consistent
-// GetItem.
-func (d *Dynamo) GetClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.Client, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(tenantPK(tenantID), clientSK(kind, clientID)), ConsistentRead: aws.Bool(true)})
+// storageError turns an SDK error into a domain error: throttling and
+// unavailability become ErrUnavailable, anything else is internal.
+func storageError(op string, err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable":
+			return identity.Unavailable(err)
+		}
+	}
+	return identity.Internal(op, err)
+}
+
+// conditional runs a conditional write and reports whether its condition
+// held.
+func conditional(op string, err error) (bool, error) {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
 	if err != nil {
-		return identity.Client{}, storageError("get client", err)
+		return false, storageError(op, err)
 	}
-	if out.Item == nil {
-		return identity.Client{}, identity.ErrClientNotFound
-	}
-	c, err := decodeClient(out.Item)
-	if err != nil {
-		return identity.Client{}, identity.Internal("decode client "+clientID, err)
-	}
-	return c, nil
+	return true, nil
 }
 
 // batchGet reads up to 100 keys with strong consistency, retrying
 // unprocessed keys.
-func (d *Dynamo) batchGet(ctx context.Context, keys []item) ([]item, error) {
+func (d *base) batchGet(ctx context.Context, keys []item) ([]item, error) {
 	req := map[string]types.KeysAndAttributes{d.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	var found []item
 	for attempt := 0; len(req) > 0; attempt++ {
@@ -187,7 +149,7 @@ func (d *Dynamo) batchGet(ctx context.Context, keys []item) ([]item, error) {
 
 // clientRecords reads a client's registration and every secret record in
 // one query.
-func (d *Dynamo) clientRecords(ctx context.Context, clientID string) (*registration, []identity.Secret, error) {
+func (d *base) clientRecords(ctx context.Context, clientID string) (*registration, []identity.Secret, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 &d.table,
 		KeyConditionExpression:    aws.String("PK = :pk"),
@@ -223,4 +185,91 @@ func (d *Dynamo) clientRecords(ctx context.Context, clientID string) (*registrat
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+}
+
+// ownedClientRecords reads a client's registration and secrets (one
+// Query); ErrClientNotFound when the client is not the tenant's or not of
+// the kind.
+func (d *base) ownedClientRecords(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (*registration, []identity.Secret, error) {
+	reg, secrets, err := d.clientRecords(ctx, clientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if reg == nil || reg.TenantID != tenantID || reg.Kind != kind {
+		return nil, nil, identity.ErrClientNotFound
+	}
+	return reg, secrets, nil
+}
+
+// registration reads a client's registration (its token item), strongly
+// consistent; nil when there is none.
+func (d *base) registration(ctx context.Context, clientID string) (*registration, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(clientPK(clientID), skRegistration), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, storageError("get registration", err)
+	}
+	if out.Item == nil {
+		return nil, nil
+	}
+	reg, err := decodeRegistration(out.Item)
+	if err != nil {
+		return nil, identity.Internal("decode registration "+clientID, err)
+	}
+	if !reg.TokenItem {
+		return nil, identity.Internal("read registration "+clientID, errors.New("the registration predates the token item: run the migration (admin migrate)"))
+	}
+	return &reg, nil
+}
+
+// forget is the token item's side of a secret leaving it (delete, soft
+// delete, the sweeper's purge): its entry goes, and SecretsVersion moves on; with removed, its
+// record goes too, and RecordCount goes down by one (on the condition that
+// the item has it: see uncounted).
+func (d *base) forget(clientID, secretID string, removed bool) types.TransactWriteItem {
+	update, cond := "REMOVE Secrets.#s SET SecretsVersion = SecretsVersion + :one", "attribute_exists(PK)"
+	values := item{":one": n(1)}
+	if removed {
+		update += ", RecordCount = RecordCount - :one"
+		cond += " AND RecordCount > :zero"
+		values[":zero"] = n(0)
+	}
+	return types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#s": secretID},
+		ExpressionAttributeValues: values}}
+}
+
+// uncounted is the decrement of RecordCount that a removal of n records
+// carries in its transaction, on the condition that the count is there
+// (and covers them); a transaction that fails on it alone is repeated
+// without it (transactCounted).
+func (d *base) uncounted(clientID string, records int) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+		UpdateExpression:          aws.String("SET RecordCount = RecordCount - :n"),
+		ConditionExpression:       aws.String("RecordCount >= :n"),
+		ExpressionAttributeValues: item{":n": n(int64(records))}}}
+}
+
+// transactCounted runs a transaction whose item at counter decrements
+// RecordCount. If only that item's condition failed (the token item has
+// no count: written before it existed, so the next add counts the records
+// anyway; or none at all: the client is gone), it runs again with alt at
+// that place, or without it when alt is nil.
+func (d *base) transactCounted(ctx context.Context, items []types.TransactWriteItem, counter int, alt *types.TransactWriteItem) ([]types.CancellationReason, error) {
+	reasons, err := d.transact(ctx, items)
+	if err != nil || reasons == nil || !failed(reasons, counter) {
+		return reasons, err
+	}
+	for i := range reasons {
+		if i != counter && failed(reasons, i) {
+			return reasons, nil
+		}
+	}
+	again := append([]types.TransactWriteItem(nil), items[:counter]...)
+	if alt != nil {
+		again = append(again, *alt)
+	}
+	again = append(again, items[counter+1:]...)
+	return d.transact(ctx, again)
 }

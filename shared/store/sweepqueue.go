@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,7 +22,12 @@ import (
 // queue for what is due, so a run reads what it has to do and not the
 // table; every write is conditional on the record being as it was read.
 
-var _ sweep.Store = (*Dynamo)(nil)
+// SweepQueue is the sweeper's side of the secret records: the queues of
+// the index ByExpiry, warning claims, and the reconciliation's walks and
+// cursors.
+type SweepQueue struct{ base }
+
+var _ sweep.Store = (*SweepQueue)(nil)
 
 const (
 	pendingPartitionPrefix = "PENDING#"
@@ -95,7 +99,7 @@ func SecretRecordItem(sec identity.Secret) map[string]types.AttributeValue { ret
 // queue's shards are queried in turn (the cursor says which and where),
 // each in ExpiresAt order. A shard with nothing due costs one request that
 // reads no item.
-func (d *Dynamo) Due(ctx context.Context, q sweep.Queue, upTo time.Time, after string) ([]sweep.Record, string, error) {
+func (d *SweepQueue) Due(ctx context.Context, q sweep.Queue, upTo time.Time, after string) ([]sweep.Record, string, error) {
 	var c walkCursor
 	if after != "" {
 		if err := json.Unmarshal([]byte(after), &c); err != nil || c.Partition < 0 || c.Partition >= ExpiryShards {
@@ -177,21 +181,8 @@ func decodeRecord(it item) sweep.Record {
 
 func recordKey(r sweep.Record) item { return key(clientPK(r.Secret.ClientID), secretSK(r.Secret.ID)) }
 
-// conditional runs a conditional write and reports whether its condition
-// held.
-func conditional(op string, err error) (bool, error) {
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return false, nil
-	}
-	if err != nil {
-		return false, storageError(op, err)
-	}
-	return true, nil
-}
-
 // ClaimWarning claims r's warning for a window with a conditional write.
-func (d *Dynamo) ClaimWarning(ctx context.Context, r sweep.Record, days int, at, staleBefore time.Time) (bool, error) {
+func (d *SweepQueue) ClaimWarning(ctx context.Context, r sweep.Record, days int, at, staleBefore time.Time) (bool, error) {
 	if r.Secret.Expiration == nil {
 		return false, nil
 	}
@@ -223,7 +214,7 @@ func claimHeld(r sweep.Record, days int, at time.Time) (string, map[string]strin
 
 // ConfirmWarning marks a claim sent. A claim taken over meanwhile is left
 // to its new holder.
-func (d *Dynamo) ConfirmWarning(ctx context.Context, r sweep.Record, days int, at time.Time) error {
+func (d *SweepQueue) ConfirmWarning(ctx context.Context, r sweep.Record, days int, at time.Time) error {
 	cond, names, values := claimHeld(r, days, at)
 	values[":sent"] = s(claimSent)
 	_, err := conditional("confirm warning", d.updateItem(ctx, r, "SET #w.#S = :sent", cond, names, values))
@@ -231,13 +222,13 @@ func (d *Dynamo) ConfirmWarning(ctx context.Context, r sweep.Record, days int, a
 }
 
 // ReleaseWarning withdraws a claim, so that the next run sends the warning.
-func (d *Dynamo) ReleaseWarning(ctx context.Context, r sweep.Record, days int, at time.Time) error {
+func (d *SweepQueue) ReleaseWarning(ctx context.Context, r sweep.Record, days int, at time.Time) error {
 	cond, names, values := claimHeld(r, days, at)
 	_, err := conditional("release warning", d.updateItem(ctx, r, "REMOVE #w", cond, names, values))
 	return err
 }
 
-func (d *Dynamo) updateItem(ctx context.Context, r sweep.Record, update, cond string, names map[string]string, values item) error {
+func (d *SweepQueue) updateItem(ctx context.Context, r sweep.Record, update, cond string, names map[string]string, values item) error {
 	in := &dynamodb.UpdateItemInput{
 		TableName:                 &d.table,
 		Key:                       recordKey(r),
@@ -260,7 +251,7 @@ func unchanged(r sweep.Record) (string, item) {
 
 // Move puts r in another queue once the warnings of the windows sent are
 // sent for its expiration.
-func (d *Dynamo) Move(ctx context.Context, r sweep.Record, to sweep.Queue, sent []int) (bool, error) {
+func (d *SweepQueue) Move(ctx context.Context, r sweep.Record, to sweep.Queue, sent []int) (bool, error) {
 	if r.Secret.Expiration == nil {
 		return false, nil
 	}
@@ -282,7 +273,7 @@ func (d *Dynamo) Move(ctx context.Context, r sweep.Record, to sweep.Queue, sent 
 }
 
 // MarkSwept moves r to the swept queue and records when.
-func (d *Dynamo) MarkSwept(ctx context.Context, r sweep.Record, at time.Time) (bool, error) {
+func (d *SweepQueue) MarkSwept(ctx context.Context, r sweep.Record, at time.Time) (bool, error) {
 	cond, values := unchanged(r)
 	values[":swept"] = s(partition(sweep.Queue{Stage: sweep.Swept}, r.Secret.ID))
 	values[":at"] = ts(at)
@@ -294,7 +285,7 @@ func (d *Dynamo) MarkSwept(ctx context.Context, r sweep.Record, at time.Time) (b
 // entry until the client's next add), in one transaction, so that no entry
 // outlives its record. A token item without the count, or no token item, is
 // left alone.
-func (d *Dynamo) Remove(ctx context.Context, r sweep.Record) (bool, error) {
+func (d *SweepQueue) Remove(ctx context.Context, r sweep.Record) (bool, error) {
 	cond, values := unchanged(r)
 	reasons, err := d.transactCounted(ctx, []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: &d.table, Key: recordKey(r),
@@ -309,7 +300,7 @@ func (d *Dynamo) Remove(ctx context.Context, r sweep.Record) (bool, error) {
 
 // RecordStates reads the records of up to 100 pieces of material in one
 // strongly consistent BatchGetItem.
-func (d *Dynamo) RecordStates(ctx context.Context, refs []identity.MaterialRef) ([]sweep.RecordState, error) {
+func (d *SweepQueue) RecordStates(ctx context.Context, refs []identity.MaterialRef) ([]sweep.RecordState, error) {
 	if len(refs) > 100 {
 		return nil, fmt.Errorf("record states of %d refs: at most 100", len(refs))
 	}
@@ -375,7 +366,7 @@ type walkCursor struct {
 
 // ActiveRecords returns the next page of the records walk: secrets that
 // never expire, and those whose expiration is after now.
-func (d *Dynamo) ActiveRecords(ctx context.Context, cursor string, limit int, now time.Time) ([]identity.Secret, string, error) {
+func (d *SweepQueue) ActiveRecords(ctx context.Context, cursor string, limit int, now time.Time) ([]identity.Secret, string, error) {
 	var c walkCursor
 	if cursor != "" {
 		if err := json.Unmarshal([]byte(cursor), &c); err != nil {
@@ -429,7 +420,7 @@ func (d *Dynamo) ActiveRecords(ctx context.Context, cursor string, limit int, no
 }
 
 // StillActive reads a secret's record again, strongly consistent.
-func (d *Dynamo) StillActive(ctx context.Context, sec identity.Secret, now time.Time) (bool, error) {
+func (d *SweepQueue) StillActive(ctx context.Context, sec identity.Secret, now time.Time) (bool, error) {
 	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(clientPK(sec.ClientID), secretSK(sec.ID)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return false, storageError("get secret", err)
@@ -445,7 +436,7 @@ func (d *Dynamo) StillActive(ctx context.Context, sec identity.Secret, now time.
 }
 
 // LoadCursors reads the reconciliation cursors.
-func (d *Dynamo) LoadCursors(ctx context.Context) (sweep.Cursors, error) {
+func (d *SweepQueue) LoadCursors(ctx context.Context) (sweep.Cursors, error) {
 	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(pkSweeper, skCursors), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return sweep.Cursors{}, storageError("get sweeper cursors", err)
@@ -456,7 +447,7 @@ func (d *Dynamo) LoadCursors(ctx context.Context) (sweep.Cursors, error) {
 
 // SaveCursors stores the reconciliation cursors. Overlapping runs may
 // overwrite each other's: the walks then repeat a little, which is harmless.
-func (d *Dynamo) SaveCursors(ctx context.Context, c sweep.Cursors) error {
+func (d *SweepQueue) SaveCursors(ctx context.Context, c sweep.Cursors) error {
 	it := key(pkSweeper, skCursors)
 	it["Type"] = s("SweeperCursors")
 	it["Material"] = s(c.Material)

@@ -1,0 +1,34 @@
+package store
+
+import "identityservice/shared/identity"
+
+// Dynamo is every aggregate kept in the table, each its own type behind
+// its own interface, for wiring: a process takes the ones it uses.
+type Dynamo struct {
+	Tenants     *Tenants
+	Clients     *Clients
+	Secrets     *Secrets
+	Credentials *Credentials
+	SweepQueue  *SweepQueue
+	Keys        *PublishedKeys
+	Runs        *SweepRuns
+}
+
+// New returns the aggregates of the named table.
+func New(api API, table string) *Dynamo {
+	b := base{api: api, table: table}
+	return &Dynamo{
+		Tenants:     &Tenants{b},
+		Clients:     &Clients{b},
+		Secrets:     &Secrets{b},
+		Credentials: &Credentials{b},
+		SweepQueue:  &SweepQueue{b},
+		Keys:        &PublishedKeys{b},
+		Runs:        &SweepRuns{b},
+	}
+}
+
+// Identity is what identity.Service acts on.
+func (d *Dynamo) Identity() identity.Stores {
+	return identity.Stores{Tenants: d.Tenants, Clients: d.Clients, Secrets: d.Secrets, Credentials: d.Credentials}
+}
