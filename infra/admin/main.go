@@ -19,12 +19,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"identityservice/infra/tableops"
 	"identityservice/shared/auth"
 	"identityservice/shared/config"
 	"identityservice/shared/eventbus"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
-	"identityservice/shared/store"
 )
 
 func main() {
@@ -231,7 +231,7 @@ func migrate(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep, err := store.Migrate(ctx, config.NewClients(awsCfg).DynamoDB, cfg.Table)
+	rep, err := tableops.Migrate(ctx, config.NewClients(awsCfg).DynamoDB, cfg.Table)
 	if err != nil {
 		return err
 	}

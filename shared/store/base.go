@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"identityservice/shared/identity"
+	"identityservice/shared/store/layout"
 )
 
 // base is what every aggregate's type shares: the DynamoDB client and
@@ -149,14 +150,14 @@ func (d *base) batchGet(ctx context.Context, keys []item) ([]item, error) {
 
 // clientRecords reads a client's registration and every secret record in
 // one query.
-func (d *base) clientRecords(ctx context.Context, clientID string) (*registration, []identity.Secret, error) {
+func (d *base) clientRecords(ctx context.Context, clientID string) (*layout.Registration, []identity.Secret, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 &d.table,
 		KeyConditionExpression:    aws.String("PK = :pk"),
-		ExpressionAttributeValues: item{":pk": s(clientPK(clientID))},
+		ExpressionAttributeValues: item{":pk": layout.S(layout.ClientPK(clientID))},
 		ConsistentRead:            aws.Bool(true),
 	}
-	var reg *registration
+	var reg *layout.Registration
 	var secrets []identity.Secret
 	for {
 		out, err := d.api.Query(ctx, in)
@@ -164,16 +165,16 @@ func (d *base) clientRecords(ctx context.Context, clientID string) (*registratio
 			return nil, nil, storageError("read client records", err)
 		}
 		for _, it := range out.Items {
-			sk := it[attrSK].(*types.AttributeValueMemberS).Value
+			sk := it[layout.AttrSK].(*types.AttributeValueMemberS).Value
 			switch {
-			case sk == skRegistration:
-				r, err := decodeRegistration(it)
+			case sk == layout.SkRegistration:
+				r, err := layout.DecodeRegistration(it)
 				if err != nil {
 					return nil, nil, identity.Internal("decode registration "+clientID, err)
 				}
 				reg = &r
-			case strings.HasPrefix(sk, prefixSecret):
-				sec, err := decodeSecret(it)
+			case strings.HasPrefix(sk, layout.PrefixSecret):
+				sec, err := layout.DecodeSecret(it)
 				if err != nil {
 					return nil, nil, identity.Internal("decode secret "+sk, err)
 				}
@@ -190,7 +191,7 @@ func (d *base) clientRecords(ctx context.Context, clientID string) (*registratio
 // ownedClientRecords reads a client's registration and secrets (one
 // Query); ErrClientNotFound when the client is not the tenant's or not of
 // the kind.
-func (d *base) ownedClientRecords(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (*registration, []identity.Secret, error) {
+func (d *base) ownedClientRecords(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (*layout.Registration, []identity.Secret, error) {
 	reg, secrets, err := d.clientRecords(ctx, clientID)
 	if err != nil {
 		return nil, nil, err
@@ -203,15 +204,15 @@ func (d *base) ownedClientRecords(ctx context.Context, tenantID string, kind ide
 
 // registration reads a client's registration (its token item), strongly
 // consistent; nil when there is none.
-func (d *base) registration(ctx context.Context, clientID string) (*registration, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(clientPK(clientID), skRegistration), ConsistentRead: aws.Bool(true)})
+func (d *base) tokenItem(ctx context.Context, clientID string) (*layout.Registration, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, storageError("get registration", err)
 	}
 	if out.Item == nil {
 		return nil, nil
 	}
-	reg, err := decodeRegistration(out.Item)
+	reg, err := layout.DecodeRegistration(out.Item)
 	if err != nil {
 		return nil, identity.Internal("decode registration "+clientID, err)
 	}
@@ -227,13 +228,13 @@ func (d *base) registration(ctx context.Context, clientID string) (*registration
 // the item has it: see uncounted).
 func (d *base) forget(clientID, secretID string, removed bool) types.TransactWriteItem {
 	update, cond := "REMOVE Secrets.#s SET SecretsVersion = SecretsVersion + :one", "attribute_exists(PK)"
-	values := item{":one": n(1)}
+	values := item{":one": layout.N(1)}
 	if removed {
 		update += ", RecordCount = RecordCount - :one"
 		cond += " AND RecordCount > :zero"
-		values[":zero"] = n(0)
+		values[":zero"] = layout.N(0)
 	}
-	return types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+	return types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration),
 		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#s": secretID},
@@ -245,10 +246,10 @@ func (d *base) forget(clientID, secretID string, removed bool) types.TransactWri
 // (and covers them); a transaction that fails on it alone is repeated
 // without it (transactCounted).
 func (d *base) uncounted(clientID string, records int) types.TransactWriteItem {
-	return types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+	return types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration),
 		UpdateExpression:          aws.String("SET RecordCount = RecordCount - :n"),
 		ConditionExpression:       aws.String("RecordCount >= :n"),
-		ExpressionAttributeValues: item{":n": n(int64(records))}}}
+		ExpressionAttributeValues: item{":n": layout.N(int64(records))}}}
 }
 
 // transactCounted runs a transaction whose item at counter decrements
@@ -273,3 +274,6 @@ func (d *base) transactCounted(ctx context.Context, items []types.TransactWriteI
 	again = append(again, items[counter+1:]...)
 	return d.transact(ctx, again)
 }
+
+// item is a stored item (the layout package encodes and decodes them).
+type item = layout.Item

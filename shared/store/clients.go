@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/identity"
+	"identityservice/shared/store/layout"
 )
 
 // Clients keeps clients: the client item (by id), its list copy (by
@@ -42,28 +43,28 @@ func (d *Clients) CreateClient(ctx context.Context, c identity.Client, first ide
 	for attempt := 1; ; attempt++ {
 		c.Seq = seq
 		items := []types.TransactWriteItem{
-			{Put: &types.Put{TableName: &d.table, Item: registrationItem(c, first), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Put: &types.Put{TableName: &d.table, Item: layout.RegistrationItem(c, first), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 			{Update: &types.Update{
 				TableName:        &d.table,
-				Key:              key(tenantPK(c.TenantID), skTenant),
+				Key:              layout.Key(layout.TenantPK(c.TenantID), layout.SkTenant),
 				UpdateExpression: aws.String("SET ClientCount = ClientCount + :one, #kc = if_not_exists(#kc, :zero) + :one, LastSeq = :seq"),
 				ConditionExpression: aws.String("attribute_exists(PK) AND ((attribute_not_exists(ClientLimit) AND ClientCount < :default) OR ClientCount < ClientLimit)" +
 					" AND (attribute_not_exists(LastSeq) OR LastSeq < :seq)"),
-				ExpressionAttributeNames: map[string]string{"#kc": kindCountAttr(c.Kind)},
+				ExpressionAttributeNames: map[string]string{"#kc": layout.KindCountAttr(c.Kind)},
 				ExpressionAttributeValues: item{
-					":one":     n(1),
-					":zero":    n(0),
-					":default": n(int64(defaultLimit)),
-					":seq":     n(seq),
+					":one":     layout.N(1),
+					":zero":    layout.N(0),
+					":default": layout.N(int64(defaultLimit)),
+					":seq":     layout.N(seq),
 				},
 				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 			}},
-			{Put: &types.Put{TableName: &d.table, Item: clientItem(c), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			{Put: &types.Put{TableName: &d.table, Item: secretItem(first), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			{Put: &types.Put{TableName: &d.table, Item: orderItem(c)}},
+			{Put: &types.Put{TableName: &d.table, Item: layout.ClientItem(c), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Put: &types.Put{TableName: &d.table, Item: layout.SecretItem(first), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Put: &types.Put{TableName: &d.table, Item: layout.OrderItem(c)}},
 		}
 		for _, tag := range c.Tags {
-			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: tagItem(c, tag)}})
+			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: layout.TagItem(c, tag)}})
 		}
 		reasons, err := d.transact(ctx, items)
 		if err != nil {
@@ -79,8 +80,8 @@ func (d *Clients) CreateClient(ctx context.Context, c identity.Client, first ide
 			if old == nil {
 				return identity.ErrTenantNotFound
 			}
-			r := reader{it: old}
-			count, limit, last := r.num("ClientCount", false), r.num("ClientLimit", false), r.num("LastSeq", false)
+			r := layout.Reader{It: old}
+			count, limit, last := r.Num("ClientCount", false), r.Num("ClientLimit", false), r.Num("LastSeq", false)
 			if limit == 0 {
 				limit = int64(defaultLimit)
 			}
@@ -107,14 +108,14 @@ func (d *Clients) CreateClient(ctx context.Context, c identity.Client, first ide
 // GetClient reads a client of a kind in a tenant: one strongly consistent
 // GetItem.
 func (d *Clients) GetClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.Client, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(tenantPK(tenantID), clientSK(kind, clientID)), ConsistentRead: aws.Bool(true)})
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.ClientSK(kind, clientID)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return identity.Client{}, storageError("get client", err)
 	}
 	if out.Item == nil {
 		return identity.Client{}, identity.ErrClientNotFound
 	}
-	c, err := decodeClient(out.Item)
+	c, err := layout.DecodeClient(out.Item)
 	if err != nil {
 		return identity.Client{}, identity.Internal("decode client "+clientID, err)
 	}
@@ -123,12 +124,12 @@ func (d *Clients) GetClient(ctx context.Context, tenantID string, kind identity.
 
 // ClientKind returns the kind of a tenant's client from its registration.
 func (d *Clients) ClientKind(ctx context.Context, tenantID, clientID string) (identity.ClientKind, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(clientPK(clientID), skRegistration), ConsistentRead: aws.Bool(true)})
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return 0, storageError("get registration", err)
 	}
 	if out.Item != nil {
-		reg, err := decodeRegistration(out.Item)
+		reg, err := layout.DecodeRegistration(out.Item)
 		if err != nil {
 			return 0, identity.Internal("decode registration "+clientID, err)
 		}
@@ -167,8 +168,8 @@ func (d *Clients) ListClients(ctx context.Context, tenantID string, kind identit
 		TableName:              &d.table,
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :prefix)"),
 		ExpressionAttributeValues: item{
-			":pk":     s(tenantPK(tenantID)),
-			":prefix": s(orderPrefix(kind)),
+			":pk":     layout.S(layout.TenantPK(tenantID)),
+			":prefix": layout.S(layout.OrderPrefix(kind)),
 		},
 		ConsistentRead: aws.Bool(true),
 	}
@@ -197,12 +198,12 @@ func (d *Clients) ListClients(ctx context.Context, tenantID string, kind identit
 // addTo adds a stored client to a page, or its ItemError when it cannot
 // be read.
 func addTo(p *identity.ClientPage, kind identity.ClientKind, it item) {
-	c, err := decodeClient(it)
+	c, err := layout.DecodeClient(it)
 	if err != nil || c.Kind != kind {
-		r := reader{it: it}
-		id := r.str("ClientId", false)
+		r := layout.Reader{It: it}
+		id := r.Str("ClientId", false)
 		if id == "" {
-			id = strings.TrimPrefix(r.str(attrSK, false), orderPrefix(kind))
+			id = strings.TrimPrefix(r.Str(layout.AttrSK, false), layout.OrderPrefix(kind))
 		}
 		reason := "stored client is malformed"
 		if err != nil {
@@ -223,11 +224,11 @@ func (d *Clients) listByTags(ctx context.Context, tenantID string, kind identity
 	}
 	byID := map[string]string{}
 	for _, tag := range q.Tags {
-		prefix := tagPrefix(kind, tag)
+		prefix := layout.TagPrefix(kind, tag)
 		in := &dynamodb.QueryInput{
 			TableName:                 &d.table,
 			KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :prefix)"),
-			ExpressionAttributeValues: item{":pk": s(tenantPK(tenantID)), ":prefix": s(prefix)},
+			ExpressionAttributeValues: item{":pk": layout.S(layout.TenantPK(tenantID)), ":prefix": layout.S(prefix)},
 			ConsistentRead:            aws.Bool(true),
 		}
 		for {
@@ -236,8 +237,8 @@ func (d *Clients) listByTags(ctx context.Context, tenantID string, kind identity
 				return identity.ClientPage{}, storageError("list clients by tag", err)
 			}
 			for _, it := range out.Items {
-				r := reader{it: it}
-				byID[r.str("ClientId", true)] = strings.TrimPrefix(r.str(attrSK, true), prefix)
+				r := layout.Reader{It: it}
+				byID[r.Str("ClientId", true)] = strings.TrimPrefix(r.Str(layout.AttrSK, true), prefix)
 			}
 			if out.LastEvaluatedKey == nil {
 				break
@@ -257,7 +258,7 @@ func (d *Clients) listByTags(ctx context.Context, tenantID string, kind identity
 	entries = entries[q.Skip:min(q.Skip+q.Count, len(entries))]
 	keys := make([]item, len(entries))
 	for i, e := range entries {
-		keys[i] = key(tenantPK(tenantID), clientSK(kind, e.id))
+		keys[i] = layout.Key(layout.TenantPK(tenantID), layout.ClientSK(kind, e.id))
 	}
 	found := map[string]item{}
 	for start := 0; start < len(keys); start += 100 {
@@ -266,11 +267,11 @@ func (d *Clients) listByTags(ctx context.Context, tenantID string, kind identity
 			return identity.ClientPage{}, err
 		}
 		for _, it := range got {
-			found[(&reader{it: it}).str(attrSK, true)] = it
+			found[(&layout.Reader{It: it}).Str(layout.AttrSK, true)] = it
 		}
 	}
 	for _, e := range entries {
-		if it, ok := found[clientSK(kind, e.id)]; ok {
+		if it, ok := found[layout.ClientSK(kind, e.id)]; ok {
 			addTo(&page, kind, it)
 		}
 	}
@@ -302,9 +303,9 @@ func (d *Clients) UpdateClient(ctx context.Context, old, next identity.Client) e
 			removed = append(removed, tag)
 		}
 	}
-	registration := next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs)
+	tokenChange := next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs)
 	fixed := 2 + len(added)
-	if registration {
+	if tokenChange {
 		fixed++
 	}
 	next.StaleTags = nil
@@ -312,22 +313,22 @@ func (d *Clients) UpdateClient(ctx context.Context, old, next identity.Client) e
 		removed, next.StaleTags = removed[:room], removed[room:]
 	}
 	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &d.table, Item: clientItem(next),
+		{Put: &types.Put{TableName: &d.table, Item: layout.ClientItem(next),
 			ConditionExpression:       aws.String("Version = :v"),
-			ExpressionAttributeValues: item{":v": n(old.Version)}}},
-		{Put: &types.Put{TableName: &d.table, Item: orderItem(next)}},
+			ExpressionAttributeValues: item{":v": layout.N(old.Version)}}},
+		{Put: &types.Put{TableName: &d.table, Item: layout.OrderItem(next)}},
 	}
-	if registration {
-		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(next.ID), skRegistration),
+	if tokenChange {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.ClientPK(next.ID), layout.SkRegistration),
 			UpdateExpression:          aws.String("SET Enabled = :en, RoleIds = :roles"),
 			ConditionExpression:       aws.String("TenantId = :tenant"),
-			ExpressionAttributeValues: item{":en": b(next.Enabled), ":roles": list(next.RoleIDs), ":tenant": s(next.TenantID)}}})
+			ExpressionAttributeValues: item{":en": layout.B(next.Enabled), ":roles": layout.List(next.RoleIDs), ":tenant": layout.S(next.TenantID)}}})
 	}
 	for _, tag := range added {
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: tagItem(next, tag)}})
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: layout.TagItem(next, tag)}})
 	}
 	for _, tag := range removed {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(old.TenantID), tagSK(old.Kind, tag, old.Seq))}})
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(old.TenantID), layout.TagSK(old.Kind, tag, old.Seq))}})
 	}
 	reasons, err := d.transact(ctx, items)
 	switch {
@@ -350,15 +351,15 @@ func (d *Clients) UpdateClient(ctx context.Context, old, next identity.Client) e
 // a write since read them and removes them itself.
 func (d *Clients) removeStaleTags(ctx context.Context, c identity.Client) error {
 	items := []types.TransactWriteItem{
-		{Update: &types.Update{TableName: &d.table, Key: key(tenantPK(c.TenantID), clientSK(c.Kind, c.ID)),
+		{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.TenantPK(c.TenantID), layout.ClientSK(c.Kind, c.ID)),
 			UpdateExpression: aws.String("REMOVE StaleTags"), ConditionExpression: aws.String("Version = :v"),
-			ExpressionAttributeValues: item{":v": n(c.Version)}}},
-		{Update: &types.Update{TableName: &d.table, Key: key(tenantPK(c.TenantID), orderSK(c.Kind, c.Seq)),
+			ExpressionAttributeValues: item{":v": layout.N(c.Version)}}},
+		{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.TenantPK(c.TenantID), layout.OrderSK(c.Kind, c.Seq)),
 			UpdateExpression: aws.String("REMOVE StaleTags"), ConditionExpression: aws.String("Version = :v"),
-			ExpressionAttributeValues: item{":v": n(c.Version)}}},
+			ExpressionAttributeValues: item{":v": layout.N(c.Version)}}},
 	}
 	for _, tag := range c.StaleTags {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(c.TenantID), tagSK(c.Kind, tag, c.Seq))}})
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(c.TenantID), layout.TagSK(c.Kind, tag, c.Seq))}})
 	}
 	_, err := d.transact(ctx, items)
 	return err
@@ -382,28 +383,28 @@ func (d *Clients) DeleteClient(ctx context.Context, tenantID string, kind identi
 			return nil, err
 		}
 		items := []types.TransactWriteItem{
-			{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+			{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration),
 				ConditionExpression:       aws.String("SecretsVersion = :v"),
-				ExpressionAttributeValues: item{":v": n(reg.SecretsVersion)}}},
-			{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), clientSK(kind, clientID)),
+				ExpressionAttributeValues: item{":v": layout.N(reg.SecretsVersion)}}},
+			{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.ClientSK(kind, clientID)),
 				ConditionExpression:       aws.String("Version = :v"),
-				ExpressionAttributeValues: item{":v": n(c.Version)}}},
-			{Update: &types.Update{TableName: &d.table, Key: key(tenantPK(tenantID), skTenant),
+				ExpressionAttributeValues: item{":v": layout.N(c.Version)}}},
+			{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.SkTenant),
 				UpdateExpression:          aws.String("SET ClientCount = ClientCount - :one, #kc = #kc - :one"),
 				ConditionExpression:       aws.String("attribute_exists(PK) AND ClientCount > :zero AND #kc > :zero"),
-				ExpressionAttributeNames:  map[string]string{"#kc": kindCountAttr(kind)},
-				ExpressionAttributeValues: item{":one": n(1), ":zero": n(0)}}},
-			{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), orderSK(kind, c.Seq))}},
+				ExpressionAttributeNames:  map[string]string{"#kc": layout.KindCountAttr(kind)},
+				ExpressionAttributeValues: item{":one": layout.N(1), ":zero": layout.N(0)}}},
+			{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.OrderSK(kind, c.Seq))}},
 		}
 		for _, tag := range c.Tags {
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), tagSK(kind, tag, c.Seq))}})
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.TagSK(kind, tag, c.Seq))}})
 		}
 		// Entries of stale tags (an update's removals left over) go first:
 		// the client no longer carries those tags.
 		if len(c.StaleTags) > 0 {
 			var stale []types.TransactWriteItem
 			for _, tag := range c.StaleTags {
-				stale = append(stale, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), tagSK(kind, tag, c.Seq))}})
+				stale = append(stale, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.TagSK(kind, tag, c.Seq))}})
 			}
 			if _, err := d.transact(ctx, stale); err != nil {
 				return nil, err
@@ -423,7 +424,7 @@ func (d *Clients) DeleteClient(ctx context.Context, tenantID string, kind identi
 			inTx = inTx[:room]
 		}
 		for _, sec := range inTx {
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(clientID), secretSK(sec.ID))}})
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SecretSK(sec.ID))}})
 		}
 		reasons, err := d.transact(ctx, items)
 		if err != nil {
@@ -444,7 +445,7 @@ func (d *Clients) DeleteClient(ctx context.Context, tenantID string, kind identi
 // withTokenEntriesFirst orders a client's secret records: those with an
 // entry in its token item first (at most the secret limit's worth, plus
 // expired ones until the next add forgets them), then the others.
-func withTokenEntriesFirst(reg *registration, secrets []identity.Secret) []identity.Secret {
+func withTokenEntriesFirst(reg *layout.Registration, secrets []identity.Secret) []identity.Secret {
 	entry := map[string]bool{}
 	for _, sec := range reg.Secrets {
 		entry[sec.ID] = true
@@ -471,7 +472,7 @@ func (d *Clients) deleteSecretRecords(ctx context.Context, clientID string, secr
 		end := min(start+maxTransactItems-1, len(secrets))
 		var items []types.TransactWriteItem
 		for _, sec := range secrets[start:end] {
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(sec.ClientID), secretSK(sec.ID))}})
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.ClientPK(sec.ClientID), layout.SecretSK(sec.ID))}})
 		}
 		items = append(items, d.uncounted(clientID, end-start))
 		if _, err := d.transactCounted(ctx, items, len(items)-1, nil); err != nil {

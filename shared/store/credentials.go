@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/identity"
+	"identityservice/shared/store/layout"
 )
 
 // Credentials is what a token request reads and writes: the client's
@@ -21,7 +22,7 @@ var _ identity.Credentials = (*Credentials)(nil)
 // consistent GetItem of a small item (the registration), whatever the
 // number of the client's retained secret records.
 func (d *Credentials) ClientForAuthentication(ctx context.Context, clientID string) (identity.Client, []identity.Secret, error) {
-	reg, err := d.registration(ctx, clientID)
+	reg, err := d.tokenItem(ctx, clientID)
 	if err != nil {
 		return identity.Client{}, nil, err
 	}
@@ -40,15 +41,15 @@ func (d *Credentials) ClientForAuthentication(ctx context.Context, clientID stri
 func (d *Credentials) MarkUsed(ctx context.Context, clientID, secretID string, hour time.Time) error {
 	h := hour.UTC().Unix()
 	_, err := d.transact(ctx, []types.TransactWriteItem{
-		{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+		{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration),
 			UpdateExpression:          aws.String("SET Secrets.#s.U = :h"),
 			ConditionExpression:       aws.String("attribute_exists(Secrets.#s) AND (attribute_not_exists(Secrets.#s.U) OR Secrets.#s.U < :h)"),
 			ExpressionAttributeNames:  map[string]string{"#s": secretID},
-			ExpressionAttributeValues: item{":h": n(h)}}},
-		{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), secretSK(secretID)),
+			ExpressionAttributeValues: item{":h": layout.N(h)}}},
+		{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SecretSK(secretID)),
 			UpdateExpression:          aws.String("SET LastUsed = :t"),
 			ConditionExpression:       aws.String("attribute_exists(PK)"),
-			ExpressionAttributeValues: item{":t": ts(hour)}}},
+			ExpressionAttributeValues: item{":t": layout.Ts(hour)}}},
 	})
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/auth"
+	"identityservice/shared/store/layout"
 )
 
 // PublishedKeys keeps the published JWKS (SIGNINGKEYS / #JWKS).
@@ -25,10 +26,10 @@ const (
 )
 
 func jwksItem(jwks []byte, version int64) item {
-	it := key(pkSigningKeys, skJWKS)
-	it["Type"] = s("JWKS")
-	it["Jwks"] = s(string(jwks))
-	it["SetVersion"] = n(version)
+	it := layout.Key(pkSigningKeys, skJWKS)
+	it["Type"] = layout.S("JWKS")
+	it["Jwks"] = layout.S(string(jwks))
+	it["SetVersion"] = layout.N(version)
 	return it
 }
 
@@ -38,10 +39,10 @@ func jwksItem(jwks []byte, version int64) item {
 func (d *PublishedKeys) PublishJWKS(ctx context.Context, jwks []byte, version int64) error {
 	_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: jwksItem(jwks, version),
 		ConditionExpression:       aws.String("attribute_not_exists(SetVersion) OR SetVersion <= :v"),
-		ExpressionAttributeValues: item{":v": n(version)}})
+		ExpressionAttributeValues: item{":v": layout.N(version)}})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(pkSigningKeys, skJWKS), ConsistentRead: aws.Bool(true)})
+		out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(pkSigningKeys, skJWKS), ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			return storageError("read JWKS", err)
 		}
@@ -70,7 +71,7 @@ func (d *PublishedKeys) ReplaceJWKS(ctx context.Context, jwks []byte, version in
 
 // JWKS reads the public key set.
 func (d *PublishedKeys) JWKS(ctx context.Context) ([]byte, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(pkSigningKeys, skJWKS), ConsistentRead: aws.Bool(true)})
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(pkSigningKeys, skJWKS), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, storageError("read JWKS", err)
 	}

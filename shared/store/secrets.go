@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/identity"
+	"identityservice/shared/store/layout"
 )
 
 // Secrets keeps the secret records of clients (CLIENT#<client> /
@@ -31,7 +32,7 @@ func (d *Secrets) ClientSecrets(ctx context.Context, tenantID string, kind ident
 // SecretSet returns the secrets of the client's token item and its
 // SecretsVersion: one GetItem of a small item.
 func (d *Secrets) SecretSet(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.SecretSet, error) {
-	reg, err := d.registration(ctx, clientID)
+	reg, err := d.tokenItem(ctx, clientID)
 	if err != nil {
 		return identity.SecretSet{}, err
 	}
@@ -51,7 +52,7 @@ func (d *Secrets) AddSecret(ctx context.Context, add identity.SecretAdd) (identi
 	tenantID, kind, sec := add.TenantID, add.Kind, add.Secret
 	sec.Kind = kind
 	names := map[string]string{"#new": sec.ID}
-	values := item{":one": n(1), ":v": n(add.Set.Version), ":tenant": s(tenantID), ":kind": s(kind.String()), ":entry": secretEntry(sec)}
+	values := item{":one": layout.N(1), ":v": layout.N(add.Set.Version), ":tenant": layout.S(tenantID), ":kind": layout.S(kind.String()), ":entry": layout.SecretEntry(sec)}
 	update := "SET SecretsVersion = SecretsVersion + :one, Secrets.#new = :entry"
 	cond := "SecretsVersion = :v AND TenantId = :tenant AND Kind = :kind"
 	if add.Set.Records < 0 {
@@ -69,11 +70,11 @@ func (d *Secrets) AddSecret(ctx context.Context, add identity.SecretAdd) (identi
 		}
 		update += ", RecordCount = :counted"
 		cond += " AND attribute_not_exists(RecordCount)"
-		values[":counted"] = n(int64(len(secrets)) + 1)
+		values[":counted"] = layout.N(int64(len(secrets)) + 1)
 	} else {
 		update += ", RecordCount = RecordCount + :one"
 		cond += " AND RecordCount < :max"
-		values[":max"] = n(int64(add.MaxRecords))
+		values[":max"] = layout.N(int64(add.MaxRecords))
 	}
 	var removes []string
 	for i, id := range add.Forget {
@@ -85,12 +86,12 @@ func (d *Secrets) AddSecret(ctx context.Context, add identity.SecretAdd) (identi
 		update += " REMOVE " + strings.Join(removes, ", ")
 	}
 	items := []types.TransactWriteItem{
-		{Update: &types.Update{TableName: &d.table, Key: key(clientPK(sec.ClientID), skRegistration),
+		{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.ClientPK(sec.ClientID), layout.SkRegistration),
 			UpdateExpression:          aws.String(update),
 			ConditionExpression:       aws.String(cond),
 			ExpressionAttributeNames:  names,
 			ExpressionAttributeValues: values}},
-		{Put: &types.Put{TableName: &d.table, Item: secretItem(sec), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: &d.table, Item: layout.SecretItem(sec), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 	}
 	reasons, err := d.transact(ctx, items)
 	switch {
@@ -115,14 +116,14 @@ func (d *Secrets) AddSecret(ctx context.Context, add identity.SecretAdd) (identi
 
 // GetSecret returns one secret record of the tenant's client of the kind.
 func (d *Secrets) GetSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string) (identity.Secret, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(clientPK(clientID), secretSK(secretID)), ConsistentRead: aws.Bool(true)})
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SecretSK(secretID)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return identity.Secret{}, storageError("get secret", err)
 	}
 	if out.Item == nil {
 		return identity.Secret{}, identity.ErrSecretNotFound
 	}
-	sec, err := decodeSecret(out.Item)
+	sec, err := layout.DecodeSecret(out.Item)
 	if err != nil {
 		return identity.Secret{}, identity.Internal("decode secret "+secretID, err)
 	}
@@ -136,7 +137,7 @@ func (d *Secrets) GetSecret(ctx context.Context, tenantID string, kind identity.
 // tenant and kind, and is not soft-deleted.
 func secretOwned(tenantID string, kind identity.ClientKind) (string, item) {
 	return "attribute_exists(PK) AND TenantId = :tenant AND Kind = :kind AND attribute_not_exists(DeletedAt)",
-		item{":tenant": s(tenantID), ":kind": s(kind.String())}
+		item{":tenant": layout.S(tenantID), ":kind": layout.S(kind.String())}
 }
 
 // UpdateSecret changes a secret's description and expiration (nil keeps
@@ -147,24 +148,24 @@ func (d *Secrets) UpdateSecret(ctx context.Context, ch identity.SecretChange) (i
 	cond, values := secretOwned(tenantID, kind)
 	// SweptAt: the sweeper destroyed the material, whatever ExpiresAt says.
 	cond += " AND (attribute_not_exists(ExpiresAt) OR ExpiresAt > :at) AND attribute_not_exists(SweptAt)"
-	values[":at"] = n(ch.ChangeableAt.Unix())
+	values[":at"] = layout.N(ch.ChangeableAt.Unix())
 	var sets []string
 	if description != nil {
 		sets = append(sets, "Description = :d")
-		values[":d"] = s(*description)
+		values[":d"] = layout.S(*description)
 	}
 	if expiration != nil {
 		sets = append(sets, "Expiration = :e", "ExpiryPK = :p", "ExpiresAt = :eu")
-		values[":e"] = ts(*expiration)
-		values[":p"] = s(expiryPK(expiryPartition, secretID))
-		values[":eu"] = n(expiration.Unix())
+		values[":e"] = layout.Ts(*expiration)
+		values[":p"] = layout.S(layout.ExpiryPK(layout.ExpiryPartition, secretID))
+		values[":eu"] = layout.N(expiration.Unix())
 	}
 	if len(sets) == 0 {
 		return d.GetSecret(ctx, tenantID, kind, clientID, secretID)
 	}
 	upd := &types.Update{
 		TableName:                 &d.table,
-		Key:                       key(clientPK(clientID), secretSK(secretID)),
+		Key:                       layout.Key(layout.ClientPK(clientID), layout.SecretSK(secretID)),
 		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeValues: values,
@@ -179,7 +180,7 @@ func (d *Secrets) UpdateSecret(ctx context.Context, ch identity.SecretChange) (i
 		if err != nil {
 			return identity.Secret{}, storageError("update secret", err)
 		}
-		sec, err := decodeSecret(out.Attributes)
+		sec, err := layout.DecodeSecret(out.Attributes)
 		if err != nil {
 			return identity.Secret{}, identity.Internal("decode secret "+secretID, err)
 		}
@@ -189,11 +190,11 @@ func (d *Secrets) UpdateSecret(ctx context.Context, ch identity.SecretChange) (i
 	// together.
 	reasons, err := d.transact(ctx, []types.TransactWriteItem{
 		{Update: upd},
-		{Update: &types.Update{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+		{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration),
 			UpdateExpression:          aws.String("SET Secrets.#s.E = :en"),
 			ConditionExpression:       aws.String("attribute_exists(Secrets.#s)"),
 			ExpressionAttributeNames:  map[string]string{"#s": secretID},
-			ExpressionAttributeValues: item{":en": n(expiration.UnixNano())}}},
+			ExpressionAttributeValues: item{":en": layout.N(expiration.UnixNano())}}},
 	})
 	if err != nil {
 		return identity.Secret{}, err
@@ -210,7 +211,7 @@ func (d *Secrets) DeleteSecret(ctx context.Context, tenantID string, kind identi
 	cond, values := secretOwned(tenantID, kind)
 	plain := d.forget(clientID, secretID, false)
 	reasons, err := d.transactCounted(ctx, []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(clientID), secretSK(secretID)),
+		{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SecretSK(secretID)),
 			ConditionExpression: aws.String(cond), ExpressionAttributeValues: values}},
 		d.forget(clientID, secretID, true),
 	}, 1, &plain)
@@ -232,11 +233,11 @@ func (d *Secrets) SoftDeleteSecret(ctx context.Context, tenantID string, kind id
 	reasons, err := d.transact(ctx, []types.TransactWriteItem{
 		{Update: &types.Update{
 			TableName:           &d.table,
-			Key:                 key(clientPK(clientID), secretSK(secretID)),
+			Key:                 layout.Key(layout.ClientPK(clientID), layout.SecretSK(secretID)),
 			UpdateExpression:    aws.String("SET DeletedAt = if_not_exists(DeletedAt, :now), ExpiryPK = :p, ExpiresAt = if_not_exists(DeletedUnix, :nowUnix), DeletedUnix = if_not_exists(DeletedUnix, :nowUnix)"),
 			ConditionExpression: aws.String("attribute_exists(PK) AND TenantId = :tenant AND Kind = :kind"),
 			ExpressionAttributeValues: item{
-				":now": ts(now), ":nowUnix": n(now.Unix()), ":p": s(expiryPK(expiryPartition, secretID)), ":tenant": s(tenantID), ":kind": s(kind.String()),
+				":now": layout.Ts(now), ":nowUnix": layout.N(now.Unix()), ":p": layout.S(layout.ExpiryPK(layout.ExpiryPartition, secretID)), ":tenant": layout.S(tenantID), ":kind": layout.S(kind.String()),
 			},
 		}},
 		d.forget(clientID, secretID, false),

@@ -1,3 +1,13 @@
+// Package store keeps the service's aggregates in one DynamoDB table,
+// each its own type behind its own narrow interface: Tenants, Clients,
+// Secrets and Credentials (identity's interfaces), SweepQueue
+// (sweep.Store), PublishedKeys (auth.PublicKeyStore) and SweepRuns (the
+// sweeper's last run). They share base (the DynamoDB client, the table's
+// name, transactions and batch reads) and the table's layout (keys and
+// item encoding: shared/store/layout). Each enforces the conditions the
+// domain hands it and names no limit of its own. A new aggregate is new
+// files here: a type that embeds base, its interface in its domain's
+// package, and its contract tests (docs/storage.md, "Adding an aggregate").
 package store
 
 import "identityservice/shared/identity"

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/identity"
+	"identityservice/shared/store/layout"
 )
 
 // Tenants keeps tenants and their client counters: the item
@@ -21,7 +22,7 @@ var _ identity.Tenants = (*Tenants)(nil)
 func (d *Tenants) CreateTenant(ctx context.Context, t identity.Tenant) error {
 	_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           &d.table,
-		Item:                tenantItem(t),
+		Item:                layout.TenantItem(t),
 		ConditionExpression: aws.String("attribute_not_exists(PK)"),
 	})
 	var ccf *types.ConditionalCheckFailedException
@@ -36,14 +37,14 @@ func (d *Tenants) CreateTenant(ctx context.Context, t identity.Tenant) error {
 
 // GetTenant reads a tenant.
 func (d *Tenants) GetTenant(ctx context.Context, tenantID string) (identity.Tenant, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(tenantPK(tenantID), skTenant), ConsistentRead: aws.Bool(true)})
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.SkTenant), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return identity.Tenant{}, storageError("get tenant", err)
 	}
 	if out.Item == nil {
 		return identity.Tenant{}, identity.ErrTenantNotFound
 	}
-	t, err := decodeTenant(out.Item)
+	t, err := layout.DecodeTenant(out.Item)
 	if err != nil {
 		return identity.Tenant{}, identity.Internal("decode tenant "+tenantID, err)
 	}
