@@ -48,7 +48,7 @@ test: deps
 test-faults: deps
 	@set -o pipefail; $(GO) test -count=1 -timeout 20m -v ./infra/faultmatrix | grep -E '^(--- FAIL|FAIL|ok|fault matrix:|races:|leaks:)|_test\.go:[0-9]+:' 
 
-## unit: only the tests that need no emulator
+## unit: the tests that need no emulator: validation, the Service's rules and the storage contract on the in-memory store (seconds)
 unit:
 	$(GO) test -count=1 -short ./shared/identity/...
 

@@ -12,6 +12,6 @@ import (
 
 func main() {
 	lambdafn.Main(func(a *config.App) []httpapi.Route {
-		return portal.Routes(portal.Deps{Sweeps: a.Store, Clients: a.Service, Tenants: a.Store})
+		return portal.Routes(portal.Deps{Sweeps: a.Store.Runs, Clients: a.Service, Tenants: a.Store.Tenants})
 	})
 }

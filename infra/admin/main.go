@@ -19,11 +19,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"identityservice/infra/tableops"
 	"identityservice/shared/auth"
 	"identityservice/shared/config"
 	"identityservice/shared/eventbus"
+	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
-	"identityservice/shared/store"
 )
 
 func main() {
@@ -216,7 +217,7 @@ func sweep(ctx context.Context, app *config.App, out io.Writer) error {
 
 // migrate runs the store's migration on the configured table.
 func migrate(ctx context.Context, app *config.App, out io.Writer) error {
-	rep, err := store.Migrate(ctx, app.Clients.DynamoDB, app.Config.Table)
+	rep, err := tableops.Migrate(ctx, app.Clients.DynamoDB, app.Config.Table)
 	if err != nil {
 		return err
 	}
@@ -234,7 +235,8 @@ func effectiveLimit(t identity.Tenant, svc *identity.Service) int {
 func describe(err error) error {
 	var e *identity.Error
 	if errors.As(err, &e) && e.Kind != identity.KindInternal {
-		return fmt.Errorf("%s: %s %s", e.Title, e.Reason, e.Resolution)
+		title, reason, resolution := httpapi.Describe(e)
+		return fmt.Errorf("%s: %s %s", title, reason, resolution)
 	}
 	return err
 }

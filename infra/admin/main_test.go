@@ -69,7 +69,7 @@ func TestKeysRotateAndRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	forged, _ := attacker.PublishedJWKS(time.Now())
-	if err := store.New(env.Clients.DynamoDB, env.Config.Table).ReplaceJWKS(context.Background(), forged, 1<<40); err != nil {
+	if err := store.New(env.Clients.DynamoDB, env.Config.Table).Keys.ReplaceJWKS(context.Background(), forged, 1<<40); err != nil {
 		t.Fatal(err)
 	}
 	repaired, err := admin(t, "keys", "rotate")
@@ -79,7 +79,7 @@ func TestKeysRotateAndRevoke(t *testing.T) {
 	if len(repaired.ReplacedForeignKids) != 1 || repaired.ReplacedForeignKids[0] != attacker.Active {
 		t.Fatalf("output %+v: want ReplacedForeignKids [%s]", repaired, attacker.Active)
 	}
-	raw, err := store.New(env.Clients.DynamoDB, env.Config.Table).JWKS(context.Background())
+	raw, err := store.New(env.Clients.DynamoDB, env.Config.Table).Keys.JWKS(context.Background())
 	if err != nil || strings.Contains(string(raw), attacker.Active) || !strings.Contains(string(raw), repaired.ActiveKid) {
 		t.Fatalf("published after the repair: %s (%v)", raw, err)
 	}
@@ -138,7 +138,7 @@ func TestKeysRotateTakesTheAlgorithm(t *testing.T) {
 	if _, err := rotate(); err == nil || !strings.Contains(err.Error(), "SIGNING_ALG") {
 		t.Fatalf("keys rotate with SIGNING_ALG=none: %v, want an error naming SIGNING_ALG", err)
 	}
-	raw, err := store.New(env.Clients.DynamoDB, table).JWKS(ctx)
+	raw, err := store.New(env.Clients.DynamoDB, table).Keys.JWKS(ctx)
 	if err != nil || strings.Count(string(raw), `"kid"`) != 4 {
 		t.Fatalf("published after the refused rotations: %s (%v), want the 4 keys", raw, err)
 	}

@@ -13,9 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"identityservice/infra/tableops"
 	"identityservice/infra/testenv"
 	"identityservice/shared/identity"
-	"identityservice/shared/store"
 	sweeppkg "identityservice/shared/sweep"
 	"identityservice/shared/vault"
 )
@@ -115,13 +115,13 @@ func TestMigrateOldLayout(t *testing.T) {
 		}
 	}
 
-	migrate := func() store.MigrationReport {
+	migrate := func() tableops.MigrationReport {
 		t.Helper()
 		var out bytes.Buffer
 		if err := run(ctx, []string{"migrate"}, &out); err != nil {
 			t.Fatalf("admin migrate: %v", err)
 		}
-		var rep store.MigrationReport
+		var rep tableops.MigrationReport
 		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 			t.Fatalf("admin migrate printed %q: %v", out.String(), err)
 		}

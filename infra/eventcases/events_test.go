@@ -659,11 +659,11 @@ func TestSweeperEventsThroughTheLambdaEntryPoint(t *testing.T) {
 	if err := vlt.PutVerifier(ctx, ref, identity.Verifier("expired")); err != nil {
 		t.Fatal(err)
 	}
-	set, err := st.SecretSet(ctx, tenant.ID, identity.ClientCredential, created.Client.ID)
+	set, err := st.Secrets.SecretSet(ctx, tenant.ID, identity.ClientCredential, created.Client.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.AddSecret(ctx, tenant.ID, identity.ClientCredential, expired, set); err != nil {
+	if _, err := st.Secrets.AddSecret(ctx, identity.SecretAdd{TenantID: tenant.ID, Kind: identity.ClientCredential, Secret: expired, Set: set, MaxRecords: identity.MaxSecretRecordsPerClient}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -222,7 +222,7 @@ func updateSecretOp(expiration bool) operation {
 		},
 		answer: func(r *mrun, res response, snap snapshot) violations {
 			var v violations
-			sec, err := r.w.clean.Store.GetSecret(context.Background(), r.w.tenant, identity.ClientCredential, r.client.Client.ID, r.secret)
+			sec, err := r.w.clean.Store.Secrets.GetSecret(context.Background(), r.w.tenant, identity.ClientCredential, r.client.Client.ID, r.secret)
 			switch {
 			case err != nil:
 				v.addf("secret %s unreadable after update: %v", r.secret, err)
@@ -263,7 +263,7 @@ func updateClientOp() operation {
 		},
 		answer: func(r *mrun, res response, snap snapshot) violations {
 			var v violations
-			c, err := r.w.clean.Store.GetClient(context.Background(), r.w.tenant, identity.ClientCredential, r.client.Client.ID)
+			c, err := r.w.clean.Store.Clients.GetClient(context.Background(), r.w.tenant, identity.ClientCredential, r.client.Client.ID)
 			after := c.Name == "after"
 			switch {
 			case err != nil:
@@ -563,7 +563,7 @@ func rotationOp() operation {
 				if err != nil || ks.Active != r.id {
 					v.addf("rotation succeeded but the stored active key is %q (%v), want %q", ks.Active, err, r.id)
 				}
-				raw, err := r.w.clean.Store.JWKS(ctx)
+				raw, err := r.w.clean.Store.Keys.JWKS(ctx)
 				if err != nil || !strings.Contains(string(raw), r.id) {
 					v.addf("rotation succeeded but key %s is not published (%v)", r.id, err)
 				}
@@ -623,7 +623,7 @@ func sweepOp() operation {
 			}
 			// A delete whose material destruction failed: record gone, material left.
 			gone := r.addSecret(c)
-			if err := w.clean.Store.DeleteSecret(ctx, w.tenant, identity.ClientCredential, c.Client.ID, gone.Secret.ID); err != nil {
+			if err := w.clean.Store.Secrets.DeleteSecret(ctx, w.tenant, identity.ClientCredential, c.Client.ID, gone.Secret.ID); err != nil {
 				w.t.Fatal(err)
 			}
 			// A create that failed after writing the material.

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/identity"
-	"identityservice/shared/store"
+	"identityservice/shared/store/layout"
 	"identityservice/shared/sweep"
 )
 
@@ -48,7 +48,7 @@ func tagSK(c clientRow, tag string) string {
 func expiryShard(secretID string) int {
 	h := fnv.New32a()
 	h.Write([]byte(secretID))
-	return int(h.Sum32() % store.ExpiryShards)
+	return int(h.Sum32() % layout.ExpiryShards)
 }
 
 // neverExpires is the ExpiresAt of a secret without expiration.

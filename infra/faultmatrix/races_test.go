@@ -44,7 +44,7 @@ func TestRaceParallelPuts(t *testing.T) {
 	for _, kind := range []identity.ClientKind{identity.ClientCredential, identity.Hybrid} {
 		t.Run(kind.String(), func(t *testing.T) {
 			c := w.createClient(kind, nil, "")
-			before, err := w.clean.Store.GetClient(context.Background(), w.tenant, kind, c.Client.ID)
+			before, err := w.clean.Store.Clients.GetClient(context.Background(), w.tenant, kind, c.Client.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func TestRaceParallelPuts(t *testing.T) {
 					t.Errorf("PUT %d answered a state it did not submit:\n got %v\nwant %v", i, got, states[i])
 				}
 			}
-			after, err := w.clean.Store.GetClient(context.Background(), w.tenant, kind, c.Client.ID)
+			after, err := w.clean.Store.Clients.GetClient(context.Background(), w.tenant, kind, c.Client.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

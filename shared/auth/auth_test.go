@@ -34,7 +34,7 @@ func keyManager(t *testing.T, prefix, table string) *auth.KeyManager {
 	t.Helper()
 	return &auth.KeyManager{
 		Private: vault.NewSigningKeys(env.Clients.SecretsManager, prefix),
-		Public:  store.New(env.Clients.DynamoDB, table),
+		Public:  store.New(env.Clients.DynamoDB, table).Keys,
 	}
 }
 
@@ -72,7 +72,7 @@ func TestFirstKeyIsCreatedOnceUnderRace(t *testing.T) {
 			t.Fatalf("cold starts disagree on the signing key: %v", kids)
 		}
 	}
-	raw, err := store.New(env.Clients.DynamoDB, table).JWKS(context.Background())
+	raw, err := store.New(env.Clients.DynamoDB, table).Keys.JWKS(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestRotationKeepsOldTokensValid(t *testing.T) {
 	ctx := context.Background()
 	prefix, table := "rot-"+identity.NewID(), freshTable(t)
 	km := keyManager(t, prefix, table)
-	pub := store.New(env.Clients.DynamoDB, table)
+	pub := store.New(env.Clients.DynamoDB, table).Keys
 	iss := "https://id.example.com/identity"
 	issuer := &auth.Issuer{Keys: km}
 	oldToken, _, err := issuer.Issue(ctx, iss, client())
@@ -155,7 +155,7 @@ func TestVerifierRefusesBadTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := &auth.Verifier{Keys: store.New(env.Clients.DynamoDB, table)}
+	v := &auth.Verifier{Keys: store.New(env.Clients.DynamoDB, table).Keys}
 	if _, err := v.Verify(ctx, good, iss); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func sign(t *testing.T, k auth.SigningKey, extra map[string]any) string {
 func TestFirstPublishedKeyIsSeenAtOnce(t *testing.T) {
 	ctx := context.Background()
 	prefix, table := "first-"+identity.NewID(), freshTable(t)
-	v := &auth.Verifier{Keys: store.New(env.Clients.DynamoDB, table)}
+	v := &auth.Verifier{Keys: store.New(env.Clients.DynamoDB, table).Keys}
 	iss := "https://id.example.com/identity"
 	// A token signed by a key of another deployment: nothing is published here yet.
 	stranger, _, err := (&auth.Issuer{Keys: keyManager(t, "stranger-"+identity.NewID(), freshTable(t))}).Issue(ctx, iss, client())
@@ -357,7 +357,7 @@ func TestFirstPublishedKeyIsSeenAtOnce(t *testing.T) {
 func TestStaleKeySetDoesNotOverwriteANewerJWKS(t *testing.T) {
 	ctx := context.Background()
 	table := freshTable(t)
-	pub := store.New(env.Clients.DynamoDB, table)
+	pub := store.New(env.Clients.DynamoDB, table).Keys
 	old, err := auth.NewKeySet(time.Now(), auth.RS256)
 	if err != nil {
 		t.Fatal(err)

@@ -21,13 +21,13 @@ func benchKeys(b *testing.B, alg auth.Alg) (*auth.KeyManager, *auth.Verifier) {
 	}
 	km := &auth.KeyManager{
 		Private: vault.NewSigningKeys(env.Clients.SecretsManager, "bench-"+identity.NewID()),
-		Public:  store.New(env.Clients.DynamoDB, table),
+		Public:  store.New(env.Clients.DynamoDB, table).Keys,
 		Alg:     alg,
 	}
 	if _, err := km.KeySet(ctx); err != nil {
 		b.Fatal(err)
 	}
-	return km, &auth.Verifier{Keys: store.New(env.Clients.DynamoDB, table)}
+	return km, &auth.Verifier{Keys: store.New(env.Clients.DynamoDB, table).Keys}
 }
 
 // BenchmarkIssue is the CPU of one access token (claims, RS256 signature

@@ -36,7 +36,7 @@ type publishedJWK struct {
 
 func (d *deployment) publishedJWKs(t *testing.T) map[string]publishedJWK {
 	t.Helper()
-	raw, err := store.New(env.Clients.DynamoDB, d.table).JWKS(context.Background())
+	raw, err := store.New(env.Clients.DynamoDB, d.table).Keys.JWKS(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func TestRotationFromRS256ToES256(t *testing.T) {
 	// An independent JOSE library (lestrrat-go/jwx) reading the published
 	// mixed JWKS verifies both too: the EC key's crv, x, y and the ES256
 	// signature format (R || S) are standard.
-	raw, err := store.New(env.Clients.DynamoDB, d.table).JWKS(ctx)
+	raw, err := store.New(env.Clients.DynamoDB, d.table).Keys.JWKS(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,16 +43,16 @@ func newDeployment(t *testing.T) *deployment {
 
 // manager is one process's KeyManager (a token function, or the operator's CLI).
 func (d *deployment) manager() *auth.KeyManager {
-	return &auth.KeyManager{Private: vault.NewSigningKeys(env.Clients.SecretsManager, d.prefix), Public: store.New(env.Clients.DynamoDB, d.table), Now: d.clock.Now}
+	return &auth.KeyManager{Private: vault.NewSigningKeys(env.Clients.SecretsManager, d.prefix), Public: store.New(env.Clients.DynamoDB, d.table).Keys, Now: d.clock.Now}
 }
 
 func (d *deployment) verifier() *auth.Verifier {
-	return &auth.Verifier{Keys: store.New(env.Clients.DynamoDB, d.table), Now: d.clock.Now}
+	return &auth.Verifier{Keys: store.New(env.Clients.DynamoDB, d.table).Keys, Now: d.clock.Now}
 }
 
 func (d *deployment) publishedKids(t *testing.T) map[string]bool {
 	t.Helper()
-	raw, err := store.New(env.Clients.DynamoDB, d.table).JWKS(context.Background())
+	raw, err := store.New(env.Clients.DynamoDB, d.table).Keys.JWKS(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestStaleProcessCannotRepublishARevokedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	var newer *auth.NewerJWKSError
-	if err := store.New(env.Clients.DynamoDB, d.table).PublishJWKS(ctx, raw, staleSet.Version); !errors.As(err, &newer) {
+	if err := store.New(env.Clients.DynamoDB, d.table).Keys.PublishJWKS(ctx, raw, staleSet.Version); !errors.As(err, &newer) {
 		t.Fatalf("publishing the pre-revocation set: %v, want NewerJWKSError", err)
 	}
 	d.clock.Advance(auth.KeyRefresh)
@@ -241,7 +241,7 @@ func TestForeignJWKSIsAnErrorAndRotationReplacesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.New(env.Clients.DynamoDB, d.table).ReplaceJWKS(ctx, forged, 1<<40); err != nil {
+	if err := store.New(env.Clients.DynamoDB, d.table).Keys.ReplaceJWKS(ctx, forged, 1<<40); err != nil {
 		t.Fatal(err)
 	}
 	forgedToken := signAt(t, attacker.Keys[0], d.clock.Now())

@@ -190,7 +190,7 @@ func NewApp(c Config, clients Clients, log *slog.Logger) *App {
 		Clients: clients,
 		Store:   st,
 		Service: &identity.Service{
-			Store:              st,
+			Stores:             st.Identity(),
 			Vault:              vault.New(clients.SecretsManager, c.SecretPrefix),
 			Log:                log,
 			DefaultClientLimit: c.DefaultClientLimit,
@@ -199,7 +199,7 @@ func NewApp(c Config, clients Clients, log *slog.Logger) *App {
 		Log:       log,
 		IssuerURL: issuerURL,
 		Authenticator: &auth.BearerAuthenticator{
-			Verifier: &auth.Verifier{Keys: st, Audience: c.Audience},
+			Verifier: &auth.Verifier{Keys: st.Keys, Audience: c.Audience},
 			Issuer:   issuerURL,
 		},
 	}
@@ -215,5 +215,5 @@ func (a *App) TokenIssuer() *auth.Issuer {
 // and publishes their JWKS (DynamoDB); the keys it creates are of
 // SIGNING_ALG.
 func (a *App) KeyManager() *auth.KeyManager {
-	return &auth.KeyManager{Private: vault.NewSigningKeys(a.Clients.SecretsManager, a.Config.SecretPrefix), Public: a.Store, Alg: a.Config.SigningAlg}
+	return &auth.KeyManager{Private: vault.NewSigningKeys(a.Clients.SecretsManager, a.Config.SecretPrefix), Public: a.Store.Keys, Alg: a.Config.SigningAlg}
 }

@@ -98,8 +98,8 @@ func SummaryLogger(w io.Writer) *slog.Logger {
 func (c Config) Sweeper(clients Clients, events sweep.Publisher, s sweep.Settings, log, summary *slog.Logger) *sweep.Sweeper {
 	st := store.New(clients.DynamoDB, c.Table)
 	return &sweep.Sweeper{
-		Store:     st,
-		Runs:      st,
+		Store:     st.SweepQueue,
+		Runs:      st.Runs,
 		Inventory: vault.NewInventory(clients.SecretsManager, c.SecretPrefix),
 		Events:    events,
 		Settings:  s,

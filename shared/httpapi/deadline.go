@@ -42,9 +42,8 @@ func WithDeadline(ctx context.Context, timeout time.Duration) (context.Context, 
 
 // errTimeout answers a request whose deadline passed while a store had not
 // answered.
-var errTimeout = &identity.Error{Kind: identity.KindTimeout, Title: "Request timed out",
-	Reason:     "A storage service did not answer within the request's time limit; the request may or may not have taken effect.",
-	Resolution: "Retry after a short wait; a retried create or add may answer 409 if the first attempt took effect."}
+var errTimeout = &identity.Error{Kind: identity.KindTimeout, Code: codeTimeout,
+	Message: "A storage service did not answer within the request's time limit; the request may or may not have taken effect."}
 
 // TimedOut reports whether err ended the request because its deadline
 // passed (or it was cancelled) while an AWS call was in flight.

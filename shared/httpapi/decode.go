@@ -25,18 +25,17 @@ func ReadJSONBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return nil, &identity.Error{Kind: identity.KindMediaType, Title: "Unsupported media type",
-				Reason:     fmt.Sprintf("The request body is %q; this route reads JSON.", truncate(ct, 64)),
-				Resolution: "Send the body as JSON with Content-Type: application/json."}
+			return nil, &identity.Error{Kind: identity.KindMediaType, Code: codeMediaType,
+				Message: fmt.Sprintf("The request body is %q; this route reads JSON.", truncate(ct, 64))}
 		}
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return nil, &identity.Error{Kind: identity.KindTooLarge, Title: "Request body too large",
-			Reason:     fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes),
-			Resolution: fmt.Sprintf("Send a body of at most %d bytes.", MaxBodyBytes)}
+		return nil, &identity.Error{Kind: identity.KindTooLarge, Code: codeTooLarge, Limit: MaxBodyBytes,
+			Message: fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes),
+			Hint:    fmt.Sprintf("Send a body of at most %d bytes.", MaxBodyBytes)}
 	case err != nil:
 		return nil, identity.Invalid("The request body could not be read.", "Send the body again.")
 	case !utf8.Valid(raw):

@@ -92,6 +92,71 @@ type ForbiddenBody struct {
 	Errors       []string `json:"errors"`
 }
 
+// words are how the edge says an error: its title, and how to put it
+// right (empty: the error's own Hint).
+type words struct{ title, resolution string }
+
+// Codes of the edge's own errors.
+const (
+	codeTimeout          identity.Code = "timeout"
+	codeRouteNotFound    identity.Code = "route_not_found"
+	codeMethodNotAllowed identity.Code = "method_not_allowed"
+	codeUnauthorized     identity.Code = "unauthorized"
+	codeWrongRole        identity.Code = "wrong_role"
+	codeWrongTenant      identity.Code = "wrong_tenant"
+	codeMediaType        identity.Code = "media_type"
+	codeTooLarge         identity.Code = "too_large"
+	// CodeAssetNotFound: a portal file that does not exist.
+	CodeAssetNotFound identity.Code = "asset_not_found"
+)
+
+// wording is the one table of how each error is said, by its code; every
+// route family's format (errorFormats) is made from it and the error's
+// Message. An error whose code it lacks is said as an internal one.
+var wording = map[identity.Code]words{
+	identity.CodeInvalid:           {"Missing or invalid inputs", ""},
+	identity.CodeInternal:          {"Internal server error", "Retry; if it keeps failing, report the OperationId."},
+	identity.CodeUnavailable:       {"Service busy", "Retry after a short wait."},
+	identity.CodeTenantNotFound:    {"Tenant not found", "Check the tenant id in the path."},
+	identity.CodeClientNotFound:    {"Client not found", "Check the client id in the path and that the route matches the client's kind."},
+	identity.CodeSecretNotFound:    {"Secret not found", "List the client's secrets to find the right id."},
+	identity.CodeTenantExists:      {"Tenant already exists", "Use another id."},
+	identity.CodeClientIDExists:    {"Client Id already exists", "Omit ClientId to have one generated, or choose another GUID."},
+	identity.CodeClientLimit:       {"Client limit exceeded", "Delete clients that are no longer used, or ask an operator to raise the tenant's client limit."},
+	identity.CodeSecretLimit:       {"Secret limit exceeded", "Delete a secret the client no longer uses, then add the new one."},
+	identity.CodeSecretRecordLimit: {"Secret record limit exceeded", ""},
+	identity.CodeConcurrentUpdate:  {"Concurrent update", "Retry the request."},
+	identity.CodeSecretSetChanged:  {"Concurrent update", "Retry the request."},
+	identity.CodeClientChanged:     {"Concurrent update", "Retry the request."},
+	identity.CodeSecretChanged:     {"Concurrent update", "Retry the request."},
+	identity.CodeOperatorClient:    {"Forbidden", "Ask an operator; cluster-role clients are managed with the admin CLI."},
+	identity.CodeInvalidClient:     {"invalid_client", "Check the client id and secret."},
+	codeTimeout:                    {"Request timed out", "Retry after a short wait; a retried create or add may answer 409 if the first attempt took effect."},
+	codeRouteNotFound:              {"Route not found", "Check the path against the API reference; paths are case-sensitive."},
+	codeMethodNotAllowed:           {"Method not allowed", ""},
+	codeUnauthorized:               {"Unauthorized", "Get an access token from /identity/connect/token and send it as Authorization: Bearer <token>."},
+	codeWrongRole:                  {"Forbidden", "Use a client with one of the roles this route allows."},
+	codeWrongTenant:                {"Forbidden", "Use a client of this tenant, or one with a cluster role."},
+	codeMediaType:                  {"Unsupported media type", "Send the body as JSON with Content-Type: application/json."},
+	codeTooLarge:                   {"Request body too large", ""},
+	CodeAssetNotFound:              {"Asset not found", ""},
+}
+
+// Describe says err as the edge does: its title, what was wrong, and how
+// to put it right (the admin CLI prints the same words).
+func Describe(err error) (title, reason, resolution string) {
+	e := domainError(err)
+	w, ok := wording[e.Code]
+	if !ok {
+		w, e = wording[identity.CodeInternal], &identity.Error{Message: "The request could not be completed."}
+	}
+	resolution = w.resolution
+	if resolution == "" {
+		resolution = e.Hint
+	}
+	return w.title, e.Message, resolution
+}
+
 // domainError returns err as an *identity.Error, turning any other error
 // into an internal one.
 func domainError(err error) *identity.Error {
@@ -127,7 +192,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	e := domainError(err)
 	if e.Kind != identity.KindTimeout && TimedOut(r, err) {
-		e = &identity.Error{Kind: errTimeout.Kind, Title: errTimeout.Title, Reason: errTimeout.Reason, Resolution: errTimeout.Resolution, Err: err}
+		t := *errTimeout
+		t.Err = err
+		e = &t
 	}
 	if e.Kind == identity.KindTimeout || e.Kind == identity.KindUnavailable {
 		w.Header().Set("Retry-After", "1")
@@ -140,7 +207,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, status int, e *identity.Error) {
-	write(w, r, problem{status: status, title: e.Title, reason: e.Reason, resolution: e.Resolution}, e.Error())
+	title, reason, resolution := Describe(e)
+	write(w, r, problem{status: status, title: title, reason: reason, resolution: resolution}, e.Error())
 }
 
 // write logs p (with full, its cause included, if it is a 5xx) and answers

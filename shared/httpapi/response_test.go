@@ -18,7 +18,7 @@ func TestErrorFormatsByFamily(t *testing.T) {
 	fail := func(err error) Handler {
 		return func(w http.ResponseWriter, r *http.Request) (Response, error) { return Response{}, err }
 	}
-	notFound := &identity.Error{Kind: identity.KindNotFound, Title: "Client not found", Reason: "No client.", Resolution: "Check the id."}
+	notFound := &identity.Error{Kind: identity.KindNotFound, Code: identity.CodeClientNotFound, Message: "No client."}
 	h := NewHandler(slog.New(slog.NewTextHandler(io.Discard, nil)), []Route{
 		{Method: http.MethodGet, Path: "/ocs", Family: OCS, Handler: fail(notFound)},
 		{Method: http.MethodGet, Path: "/kr", Family: KeyRotation, Handler: fail(notFound)},

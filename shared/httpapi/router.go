@@ -129,26 +129,23 @@ func NewHandler(log *slog.Logger, routes []Route, opts ...Option) http.Handler {
 				w.Header().Set("Allow", strings.Join(allowed, ", "))
 				// Answer in the path's own error format.
 				r = r.WithContext(context.WithValue(r.Context(), familyKey{}, familyByPattern[path]))
-				writeError(w, r, http.StatusMethodNotAllowed, &identity.Error{Kind: identity.KindInvalid, Title: "Method not allowed",
-					Reason: fmt.Sprintf("%s is not supported on this path.", r.Method), Resolution: "Use one of: " + strings.Join(allowed, ", ") + "."})
+				writeError(w, r, http.StatusMethodNotAllowed, &identity.Error{Kind: identity.KindInvalid, Code: codeMethodNotAllowed,
+					Message: fmt.Sprintf("%s is not supported on this path.", r.Method), Hint: "Use one of: " + strings.Join(allowed, ", ") + "."})
 				return
 			}
 		}
-		WriteError(w, r, &identity.Error{Kind: identity.KindNotFound, Title: "Route not found",
-			Reason: fmt.Sprintf("No route matches %s %s.", r.Method, r.URL.Path), Resolution: "Check the path against the API reference; paths are case-sensitive."})
+		WriteError(w, r, &identity.Error{Kind: identity.KindNotFound, Code: codeRouteNotFound,
+			Message: fmt.Sprintf("No route matches %s %s.", r.Method, r.URL.Path)})
 	})
 	return &edge{mux: mux, log: log}
 }
 
 // Errors of authentication and authorization.
 var (
-	errUnauthorized = &identity.Error{Kind: identity.KindUnauthorized, Title: "Unauthorized",
-		Reason:     "The request has no valid bearer token (missing, malformed, expired, wrongly signed, or for another audience).",
-		Resolution: "Get an access token from /identity/connect/token and send it as Authorization: Bearer <token>."}
-	errWrongRole = &identity.Error{Kind: identity.KindForbidden, Title: "Forbidden",
-		Reason: "The token's roles do not allow this operation.", Resolution: "Use a client with one of the roles this route allows."}
-	errWrongTenant = &identity.Error{Kind: identity.KindForbidden, Title: "Forbidden",
-		Reason: "The token belongs to another tenant.", Resolution: "Use a client of this tenant, or one with a cluster role."}
+	errUnauthorized = &identity.Error{Kind: identity.KindUnauthorized, Code: codeUnauthorized,
+		Message: "The request has no valid bearer token (missing, malformed, expired, wrongly signed, or for another audience)."}
+	errWrongRole   = &identity.Error{Kind: identity.KindForbidden, Code: codeWrongRole, Message: "The token's roles do not allow this operation."}
+	errWrongTenant = &identity.Error{Kind: identity.KindForbidden, Code: codeWrongTenant, Message: "The token belongs to another tenant."}
 )
 
 // authorize checks the request's token against the route's roles. Tenant

@@ -10,7 +10,7 @@ import (
 // ErrInvalidClient is the one answer to every failed client
 // authentication: unknown client, wrong secret, disabled client, deleted,
 // soft-deleted or expired secret. Callers must not be able to tell them apart.
-var ErrInvalidClient = &Error{Kind: KindUnauthorized, Title: "invalid_client", Reason: "Client authentication failed.", Resolution: "Check the client id and secret."}
+var ErrInvalidClient = &Error{Kind: KindUnauthorized, Code: CodeInvalidClient, Message: "Client authentication failed."}
 
 // dummyVerifier is compared against when there is nothing real to compare,
 // so an unknown client costs the same work as a wrong secret.
@@ -25,7 +25,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 		VerifySecret(secret, dummyVerifier)
 		return Client{}, ErrInvalidClient
 	}
-	c, secrets, err := s.Store.ClientForAuthentication(ctx, id)
+	c, secrets, err := s.Credentials.ClientForAuthentication(ctx, id)
 	if errors.Is(err, ErrClientNotFound) {
 		VerifySecret(secret, dummyVerifier)
 		return Client{}, ErrInvalidClient
@@ -74,7 +74,7 @@ func (s *Service) markUsed(ctx context.Context, sec Secret, now time.Time) {
 	if sec.LastUsed != nil && !sec.LastUsed.Before(hour) {
 		return
 	}
-	if err := s.Store.MarkUsed(ctx, sec.ClientID, sec.ID, hour); err != nil {
+	if err := s.Credentials.MarkUsed(ctx, sec.ClientID, sec.ID, hour); err != nil {
 		s.logger().WarnContext(ctx, "secret last use not recorded", "tenant", sec.TenantID, "client", sec.ClientID, "secret", sec.ID, "error", err.Error())
 	}
 }

@@ -35,7 +35,7 @@ func FuzzParseTime(f *testing.F) {
 		got, err := identity.ParseTime("Expiration", s)
 		if err != nil {
 			var e *identity.Error
-			if !errors.As(err, &e) || e.Kind != identity.KindInvalid || !strings.Contains(e.Reason, "Expiration") {
+			if !errors.As(err, &e) || e.Kind != identity.KindInvalid || !strings.Contains(e.Message, "Expiration") {
 				t.Fatalf("ParseTime(%q) error %v: want an invalid-input error naming the field", s, err)
 			}
 			return

@@ -7,9 +7,8 @@ import (
 
 // ErrOperatorClient refuses a tenant API change to a client that holds a
 // cluster role.
-var ErrOperatorClient = &Error{Kind: KindForbidden, Title: "Forbidden",
-	Reason:     "This client holds a cluster role: the tenant API cannot change it, its secrets, or delete it.",
-	Resolution: "Ask an operator; cluster-role clients are managed with the admin CLI."}
+var ErrOperatorClient = &Error{Kind: KindForbidden, Code: CodeOperatorClient,
+	Message: "This client holds a cluster role: the tenant API cannot change it, its secrets, or delete it."}
 
 // HasClusterRole reports whether roles include a cluster role.
 func HasClusterRole(roleIDs []string) bool {
@@ -34,7 +33,7 @@ func (s *Service) guardOperatorClient(ctx context.Context, tenantID string, kind
 	if kind != ClientCredential {
 		return nil
 	}
-	c, err := s.Store.GetClient(ctx, tenantID, ClientCredential, clientID)
+	c, err := s.Clients.GetClient(ctx, tenantID, ClientCredential, clientID)
 	if errors.Is(err, ErrClientNotFound) {
 		return nil // none: the operation itself answers
 	}

@@ -19,7 +19,7 @@ type SecretPage struct {
 // deleted secrets are left out unless includeDeleted; expired ones stay
 // listed, with their past expiration, until the sweeper removes them.
 func (s *Service) ListSecrets(ctx context.Context, tenantID string, kind ClientKind, clientID string, includeDeleted bool, skip, count int) (SecretPage, error) {
-	all, err := s.Store.ClientSecrets(ctx, tenantID, kind, clientID)
+	all, err := s.Secrets.ClientSecrets(ctx, tenantID, kind, clientID)
 	if err != nil {
 		return SecretPage{}, s.notFound(ctx, tenantID, err)
 	}
@@ -44,7 +44,7 @@ func (s *Service) ListSecrets(ctx context.Context, tenantID string, kind ClientK
 
 // GetSecret returns one secret that is not soft-deleted.
 func (s *Service) GetSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) (Secret, error) {
-	sec, err := s.Store.GetSecret(ctx, tenantID, kind, clientID, secretID)
+	sec, err := s.Secrets.GetSecret(ctx, tenantID, kind, clientID, secretID)
 	if err == nil && sec.DeletedAt != nil {
 		err = ErrSecretNotFound // soft-deleted: only the Key Rotation list shows it
 	}
@@ -78,7 +78,7 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 	if err := ValidateExpiration(expirationField, expiration, now); err != nil {
 		return CreatedSecret{}, err
 	}
-	set, err := s.Store.SecretSet(ctx, tenantID, kind, clientID)
+	set, err := s.Secrets.SecretSet(ctx, tenantID, kind, clientID)
 	if err != nil {
 		return CreatedSecret{}, s.notFound(ctx, tenantID, err)
 	}
@@ -89,7 +89,7 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 		return CreatedSecret{}, err
 	}
 	if set.ActiveCount(now) >= MaxSecretsPerClient {
-		return CreatedSecret{}, ErrSecretLimit
+		return CreatedSecret{}, secretLimit(set, now)
 	}
 	plain, verifier, err := GenerateSecret()
 	if err != nil {
@@ -103,7 +103,7 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 	stored, err := s.storeSecret(ctx, tenantID, kind, sec, set, now)
 	var full *SecretRecordsFull
 	if errors.As(err, &full) {
-		err = s.secretRecordLimit(full) // a refusal: nothing was written
+		err = s.secretRecordLimit(full, now) // a refusal: nothing was written
 	}
 	if err != nil {
 		s.discardMaterial(ctx, ref, err)
@@ -117,7 +117,7 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 // again (and deciding the limit again) whenever another change won.
 func (s *Service) storeSecret(ctx context.Context, tenantID string, kind ClientKind, sec Secret, set SecretSet, now time.Time) (Secret, error) {
 	for attempt := 1; ; attempt++ {
-		stored, err := s.Store.AddSecret(ctx, tenantID, kind, sec, set)
+		stored, err := s.Secrets.AddSecret(ctx, secretAdd(tenantID, kind, sec, set))
 		if !errors.Is(err, ErrSecretSetChanged) {
 			return stored, err
 		}
@@ -125,30 +125,50 @@ func (s *Service) storeSecret(ctx context.Context, tenantID string, kind ClientK
 			return Secret{}, ErrConcurrentUpdate
 		}
 		sleep(ctx, time.Duration(rand.IntN(5*attempt+5))*time.Millisecond)
-		if set, err = s.Store.SecretSet(ctx, tenantID, kind, sec.ClientID); err != nil {
+		if set, err = s.Secrets.SecretSet(ctx, tenantID, kind, sec.ClientID); err != nil {
 			return Secret{}, s.notFound(ctx, tenantID, err)
 		}
 		if set.ActiveCount(now) >= MaxSecretsPerClient {
-			return Secret{}, ErrSecretLimit
+			return Secret{}, secretLimit(set, now)
 		}
 	}
+}
+
+// secretAdd is the add of sec to a client whose secret set was read as
+// set: on the set's version, below the record cap, and forgetting the
+// set's secrets that had expired when sec was created.
+func secretAdd(tenantID string, kind ClientKind, sec Secret, set SecretSet) SecretAdd {
+	add := SecretAdd{TenantID: tenantID, Kind: kind, Secret: sec, Set: set, MaxRecords: MaxSecretRecordsPerClient}
+	for _, old := range set.Secrets {
+		if !old.Active(sec.CreatedAt) {
+			add.Forget = append(add.Forget, old.ID)
+		}
+	}
+	return add
 }
 
 // secretRecordLimit is the 400 of an add to a client that holds
 // MaxSecretRecordsPerClient secret records: it says when retained records
 // leave (the sweeper purges a record RetentionDays after its expiration or
 // deletion).
-func (s *Service) secretRecordLimit(full *SecretRecordsFull) error {
+func (s *Service) secretRecordLimit(full *SecretRecordsFull, now time.Time) error {
 	days := s.RetentionDays
 	when := fmt.Sprintf("Retained records leave %d days after their expiration or deletion.", days)
-	if !full.RetainedSince.IsZero() {
+	if since := full.RetainedSince(now); !since.IsZero() {
 		when = fmt.Sprintf("The oldest retained record leaves on %s (%d days after its expiration or deletion).",
-			full.RetainedSince.Add(time.Duration(days)*24*time.Hour).UTC().Format(time.RFC3339), days)
+			since.Add(time.Duration(days)*24*time.Hour).UTC().Format(time.RFC3339), days)
 	}
-	return &Error{Kind: KindInvalid, Title: "Secret record limit exceeded",
-		Reason: fmt.Sprintf("The client holds %d secret records, the most it may keep (%d): expired and deleted secrets count until the sweeper removes their records, %d days after their expiration or deletion.",
+	return &Error{Kind: KindInvalid, Code: CodeSecretRecordLimit, Limit: MaxSecretRecordsPerClient, Count: full.Count,
+		Message: fmt.Sprintf("The client holds %d secret records, the most it may keep (%d): expired and deleted secrets count until the sweeper removes their records, %d days after their expiration or deletion.",
 			full.Count, MaxSecretRecordsPerClient, days),
-		Resolution: when + " Add the secret after that, or use another client."}
+		Hint: when + " Add the secret after that, or use another client."}
+}
+
+// secretLimit is ErrSecretLimit with the count that reached it.
+func secretLimit(set SecretSet, now time.Time) error {
+	e := *ErrSecretLimit
+	e.Count = set.ActiveCount(now)
+	return &e
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -187,7 +207,8 @@ func (s *Service) UpdateSecret(ctx context.Context, tenantID string, kind Client
 		if !cur.Changeable(now) {
 			return Secret{}, secretExpired(cur)
 		}
-		sec, err := s.Store.UpdateSecret(ctx, tenantID, kind, clientID, secretID, description, expiration, now)
+		sec, err := s.Secrets.UpdateSecret(ctx, SecretChange{TenantID: tenantID, Kind: kind, ClientID: clientID, SecretID: secretID,
+			Description: description, Expiration: expiration, ChangeableAt: now})
 		if errors.Is(err, ErrSecretChanged) && attempt < 3 {
 			continue
 		}
@@ -213,7 +234,7 @@ func (s *Service) DeleteSecret(ctx context.Context, tenantID string, kind Client
 	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
 		return err
 	}
-	if err := s.Store.DeleteSecret(ctx, tenantID, kind, clientID, secretID); err != nil {
+	if err := s.Secrets.DeleteSecret(ctx, tenantID, kind, clientID, secretID); err != nil {
 		return s.secretNotFound(ctx, tenantID, kind, clientID, err)
 	}
 	s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
@@ -227,7 +248,7 @@ func (s *Service) SoftDeleteSecret(ctx context.Context, tenantID string, kind Cl
 	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
 		return Secret{}, err
 	}
-	sec, err := s.Store.SoftDeleteSecret(ctx, tenantID, kind, clientID, secretID, s.now())
+	sec, err := s.Secrets.SoftDeleteSecret(ctx, tenantID, kind, clientID, secretID, s.now())
 	if err != nil {
 		return Secret{}, s.secretNotFound(ctx, tenantID, kind, clientID, err)
 	}
@@ -240,7 +261,7 @@ func (s *Service) SoftDeleteSecret(ctx context.Context, tenantID string, kind Cl
 // serve either kind (Key Rotation, the obsolete secret routes) do first,
 // before acting on the client as that kind.
 func (s *Service) ClientKindOf(ctx context.Context, tenantID, clientID string) (ClientKind, error) {
-	kind, err := s.Store.ClientKind(ctx, tenantID, clientID)
+	kind, err := s.Clients.ClientKind(ctx, tenantID, clientID)
 	if err != nil {
 		return 0, s.notFound(ctx, tenantID, err)
 	}
@@ -262,7 +283,7 @@ func (s *Service) notFound(ctx context.Context, tenantID string, err error) erro
 	if !errors.Is(err, ErrClientNotFound) {
 		return err
 	}
-	if _, terr := s.Store.GetTenant(ctx, tenantID); terr != nil {
+	if _, terr := s.Tenants.GetTenant(ctx, tenantID); terr != nil {
 		return terr
 	}
 	return ErrClientNotFound
@@ -274,7 +295,7 @@ func (s *Service) secretNotFound(ctx context.Context, tenantID string, kind Clie
 	if !errors.Is(err, ErrSecretNotFound) {
 		return s.notFound(ctx, tenantID, err)
 	}
-	got, kerr := s.Store.ClientKind(ctx, tenantID, clientID)
+	got, kerr := s.Clients.ClientKind(ctx, tenantID, clientID)
 	if kerr == nil && got != kind {
 		kerr = ErrClientNotFound
 	}

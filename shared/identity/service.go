@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"time"
 )
 
 // Service carries out the use cases on clients and their secrets.
 type Service struct {
-	Store              Store
+	Stores
 	Vault              Vault
 	Log                *slog.Logger
 	Now                func() time.Time // the clock; tests control it
@@ -89,16 +88,20 @@ func (s *Service) CreateClient(ctx context.Context, tenantID string, in NewClien
 	if err := s.Vault.PutVerifier(ctx, ref, verifier); err != nil {
 		return CreatedClient{}, Internal("store secret material", err)
 	}
-	limit := s.DefaultClientLimit
-	if limit <= 0 {
-		limit = DefaultClientLimit
-	}
-	if err := s.Store.CreateClient(ctx, c, sec, limit); err != nil {
+	if err := s.Clients.CreateClient(ctx, c, sec, s.defaultClientLimit()); err != nil {
 		s.discardMaterial(ctx, ref, err)
 		return CreatedClient{}, err
 	}
 	s.logger().InfoContext(ctx, "client created", "tenant", tenantID, "client", c.ID, "kind", c.Kind.String(), "secret", sec.ID)
 	return CreatedClient{Client: c, Secret: sec, SecretString: plain}, nil
+}
+
+// defaultClientLimit is the limit of a tenant without its own.
+func (s *Service) defaultClientLimit() int {
+	if s.DefaultClientLimit > 0 {
+		return s.DefaultClientLimit
+	}
+	return DefaultClientLimit
 }
 
 func (s *Service) buildClient(tenantID string, in NewClient, now time.Time) (Client, error) {
@@ -156,24 +159,11 @@ func (s *Service) buildClient(tenantID string, in NewClient, now time.Time) (Cli
 
 // GetClient returns one client.
 func (s *Service) GetClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) (Client, error) {
-	c, err := s.Store.GetClient(ctx, tenantID, kind, clientID)
+	c, err := s.Clients.GetClient(ctx, tenantID, kind, clientID)
 	if err != nil {
 		return Client{}, s.notFound(ctx, tenantID, err)
 	}
 	return c, nil
-}
-
-// ListOptions select a page of a list.
-type ListOptions struct {
-	Skip  int
-	Count int
-	Tags  []string // a client matches if it has at least one; empty: all
-}
-
-// ClientQuery is a page of a list as the store reads it: Tags distinct.
-type ClientQuery struct {
-	Skip, Count int
-	Tags        []string
 }
 
 // ClientPage is one page of a client list.
@@ -181,32 +171,55 @@ type ClientPage struct {
 	Clients []Client
 	Total   int         // clients that match, before paging
 	Errors  []ItemError // stored items that could not be read
+	// Tenant is what the store learned of the tenant while reading the
+	// page: a page of every client reads the tenant's counter; a tags
+	// page reads only tag entries, and leaves the question open.
+	Tenant Presence
 }
+
+// Presence is what a read learned of whether something exists.
+type Presence uint8
+
+// Presences.
+const (
+	PresenceUnknown Presence = iota // not read
+	Present
+	Absent
+)
 
 // ListClients returns a page of a tenant's clients of one kind, in
 // creation order (a client created while a caller pages through is at the
 // end, so no page skips or repeats one).
 func (s *Service) ListClients(ctx context.Context, tenantID string, kind ClientKind, opt ListOptions) (ClientPage, error) {
-	q := ClientQuery{Skip: opt.Skip, Count: opt.Count}
-	for _, tag := range opt.Tags {
-		if !slices.Contains(q.Tags, tag) {
-			q.Tags = append(q.Tags, tag)
-		}
-	}
-	page, err := s.Store.ListClients(ctx, tenantID, kind, q)
+	opt, err := opt.Valid()
 	if err != nil {
 		return ClientPage{}, err
 	}
-	if page.Total == 0 && len(q.Tags) > 0 {
-		// No client carries the tags: of a tenant, or of none.
-		if _, err := s.Store.GetTenant(ctx, tenantID); err != nil {
-			return ClientPage{}, err
-		}
+	page, err := s.Clients.ListClients(ctx, tenantID, kind, opt)
+	if err != nil {
+		return ClientPage{}, err
+	}
+	if err := s.tenantOfList(ctx, tenantID, page); err != nil {
+		return ClientPage{}, err
 	}
 	for _, e := range page.Errors {
 		s.logger().ErrorContext(ctx, "stored client unreadable", "tenant", tenantID, "item", e.ID, "reason", e.Reason)
 	}
 	return page, nil
+}
+
+// tenantOfList decides, for every list alike, whether an empty page means
+// a tenant that does not exist: the page's read says so, or, when it did
+// not read the tenant and found nothing, the tenant is read.
+func (s *Service) tenantOfList(ctx context.Context, tenantID string, page ClientPage) error {
+	switch {
+	case page.Tenant == Absent:
+		return ErrTenantNotFound
+	case page.Tenant == PresenceUnknown && page.Total == 0:
+		_, err := s.Tenants.GetTenant(ctx, tenantID)
+		return err
+	}
+	return nil
 }
 
 // UpdateClient applies a patch: nil properties keep their stored value.
@@ -267,7 +280,7 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind Client
 			return Client{}, err
 		}
 		c = cur.patched(p, s.now())
-		err = s.Store.UpdateClient(ctx, cur, c)
+		err = s.Clients.UpdateClient(ctx, cur, c)
 		if errors.Is(err, ErrClientChanged) {
 			if attempt < maxUpdateAttempts {
 				sleep(ctx, time.Duration(rand.IntN(10*attempt+10))*time.Millisecond)
@@ -335,7 +348,7 @@ func (s *Service) DeleteClient(ctx context.Context, tenantID string, kind Client
 	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
 		return err
 	}
-	secrets, err := s.Store.DeleteClient(ctx, tenantID, kind, clientID)
+	secrets, err := s.Clients.DeleteClient(ctx, tenantID, kind, clientID)
 	if err != nil {
 		return s.notFound(ctx, tenantID, err)
 	}

@@ -6,18 +6,33 @@ import (
 	"time"
 )
 
-// Store keeps tenants, clients and secret records. It reports facts and
-// enforces them with conditions; the Service owns the rules and what they
-// mean for the caller. Not found is reported for what was looked up (a
-// client of the kind in the tenant, a secret record of the client): whether
-// the tenant exists is the Service's question (GetTenant).
-type Store interface {
-	CreateTenant(ctx context.Context, t Tenant) error
-	GetTenant(ctx context.Context, tenantID string) (Tenant, error)
+// Storage sits behind one narrow interface per aggregate: Tenants,
+// Clients, Secrets and Credentials (the token item). Each reports facts
+// and enforces the conditions it is handed; the Service owns the rules
+// (every limit, every state rule, every clock) and what a failed condition
+// means for the caller. Not found is reported for what was looked up (a
+// client of the kind in the tenant, a secret record of the client):
+// whether the tenant exists is the Service's question (Tenants.GetTenant).
+// The contract every implementation keeps is one suite,
+// shared/identity/identitytest.RunContract, run against the in-memory
+// implementation (shared/identity/memstore) and DynamoDB Local.
 
+// Tenants keeps tenants and their client counters.
+type Tenants interface {
+	// CreateTenant stores a new tenant, or answers ErrTenantExists.
+	CreateTenant(ctx context.Context, t Tenant) error
+	// GetTenant returns a tenant, or ErrTenantNotFound.
+	GetTenant(ctx context.Context, tenantID string) (Tenant, error)
+}
+
+// Clients keeps clients: their metadata, their place in the tenant's
+// creation order and tags, and their registration (the client id's
+// reservation across tenants).
+type Clients interface {
 	// CreateClient stores a client, its first secret record and the
 	// client-id reservation, and counts the client against the tenant's
-	// limit (its ClientLimit, or defaultLimit), all or nothing:
+	// limit, all or nothing, on the condition that the tenant's count is
+	// below its own ClientLimit or, when it has none, below defaultLimit:
 	// ErrClientIDExists, ErrTenantNotFound or ErrClientLimit when the
 	// condition that failed says so.
 	CreateClient(ctx context.Context, c Client, first Secret, defaultLimit int) error
@@ -26,29 +41,23 @@ type Store interface {
 	GetClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) (Client, error)
 	// ListClients returns a page of the clients of a kind in a tenant, in
 	// creation order, with the total that match (at least one of q.Tags,
-	// when given) and one ItemError per stored item of the page that could
-	// not be read. Without tags it answers ErrTenantNotFound for a tenant
-	// that does not exist; with tags, an empty page.
-	ListClients(ctx context.Context, tenantID string, kind ClientKind, q ClientQuery) (ClientPage, error)
+	// when given), one ItemError per stored item of the page that could
+	// not be read, and what the read learned of the tenant (ClientPage.Tenant).
+	// A q.Skip at or past the total reads no client.
+	ListClients(ctx context.Context, tenantID string, kind ClientKind, q ListOptions) (ClientPage, error)
 	// UpdateClient replaces client old (as read) by next, on the condition
 	// that it is still at old's version: ErrClientChanged otherwise.
 	UpdateClient(ctx context.Context, old, next Client) error
 	// DeleteClient removes a client and its secret records and returns the
 	// secrets whose material must now be destroyed, or ErrClientNotFound.
 	DeleteClient(ctx context.Context, tenantID string, kind ClientKind, clientID string) ([]Secret, error)
-	// ClientForAuthentication returns what a token request decides on, from
-	// one small item: the client of any tenant (TenantID, ID, Kind,
-	// Enabled, RoleIDs only) and its secrets that are not deleted (ID,
-	// Expiration, LastUsed only), or ErrClientNotFound.
-	ClientForAuthentication(ctx context.Context, clientID string) (Client, []Secret, error)
-	// MarkUsed records hour as the last use of a secret, on its record and
-	// in the token item, unless an hour as late is already recorded (then
-	// nothing is written) or the secret is gone.
-	MarkUsed(ctx context.Context, clientID, secretID string, hour time.Time) error
 	// ClientKind returns the kind of a tenant's client, or
 	// ErrClientNotFound: the lookup of the routes that serve either kind.
 	ClientKind(ctx context.Context, tenantID, clientID string) (ClientKind, error)
+}
 
+// Secrets keeps the secret records of clients.
+type Secrets interface {
 	// ClientSecrets returns every secret record of a client of the kind in
 	// the tenant (soft-deleted ones included), or ErrClientNotFound.
 	ClientSecrets(ctx context.Context, tenantID string, kind ClientKind, clientID string) ([]Secret, error)
@@ -56,25 +65,79 @@ type Store interface {
 	// secret limit (not deleted; expired or not: ID and Expiration only),
 	// with the set's version, or ErrClientNotFound.
 	SecretSet(ctx context.Context, tenantID string, kind ClientKind, clientID string) (SecretSet, error)
-	// AddSecret stores a new secret record if the client's secret set is
-	// still as read (its version); ErrSecretSetChanged otherwise. Secrets
-	// of the set that had expired when sec was created are forgotten by
-	// the set (their records stay). A client at MaxSecretRecordsPerClient
-	// records is a *SecretRecordsFull.
-	AddSecret(ctx context.Context, tenantID string, kind ClientKind, sec Secret, set SecretSet) (Secret, error)
+	// AddSecret stores a new secret record on add's conditions: the
+	// client's secret set is still at add.Set's version
+	// (ErrSecretSetChanged otherwise) and the client holds fewer than
+	// add.MaxRecords secret records (*SecretRecordsFull otherwise). The
+	// set's secrets named in add.Forget leave it (their records stay).
+	AddSecret(ctx context.Context, add SecretAdd) (Secret, error)
 	// GetSecret returns a secret record of a client of the kind in the
 	// tenant, soft-deleted or not, or ErrSecretNotFound.
 	GetSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) (Secret, error)
-	// UpdateSecret changes a secret's description and expiration (nil keeps
-	// the stored value) if the record is the tenant's and kind's and still
-	// changeable at now (Secret.Changeable); ErrSecretChanged otherwise.
-	UpdateSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string, description *string, expiration *time.Time, now time.Time) (Secret, error)
+	// UpdateSecret applies ch if the record is the tenant's and kind's and
+	// still changeable at ch.ChangeableAt (Secret.Changeable: neither
+	// soft-deleted, nor swept, nor expired at that instant);
+	// ErrSecretChanged otherwise.
+	UpdateSecret(ctx context.Context, ch SecretChange) (Secret, error)
 	// DeleteSecret removes a secret record that is not soft-deleted, or
 	// answers ErrSecretNotFound.
 	DeleteSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) error
 	// SoftDeleteSecret marks a secret record deleted at now (again: no
 	// change), or answers ErrSecretNotFound.
 	SoftDeleteSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string, now time.Time) (Secret, error)
+}
+
+// Credentials is what a token request reads and writes: one small item
+// per client (its token item), whatever the client's history.
+type Credentials interface {
+	// ClientForAuthentication returns what a token request decides on:
+	// the client of any tenant (TenantID, ID, Kind, Enabled, RoleIDs
+	// only) and its secrets that are not deleted (ID, Expiration,
+	// LastUsed only), or ErrClientNotFound.
+	ClientForAuthentication(ctx context.Context, clientID string) (Client, []Secret, error)
+	// MarkUsed records hour as the last use of a secret, on its record and
+	// in the token item, unless an hour as late is already recorded (then
+	// nothing is written) or the secret is gone.
+	MarkUsed(ctx context.Context, clientID, secretID string, hour time.Time) error
+}
+
+// Stores are the aggregates the Service acts on, each behind its own
+// interface; one implementation may serve them all.
+type Stores struct {
+	Tenants     Tenants
+	Clients     Clients
+	Secrets     Secrets
+	Credentials Credentials
+}
+
+// SecretAdd is a secret add as the Service decided it: the record, and
+// the conditions the store writes it on.
+type SecretAdd struct {
+	TenantID string
+	Kind     ClientKind
+	Secret   Secret
+	// Set is the secret set as read: the add is conditional on its
+	// Version (and Set.Records, when known, is what MaxRecords bounds).
+	Set SecretSet
+	// MaxRecords: the add is conditional on the client holding fewer
+	// secret records than this, retained ones included.
+	MaxRecords int
+	// Forget are the set's secrets that no longer count against the
+	// limit (expired when Secret was created): they leave the set.
+	Forget []string
+}
+
+// SecretChange is a change of a secret's description and expiration (nil
+// keeps the stored value), on the condition that the record is still
+// changeable at ChangeableAt.
+type SecretChange struct {
+	TenantID     string
+	Kind         ClientKind
+	ClientID     string
+	SecretID     string
+	Description  *string
+	Expiration   *time.Time
+	ChangeableAt time.Time
 }
 
 // SecretSet is what the secret limit is decided on: a client's secrets

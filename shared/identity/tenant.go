@@ -21,7 +21,7 @@ func (s *Service) CreateTenant(ctx context.Context, id, name string, clientLimit
 		return Tenant{}, Invalid("The client limit %d is negative.", "Use a positive limit, or 0 for the default.", clientLimit)
 	}
 	t := Tenant{ID: id, Name: name, ClientLimit: clientLimit, CreatedAt: s.now()}
-	if err := s.Store.CreateTenant(ctx, t); err != nil {
+	if err := s.Tenants.CreateTenant(ctx, t); err != nil {
 		return Tenant{}, err
 	}
 	s.logger().InfoContext(ctx, "tenant created", "tenant", t.ID)

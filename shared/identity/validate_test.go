@@ -15,8 +15,8 @@ func wantInvalid(t *testing.T, err error, contains string) {
 	if !errors.As(err, &e) || e.Kind != identity.KindInvalid {
 		t.Fatalf("want an invalid-input error, got %v", err)
 	}
-	if !strings.Contains(e.Reason+" "+e.Resolution, contains) {
-		t.Fatalf("error %q / %q does not mention %q", e.Reason, e.Resolution, contains)
+	if !strings.Contains(e.Message+" "+e.Hint, contains) {
+		t.Fatalf("error %q / %q does not mention %q", e.Message, e.Hint, contains)
 	}
 }
 

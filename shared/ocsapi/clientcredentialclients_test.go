@@ -31,7 +31,7 @@ func (a *api) create(tenantID string, body any) created {
 
 func tenantCount(t *testing.T, svc *identity.Service, tenantID string) int {
 	t.Helper()
-	ten, err := svc.Store.GetTenant(context.Background(), tenantID)
+	ten, err := svc.Tenants.GetTenant(context.Background(), tenantID)
 	if err != nil {
 		t.Fatal(err)
 	}

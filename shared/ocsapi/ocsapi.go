@@ -132,13 +132,9 @@ func (c clientResource[D]) list(w http.ResponseWriter, r *http.Request) (httpapi
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	page, err := httpapi.ListParams(r)
+	opt, err := httpapi.ListParams(r, c.filterTag)
 	if err != nil {
 		return httpapi.Response{}, err
-	}
-	opt := identity.ListOptions{Skip: page.Skip, Count: page.Count}
-	if c.filterTag {
-		opt.Tags = r.URL.Query()["tags"]
 	}
 	clients, err := c.svc.ListClients(r.Context(), tenantID, c.kind, opt)
 	if err != nil {

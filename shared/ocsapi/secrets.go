@@ -125,7 +125,7 @@ func (h secretHandlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Re
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	page, err := httpapi.ListParams(r)
+	page, err := httpapi.ListParams(r, false)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

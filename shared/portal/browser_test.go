@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/portal"
 )
@@ -323,7 +324,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	b.run(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), "not-the-secret"),
 		click(`#signin-submit`))
 	b.poll(`!document.getElementById('signin-error').hidden`)
-	if msg := b.text(`#signin-error`); !strings.Contains(msg, identity.ErrInvalidClient.Reason) || strings.ContainsAny(msg, "{}") {
+	if msg := b.text(`#signin-error`); !strings.Contains(msg, identity.ErrInvalidClient.Message) || strings.ContainsAny(msg, "{}") {
 		t.Errorf("wrong secret: the page says %q, want the token endpoint's error_description in words", msg)
 	}
 	var stored int
@@ -516,7 +517,8 @@ func TestDashboardInABrowser(t *testing.T) {
 	// cluster-role client.
 	b.run(click(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="toggle"]`, operator.ID)))
 	b.poll(`document.getElementById('toast').classList.contains('error') && !document.getElementById('toast').hidden`)
-	if msg := b.text(`#toast-text`); !strings.Contains(msg, identity.ErrOperatorClient.Reason) || !strings.Contains(msg, identity.ErrOperatorClient.Resolution) || strings.ContainsAny(msg, "{}\"") {
+	_, reason, resolution := httpapi.Describe(identity.ErrOperatorClient)
+	if msg := b.text(`#toast-text`); !strings.Contains(msg, reason) || !strings.Contains(msg, resolution) || strings.ContainsAny(msg, "{}\"") {
 		t.Errorf("the refused action says %q, want the API's Reason and Resolution in words", msg)
 	}
 	var link string
@@ -533,7 +535,7 @@ func TestDashboardInABrowser(t *testing.T) {
 	b.run(click(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="add-secret"]`, operator.ID)),
 		chromedp.WaitVisible(chromedp.CSS(`#add-dialog`)), click(`#add-submit`))
 	b.poll(`!document.getElementById('add-error').hidden`)
-	if msg := b.text(`#add-error`); !strings.Contains(msg, identity.ErrOperatorClient.Reason) || !strings.HasSuffix(msg, "How to get access") || strings.ContainsAny(msg, "{}\"") {
+	if msg := b.text(`#add-error`); !strings.Contains(msg, identity.ErrOperatorClient.Message) || !strings.HasSuffix(msg, "How to get access") || strings.ContainsAny(msg, "{}\"") {
 		t.Errorf("the refused secret add says %q, want the API's words and a link to the no-access page", msg)
 	}
 	b.run(click(`#add-cancel`))

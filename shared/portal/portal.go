@@ -145,8 +145,8 @@ func (h *handlers) asset(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 	typ, known := assetTypes[path.Ext(name)]
 	body, err := fs.ReadFile(web, "web/static/"+name)
 	if !known || err != nil || strings.ContainsAny(name, "/\\") {
-		return httpapi.Response{}, &identity.Error{Kind: identity.KindNotFound, Title: "Asset not found",
-			Reason: "The portal has no file named " + name + ".", Resolution: "Open " + DashboardPath + " and let it load its own files."}
+		return httpapi.Response{}, &identity.Error{Kind: identity.KindNotFound, Code: httpapi.CodeAssetNotFound,
+			Message: "The portal has no file named " + name + ".", Hint: "Open " + DashboardPath + " and let it load its own files."}
 	}
 	return httpapi.Response{Status: http.StatusOK, Raw: body, ContentType: typ, Header: map[string]string{"Cache-Control": "public, max-age=300"}}, nil
 }

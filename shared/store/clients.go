@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -13,14 +14,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/identity"
+	"identityservice/shared/store/layout"
 )
 
-// Clients: the client item (by id), its list copy (by creation order),
-// its tag entries, its registration and the tenant's counters, written
-// together. See the package comment and docs/storage.md.
+// Clients keeps clients: the client item (by id), its list copy (by
+// creation order), its tag entries, its registration and the tenant's
+// counters, written together. See the package comment and
+// docs/storage.md.
+type Clients struct{ base }
 
-// maxTransactItems is DynamoDB's limit on items in one transaction.
-const maxTransactItems = 100
+var _ identity.Clients = (*Clients)(nil)
 
 // maxSeqAttempts bounds the retries of a create whose sequence number lost
 // to a concurrent create in the same tenant (each retry takes a number
@@ -34,34 +37,34 @@ const maxSeqAttempts = 20
 // secret record. The client's place in the creation order (Seq) is after
 // every client created before: the tenant's LastSeq is raised in the same
 // transaction, conditional on being below it.
-func (d *Dynamo) CreateClient(ctx context.Context, c identity.Client, first identity.Secret, defaultLimit int) error {
+func (d *Clients) CreateClient(ctx context.Context, c identity.Client, first identity.Secret, defaultLimit int) error {
 	first.Kind = c.Kind
 	seq := time.Now().UnixMicro()
 	for attempt := 1; ; attempt++ {
 		c.Seq = seq
 		items := []types.TransactWriteItem{
-			{Put: &types.Put{TableName: &d.table, Item: registrationItem(c, first), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Put: &types.Put{TableName: &d.table, Item: layout.RegistrationItem(c, first), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 			{Update: &types.Update{
 				TableName:        &d.table,
-				Key:              key(tenantPK(c.TenantID), skTenant),
+				Key:              layout.Key(layout.TenantPK(c.TenantID), layout.SkTenant),
 				UpdateExpression: aws.String("SET ClientCount = ClientCount + :one, #kc = if_not_exists(#kc, :zero) + :one, LastSeq = :seq"),
 				ConditionExpression: aws.String("attribute_exists(PK) AND ((attribute_not_exists(ClientLimit) AND ClientCount < :default) OR ClientCount < ClientLimit)" +
 					" AND (attribute_not_exists(LastSeq) OR LastSeq < :seq)"),
-				ExpressionAttributeNames: map[string]string{"#kc": kindCountAttr(c.Kind)},
+				ExpressionAttributeNames: map[string]string{"#kc": layout.KindCountAttr(c.Kind)},
 				ExpressionAttributeValues: item{
-					":one":     n(1),
-					":zero":    n(0),
-					":default": n(int64(defaultLimit)),
-					":seq":     n(seq),
+					":one":     layout.N(1),
+					":zero":    layout.N(0),
+					":default": layout.N(int64(defaultLimit)),
+					":seq":     layout.N(seq),
 				},
 				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 			}},
-			{Put: &types.Put{TableName: &d.table, Item: clientItem(c), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			{Put: &types.Put{TableName: &d.table, Item: secretItem(first), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-			{Put: &types.Put{TableName: &d.table, Item: orderItem(c)}},
+			{Put: &types.Put{TableName: &d.table, Item: layout.ClientItem(c), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Put: &types.Put{TableName: &d.table, Item: layout.SecretItem(first), ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			{Put: &types.Put{TableName: &d.table, Item: layout.OrderItem(c)}},
 		}
 		for _, tag := range c.Tags {
-			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: tagItem(c, tag)}})
+			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: layout.TagItem(c, tag)}})
 		}
 		reasons, err := d.transact(ctx, items)
 		if err != nil {
@@ -77,8 +80,8 @@ func (d *Dynamo) CreateClient(ctx context.Context, c identity.Client, first iden
 			if old == nil {
 				return identity.ErrTenantNotFound
 			}
-			r := reader{it: old}
-			count, limit, last := r.num("ClientCount", false), r.num("ClientLimit", false), r.num("LastSeq", false)
+			r := layout.Reader{It: old}
+			count, limit, last := r.Num("ClientCount", false), r.Num("ClientLimit", false), r.Num("LastSeq", false)
 			if limit == 0 {
 				limit = int64(defaultLimit)
 			}
@@ -102,35 +105,77 @@ func (d *Dynamo) CreateClient(ctx context.Context, c identity.Client, first iden
 	}
 }
 
+// GetClient reads a client of a kind in a tenant: one strongly consistent
+// GetItem.
+func (d *Clients) GetClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.Client, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.ClientSK(kind, clientID)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return identity.Client{}, storageError("get client", err)
+	}
+	if out.Item == nil {
+		return identity.Client{}, identity.ErrClientNotFound
+	}
+	c, err := layout.DecodeClient(out.Item)
+	if err != nil {
+		return identity.Client{}, identity.Internal("decode client "+clientID, err)
+	}
+	return c, nil
+}
+
+// ClientKind returns the kind of a tenant's client from its registration.
+func (d *Clients) ClientKind(ctx context.Context, tenantID, clientID string) (identity.ClientKind, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return 0, storageError("get registration", err)
+	}
+	if out.Item != nil {
+		reg, err := layout.DecodeRegistration(out.Item)
+		if err != nil {
+			return 0, identity.Internal("decode registration "+clientID, err)
+		}
+		if reg.TenantID == tenantID {
+			return reg.Kind, nil
+		}
+	}
+	return 0, identity.ErrClientNotFound
+}
+
 // ListClients returns a page of a tenant's clients of a kind, in creation
 // order. Without tags it reads the kind's counter (the tenant item, one
-// GetItem) and one Query of the list copies from the start to the end of
+// GetItem: it says whether the tenant exists) and, unless q.Skip is past
+// the count, one Query of the list copies from the start to the end of
 // the page: at most skip+count client items, whatever the tenant's size.
 // With tags it reads the tag entries of the asked tags (small items: the
 // clients that carry one, not the tenant), counts the distinct clients,
 // and reads the page's clients by id (BatchGetItem).
-func (d *Dynamo) ListClients(ctx context.Context, tenantID string, kind identity.ClientKind, q identity.ClientQuery) (identity.ClientPage, error) {
+func (d *Clients) ListClients(ctx context.Context, tenantID string, kind identity.ClientKind, q identity.ListOptions) (identity.ClientPage, error) {
 	if len(q.Tags) > 0 {
 		return d.listByTags(ctx, tenantID, kind, q)
 	}
-	t, err := d.GetTenant(ctx, tenantID)
+	t, err := (&Tenants{d.base}).GetTenant(ctx, tenantID)
+	if errors.Is(err, identity.ErrTenantNotFound) {
+		return identity.ClientPage{Tenant: identity.Absent, Clients: []identity.Client{}}, nil
+	}
 	if err != nil {
 		return identity.ClientPage{}, err
 	}
-	page := identity.ClientPage{Total: t.KindCounts[kind], Clients: []identity.Client{}}
+	page := identity.ClientPage{Tenant: identity.Present, Total: t.KindCounts[kind], Clients: []identity.Client{}}
+	if q.Skip >= page.Total {
+		return page, nil
+	}
 	want := q.Skip + q.Count
 	in := &dynamodb.QueryInput{
 		TableName:              &d.table,
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :prefix)"),
 		ExpressionAttributeValues: item{
-			":pk":     s(tenantPK(tenantID)),
-			":prefix": s(orderPrefix(kind)),
+			":pk":     layout.S(layout.TenantPK(tenantID)),
+			":prefix": layout.S(layout.OrderPrefix(kind)),
 		},
 		ConsistentRead: aws.Bool(true),
 	}
 	seen := 0
 	for seen < want {
-		in.Limit = aws.Int32(int32(want - seen))
+		in.Limit = aws.Int32(int32(min(want-seen, math.MaxInt32)))
 		out, err := d.api.Query(ctx, in)
 		if err != nil {
 			return identity.ClientPage{}, storageError("list clients", err)
@@ -153,12 +198,12 @@ func (d *Dynamo) ListClients(ctx context.Context, tenantID string, kind identity
 // addTo adds a stored client to a page, or its ItemError when it cannot
 // be read.
 func addTo(p *identity.ClientPage, kind identity.ClientKind, it item) {
-	c, err := decodeClient(it)
+	c, err := layout.DecodeClient(it)
 	if err != nil || c.Kind != kind {
-		r := reader{it: it}
-		id := r.str("ClientId", false)
+		r := layout.Reader{It: it}
+		id := r.Str("ClientId", false)
 		if id == "" {
-			id = strings.TrimPrefix(r.str(attrSK, false), orderPrefix(kind))
+			id = strings.TrimPrefix(r.Str(layout.AttrSK, false), layout.OrderPrefix(kind))
 		}
 		reason := "stored client is malformed"
 		if err != nil {
@@ -172,18 +217,18 @@ func addTo(p *identity.ClientPage, kind identity.ClientKind, it item) {
 
 // listByTags pages the clients that carry at least one of the tags. Each
 // client counts once, in creation order, however many of the tags it has.
-func (d *Dynamo) listByTags(ctx context.Context, tenantID string, kind identity.ClientKind, q identity.ClientQuery) (identity.ClientPage, error) {
+func (d *Clients) listByTags(ctx context.Context, tenantID string, kind identity.ClientKind, q identity.ListOptions) (identity.ClientPage, error) {
 	type entry struct {
 		seq string
 		id  string
 	}
 	byID := map[string]string{}
 	for _, tag := range q.Tags {
-		prefix := tagPrefix(kind, tag)
+		prefix := layout.TagPrefix(kind, tag)
 		in := &dynamodb.QueryInput{
 			TableName:                 &d.table,
 			KeyConditionExpression:    aws.String("PK = :pk AND begins_with(SK, :prefix)"),
-			ExpressionAttributeValues: item{":pk": s(tenantPK(tenantID)), ":prefix": s(prefix)},
+			ExpressionAttributeValues: item{":pk": layout.S(layout.TenantPK(tenantID)), ":prefix": layout.S(prefix)},
 			ConsistentRead:            aws.Bool(true),
 		}
 		for {
@@ -192,8 +237,8 @@ func (d *Dynamo) listByTags(ctx context.Context, tenantID string, kind identity.
 				return identity.ClientPage{}, storageError("list clients by tag", err)
 			}
 			for _, it := range out.Items {
-				r := reader{it: it}
-				byID[r.str("ClientId", true)] = strings.TrimPrefix(r.str(attrSK, true), prefix)
+				r := layout.Reader{It: it}
+				byID[r.Str("ClientId", true)] = strings.TrimPrefix(r.Str(layout.AttrSK, true), prefix)
 			}
 			if out.LastEvaluatedKey == nil {
 				break
@@ -213,7 +258,7 @@ func (d *Dynamo) listByTags(ctx context.Context, tenantID string, kind identity.
 	entries = entries[q.Skip:min(q.Skip+q.Count, len(entries))]
 	keys := make([]item, len(entries))
 	for i, e := range entries {
-		keys[i] = key(tenantPK(tenantID), clientSK(kind, e.id))
+		keys[i] = layout.Key(layout.TenantPK(tenantID), layout.ClientSK(kind, e.id))
 	}
 	found := map[string]item{}
 	for start := 0; start < len(keys); start += 100 {
@@ -222,11 +267,11 @@ func (d *Dynamo) listByTags(ctx context.Context, tenantID string, kind identity.
 			return identity.ClientPage{}, err
 		}
 		for _, it := range got {
-			found[(&reader{it: it}).str(attrSK, true)] = it
+			found[(&layout.Reader{It: it}).Str(layout.AttrSK, true)] = it
 		}
 	}
 	for _, e := range entries {
-		if it, ok := found[clientSK(kind, e.id)]; ok {
+		if it, ok := found[layout.ClientSK(kind, e.id)]; ok {
 			addTo(&page, kind, it)
 		}
 	}
@@ -245,7 +290,7 @@ func (d *Dynamo) listByTags(ctx context.Context, tenantID string, kind identity.
 // tag it no longer has, but never misses one it has; should that second
 // write fail, the client's next update (a retry of the same PUT) or its
 // delete removes them, since they are recorded.
-func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) error {
+func (d *Clients) UpdateClient(ctx context.Context, old, next identity.Client) error {
 	next.Seq = old.Seq
 	var added, removed []string
 	for _, tag := range next.Tags {
@@ -258,9 +303,9 @@ func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) er
 			removed = append(removed, tag)
 		}
 	}
-	registration := next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs)
+	tokenChange := next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs)
 	fixed := 2 + len(added)
-	if registration {
+	if tokenChange {
 		fixed++
 	}
 	next.StaleTags = nil
@@ -268,22 +313,22 @@ func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) er
 		removed, next.StaleTags = removed[:room], removed[room:]
 	}
 	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &d.table, Item: clientItem(next),
+		{Put: &types.Put{TableName: &d.table, Item: layout.ClientItem(next),
 			ConditionExpression:       aws.String("Version = :v"),
-			ExpressionAttributeValues: item{":v": n(old.Version)}}},
-		{Put: &types.Put{TableName: &d.table, Item: orderItem(next)}},
+			ExpressionAttributeValues: item{":v": layout.N(old.Version)}}},
+		{Put: &types.Put{TableName: &d.table, Item: layout.OrderItem(next)}},
 	}
-	if registration {
-		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(next.ID), skRegistration),
+	if tokenChange {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.ClientPK(next.ID), layout.SkRegistration),
 			UpdateExpression:          aws.String("SET Enabled = :en, RoleIds = :roles"),
 			ConditionExpression:       aws.String("TenantId = :tenant"),
-			ExpressionAttributeValues: item{":en": b(next.Enabled), ":roles": list(next.RoleIDs), ":tenant": s(next.TenantID)}}})
+			ExpressionAttributeValues: item{":en": layout.B(next.Enabled), ":roles": layout.List(next.RoleIDs), ":tenant": layout.S(next.TenantID)}}})
 	}
 	for _, tag := range added {
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: tagItem(next, tag)}})
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: layout.TagItem(next, tag)}})
 	}
 	for _, tag := range removed {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(old.TenantID), tagSK(old.Kind, tag, old.Seq))}})
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(old.TenantID), layout.TagSK(old.Kind, tag, old.Seq))}})
 	}
 	reasons, err := d.transact(ctx, items)
 	switch {
@@ -304,17 +349,17 @@ func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) er
 // stale, and the record (client item and list copy), in one transaction on
 // the condition that the client is still at the version that recorded them:
 // a write since read them and removes them itself.
-func (d *Dynamo) removeStaleTags(ctx context.Context, c identity.Client) error {
+func (d *Clients) removeStaleTags(ctx context.Context, c identity.Client) error {
 	items := []types.TransactWriteItem{
-		{Update: &types.Update{TableName: &d.table, Key: key(tenantPK(c.TenantID), clientSK(c.Kind, c.ID)),
+		{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.TenantPK(c.TenantID), layout.ClientSK(c.Kind, c.ID)),
 			UpdateExpression: aws.String("REMOVE StaleTags"), ConditionExpression: aws.String("Version = :v"),
-			ExpressionAttributeValues: item{":v": n(c.Version)}}},
-		{Update: &types.Update{TableName: &d.table, Key: key(tenantPK(c.TenantID), orderSK(c.Kind, c.Seq)),
+			ExpressionAttributeValues: item{":v": layout.N(c.Version)}}},
+		{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.TenantPK(c.TenantID), layout.OrderSK(c.Kind, c.Seq)),
 			UpdateExpression: aws.String("REMOVE StaleTags"), ConditionExpression: aws.String("Version = :v"),
-			ExpressionAttributeValues: item{":v": n(c.Version)}}},
+			ExpressionAttributeValues: item{":v": layout.N(c.Version)}}},
 	}
 	for _, tag := range c.StaleTags {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(c.TenantID), tagSK(c.Kind, tag, c.Seq))}})
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(c.TenantID), layout.TagSK(c.Kind, tag, c.Seq))}})
 	}
 	_, err := d.transact(ctx, items)
 	return err
@@ -324,7 +369,7 @@ func (d *Dynamo) removeStaleTags(ctx context.Context, c identity.Client) error {
 // tag entries, its registration, its secret records and its counts in the
 // tenant. The registration's SecretsVersion guards against a secret added
 // meanwhile, the client's Version against a change of its tags.
-func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) ([]identity.Secret, error) {
+func (d *Clients) DeleteClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) ([]identity.Secret, error) {
 	for attempt := 0; attempt < maxTransactAttempts; attempt++ {
 		reg, secrets, err := d.clientRecords(ctx, clientID)
 		if err != nil {
@@ -338,28 +383,28 @@ func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identit
 			return nil, err
 		}
 		items := []types.TransactWriteItem{
-			{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+			{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration),
 				ConditionExpression:       aws.String("SecretsVersion = :v"),
-				ExpressionAttributeValues: item{":v": n(reg.SecretsVersion)}}},
-			{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), clientSK(kind, clientID)),
+				ExpressionAttributeValues: item{":v": layout.N(reg.SecretsVersion)}}},
+			{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.ClientSK(kind, clientID)),
 				ConditionExpression:       aws.String("Version = :v"),
-				ExpressionAttributeValues: item{":v": n(c.Version)}}},
-			{Update: &types.Update{TableName: &d.table, Key: key(tenantPK(tenantID), skTenant),
+				ExpressionAttributeValues: item{":v": layout.N(c.Version)}}},
+			{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.SkTenant),
 				UpdateExpression:          aws.String("SET ClientCount = ClientCount - :one, #kc = #kc - :one"),
 				ConditionExpression:       aws.String("attribute_exists(PK) AND ClientCount > :zero AND #kc > :zero"),
-				ExpressionAttributeNames:  map[string]string{"#kc": kindCountAttr(kind)},
-				ExpressionAttributeValues: item{":one": n(1), ":zero": n(0)}}},
-			{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), orderSK(kind, c.Seq))}},
+				ExpressionAttributeNames:  map[string]string{"#kc": layout.KindCountAttr(kind)},
+				ExpressionAttributeValues: item{":one": layout.N(1), ":zero": layout.N(0)}}},
+			{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.OrderSK(kind, c.Seq))}},
 		}
 		for _, tag := range c.Tags {
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), tagSK(kind, tag, c.Seq))}})
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.TagSK(kind, tag, c.Seq))}})
 		}
 		// Entries of stale tags (an update's removals left over) go first:
 		// the client no longer carries those tags.
 		if len(c.StaleTags) > 0 {
 			var stale []types.TransactWriteItem
 			for _, tag := range c.StaleTags {
-				stale = append(stale, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), tagSK(kind, tag, c.Seq))}})
+				stale = append(stale, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.TagSK(kind, tag, c.Seq))}})
 			}
 			if _, err := d.transact(ctx, stale); err != nil {
 				return nil, err
@@ -379,7 +424,7 @@ func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identit
 			inTx = inTx[:room]
 		}
 		for _, sec := range inTx {
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(clientID), secretSK(sec.ID))}})
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SecretSK(sec.ID))}})
 		}
 		reasons, err := d.transact(ctx, items)
 		if err != nil {
@@ -400,7 +445,7 @@ func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identit
 // withTokenEntriesFirst orders a client's secret records: those with an
 // entry in its token item first (at most the secret limit's worth, plus
 // expired ones until the next add forgets them), then the others.
-func withTokenEntriesFirst(reg *registration, secrets []identity.Secret) []identity.Secret {
+func withTokenEntriesFirst(reg *layout.Registration, secrets []identity.Secret) []identity.Secret {
 	entry := map[string]bool{}
 	for _, sec := range reg.Secrets {
 		entry[sec.ID] = true
@@ -422,12 +467,12 @@ func withTokenEntriesFirst(reg *registration, secrets []identity.Secret) []ident
 // deleteSecretRecords removes records of a client ahead of its delete, and
 // counts them out of its RecordCount in the same transactions, so that the
 // count stays true should the delete itself then fail.
-func (d *Dynamo) deleteSecretRecords(ctx context.Context, clientID string, secrets []identity.Secret) error {
+func (d *Clients) deleteSecretRecords(ctx context.Context, clientID string, secrets []identity.Secret) error {
 	for start := 0; start < len(secrets); start += maxTransactItems - 1 {
 		end := min(start+maxTransactItems-1, len(secrets))
 		var items []types.TransactWriteItem
 		for _, sec := range secrets[start:end] {
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(sec.ClientID), secretSK(sec.ID))}})
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.ClientPK(sec.ClientID), layout.SecretSK(sec.ID))}})
 		}
 		items = append(items, d.uncounted(clientID, end-start))
 		if _, err := d.transactCounted(ctx, items, len(items)-1, nil); err != nil {

@@ -65,18 +65,18 @@ func TestTransactionConflictsAreRetried(t *testing.T) {
 			api.conflicts.Store(tc.conflicts)
 			st := store.New(api, env.Config.Table)
 			tenant := identity.Tenant{ID: identity.NewID(), Name: "t", CreatedAt: time.Now()}
-			if err := st.CreateTenant(ctx, tenant); err != nil {
+			if err := st.Tenants.CreateTenant(ctx, tenant); err != nil {
 				t.Fatal(err)
 			}
 			c, sec := newClient(tenant.ID)
-			err := st.CreateClient(ctx, c, sec, 10)
+			err := st.Clients.CreateClient(ctx, c, sec, 10)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err %v, want %v", err, tc.wantErr)
 			}
 			if got := api.calls.Load(); got != tc.wantCalls {
 				t.Fatalf("%d transaction calls, want %d", got, tc.wantCalls)
 			}
-			_, getErr := st.GetClient(ctx, tenant.ID, identity.ClientCredential, c.ID)
+			_, getErr := st.Clients.GetClient(ctx, tenant.ID, identity.ClientCredential, c.ID)
 			if (tc.wantErr == nil) != (getErr == nil) {
 				t.Fatalf("client stored = %v, want %v", getErr == nil, tc.wantErr == nil)
 			}
@@ -87,10 +87,10 @@ func TestTransactionConflictsAreRetried(t *testing.T) {
 func TestCreateTenantTwice(t *testing.T) {
 	st := store.New(env.Clients.DynamoDB, env.Config.Table)
 	tenant := identity.Tenant{ID: identity.NewID(), Name: "t", CreatedAt: time.Now()}
-	if err := st.CreateTenant(context.Background(), tenant); err != nil {
+	if err := st.Tenants.CreateTenant(context.Background(), tenant); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateTenant(context.Background(), tenant); identity.KindOf(err) != identity.KindConflict {
+	if err := st.Tenants.CreateTenant(context.Background(), tenant); identity.KindOf(err) != identity.KindConflict {
 		t.Fatalf("second create: %v", err)
 	}
 }
@@ -102,7 +102,7 @@ func TestRequestsPerRead(t *testing.T) {
 	counting := &countingAPI{API: env.Clients.DynamoDB}
 	st := store.New(counting, env.Config.Table)
 	tenant := identity.Tenant{ID: identity.NewID(), Name: "t", CreatedAt: time.Now()}
-	if err := st.CreateTenant(ctx, tenant); err != nil {
+	if err := st.Tenants.CreateTenant(ctx, tenant); err != nil {
 		t.Fatal(err)
 	}
 	c, sec := newClient(tenant.ID)
@@ -111,22 +111,25 @@ func TestRequestsPerRead(t *testing.T) {
 		run  func() error
 		want int32
 	}{
-		{"create is one transaction", func() error { return st.CreateClient(ctx, c, sec, 10) }, 1},
+		{"create is one transaction", func() error { return st.Clients.CreateClient(ctx, c, sec, 10) }, 1},
 		{"get", func() error {
 			var err error
-			c, err = st.GetClient(ctx, tenant.ID, identity.ClientCredential, c.ID)
+			c, err = st.Clients.GetClient(ctx, tenant.ID, identity.ClientCredential, c.ID)
 			return err
 		}, 1},
 		{"list is the counter and one query", func() error {
-			_, err := st.ListClients(ctx, tenant.ID, identity.ClientCredential, identity.ClientQuery{Count: 10})
+			_, err := st.Clients.ListClients(ctx, tenant.ID, identity.ClientCredential, identity.ListOptions{Count: 10})
 			return err
 		}, 2},
 		{"update is one transaction", func() error {
 			next := c
 			next.Name, next.Version = "n", c.Version+1
-			return st.UpdateClient(ctx, c, next)
+			return st.Clients.UpdateClient(ctx, c, next)
 		}, 1},
-		{"delete is two reads and one transaction", func() error { _, err := st.DeleteClient(ctx, tenant.ID, identity.ClientCredential, c.ID); return err }, 3},
+		{"delete is two reads and one transaction", func() error {
+			_, err := st.Clients.DeleteClient(ctx, tenant.ID, identity.ClientCredential, c.ID)
+			return err
+		}, 3},
 	} {
 		counting.n.Store(0)
 		if err := step.run(); err != nil {

@@ -10,7 +10,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/auth"
+	"identityservice/shared/store/layout"
 )
+
+// PublishedKeys keeps the published JWKS (SIGNINGKEYS / #JWKS).
+type PublishedKeys struct{ base }
+
+var _ auth.PublicKeyStore = (*PublishedKeys)(nil)
 
 // The published JWKS: public keys only, readable by every function;
 // template.yaml lets only TokenFunction write this partition.
@@ -19,26 +25,24 @@ const (
 	skJWKS        = "#JWKS"
 )
 
-var _ auth.PublicKeyStore = (*Dynamo)(nil)
-
 func jwksItem(jwks []byte, version int64) item {
-	it := key(pkSigningKeys, skJWKS)
-	it["Type"] = s("JWKS")
-	it["Jwks"] = s(string(jwks))
-	it["SetVersion"] = n(version)
+	it := layout.Key(pkSigningKeys, skJWKS)
+	it["Type"] = layout.S("JWKS")
+	it["Jwks"] = layout.S(string(jwks))
+	it["SetVersion"] = layout.N(version)
 	return it
 }
 
 // PublishJWKS stores the public key set unless one of a higher version is
 // published; then it answers *auth.NewerJWKSError with what is stored
 // (see auth.PublicKeyStore).
-func (d *Dynamo) PublishJWKS(ctx context.Context, jwks []byte, version int64) error {
+func (d *PublishedKeys) PublishJWKS(ctx context.Context, jwks []byte, version int64) error {
 	_, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: jwksItem(jwks, version),
 		ConditionExpression:       aws.String("attribute_not_exists(SetVersion) OR SetVersion <= :v"),
-		ExpressionAttributeValues: item{":v": n(version)}})
+		ExpressionAttributeValues: item{":v": layout.N(version)}})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(pkSigningKeys, skJWKS), ConsistentRead: aws.Bool(true)})
+		out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(pkSigningKeys, skJWKS), ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			return storageError("read JWKS", err)
 		}
@@ -58,7 +62,7 @@ func (d *Dynamo) PublishJWKS(ctx context.Context, jwks []byte, version int64) er
 }
 
 // ReplaceJWKS stores the public key set whatever is published.
-func (d *Dynamo) ReplaceJWKS(ctx context.Context, jwks []byte, version int64) error {
+func (d *PublishedKeys) ReplaceJWKS(ctx context.Context, jwks []byte, version int64) error {
 	if _, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: jwksItem(jwks, version)}); err != nil {
 		return storageError("replace JWKS", err)
 	}
@@ -66,8 +70,8 @@ func (d *Dynamo) ReplaceJWKS(ctx context.Context, jwks []byte, version int64) er
 }
 
 // JWKS reads the public key set.
-func (d *Dynamo) JWKS(ctx context.Context) ([]byte, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(pkSigningKeys, skJWKS), ConsistentRead: aws.Bool(true)})
+func (d *PublishedKeys) JWKS(ctx context.Context) ([]byte, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(pkSigningKeys, skJWKS), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, storageError("read JWKS", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/identity"
+	"identityservice/shared/store/layout"
 	"identityservice/shared/sweep"
 )
 
@@ -19,22 +20,25 @@ import (
 // FinishedAt (unix nanoseconds) orders overlapping runs.
 const skLastRun = "#LASTRUN"
 
-var _ sweep.RunRecorder = (*Dynamo)(nil)
+// SweepRuns keeps the summary of the sweeper's last run.
+type SweepRuns struct{ base }
+
+var _ sweep.RunRecorder = (*SweepRuns)(nil)
 
 // RecordRun stores r as the last run, unless a run that finished later is
 // already stored.
-func (d *Dynamo) RecordRun(ctx context.Context, r sweep.LastRun) error {
+func (d *SweepRuns) RecordRun(ctx context.Context, r sweep.LastRun) error {
 	summary, err := json.Marshal(r)
 	if err != nil {
 		return identity.Internal("encode sweep summary", err)
 	}
-	it := key(pkSweeper, skLastRun)
-	it["Type"] = s("SweeperLastRun")
-	it["Summary"] = s(string(summary))
-	it["FinishedAt"] = n(r.FinishedAt.UnixNano())
+	it := layout.Key(pkSweeper, skLastRun)
+	it["Type"] = layout.S("SweeperLastRun")
+	it["Summary"] = layout.S(string(summary))
+	it["FinishedAt"] = layout.N(r.FinishedAt.UnixNano())
 	_, err = d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: it,
 		ConditionExpression:       aws.String("attribute_not_exists(FinishedAt) OR FinishedAt <= :f"),
-		ExpressionAttributeValues: item{":f": n(r.FinishedAt.UnixNano())}})
+		ExpressionAttributeValues: item{":f": layout.N(r.FinishedAt.UnixNano())}})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return nil // a later run's summary is stored
@@ -47,8 +51,8 @@ func (d *Dynamo) RecordRun(ctx context.Context, r sweep.LastRun) error {
 
 // LastRun returns the last run's summary; false when no run has recorded
 // one yet.
-func (d *Dynamo) LastRun(ctx context.Context) (sweep.LastRun, bool, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(pkSweeper, skLastRun),
+func (d *SweepRuns) LastRun(ctx context.Context) (sweep.LastRun, bool, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(pkSweeper, skLastRun),
 		ProjectionExpression: aws.String("Summary")})
 	if err != nil {
 		return sweep.LastRun{}, false, storageError("get sweep summary", err)
@@ -56,10 +60,10 @@ func (d *Dynamo) LastRun(ctx context.Context) (sweep.LastRun, bool, error) {
 	if out.Item == nil {
 		return sweep.LastRun{}, false, nil
 	}
-	r := reader{it: out.Item}
-	raw := r.str("Summary", true)
-	if r.err != nil {
-		return sweep.LastRun{}, false, identity.Internal("decode sweep summary", r.err)
+	r := layout.Reader{It: out.Item}
+	raw := r.Str("Summary", true)
+	if r.Err != nil {
+		return sweep.LastRun{}, false, identity.Internal("decode sweep summary", r.Err)
 	}
 	var run sweep.LastRun
 	if err := json.Unmarshal([]byte(raw), &run); err != nil {

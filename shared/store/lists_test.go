@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"identityservice/infra/tableops"
 	"identityservice/shared/identity"
-	"identityservice/shared/store"
 )
 
 // A list costs its page: in a tenant of 2,100 Client Credential clients, a
@@ -44,7 +44,7 @@ func TestListsCostTheirPage(t *testing.T) {
 	}
 	hybrid := identity.Client{TenantID: ten.ID, ID: identity.NewID(), Kind: identity.Hybrid, Name: "hybrid", Enabled: true, Tags: []string{}, Version: 1, CreatedAt: now, UpdatedAt: now, Seq: total + 1}
 	began := time.Now()
-	if err := store.BulkLoadClients(ctx, env.Clients.DynamoDB, env.Config.Table, ten.ID, append(clients, hybrid)); err != nil {
+	if err := tableops.BulkLoadClients(ctx, env.Clients.DynamoDB, env.Config.Table, ten.ID, append(clients, hybrid)); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("loaded %d clients in %s", total+1, time.Since(began).Round(time.Millisecond))
@@ -203,7 +203,7 @@ func TestListOrderStableUnderInserts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn, err := svc.Store.GetTenant(ctx, ten.ID)
+	tn, err := svc.Tenants.GetTenant(ctx, ten.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

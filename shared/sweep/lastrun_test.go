@@ -12,7 +12,7 @@ import (
 // never replaces the summary of one that finished later.
 func TestRunRecordsItsSummary(t *testing.T) {
 	f := newFixture(t)
-	if _, ok, err := f.store.LastRun(f.ctx); err != nil || ok {
+	if _, ok, err := f.store.Runs.LastRun(f.ctx); err != nil || ok {
 		t.Fatalf("before any run: LastRun ok=%v err=%v, want nothing recorded", ok, err)
 	}
 	exp := f.base.Add(90 * time.Minute)
@@ -21,12 +21,12 @@ func TestRunRecordsItsSummary(t *testing.T) {
 	at := f.base.Add(2 * time.Hour)
 	f.clock.Set(at)
 	sw := f.sweeper(settings())
-	sw.Runs = f.store
+	sw.Runs = f.store.Runs
 	counts, err := sw.Run(f.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok, err := f.store.LastRun(f.ctx)
+	got, ok, err := f.store.Runs.LastRun(f.ctx)
 	if err != nil || !ok {
 		t.Fatalf("LastRun after a run: ok=%v err=%v", ok, err)
 	}
@@ -39,17 +39,17 @@ func TestRunRecordsItsSummary(t *testing.T) {
 
 	// A run that finished before the recorded one (overlapping runs) loses.
 	older := sweep.LastRun{StartedAt: at.Add(-time.Hour), FinishedAt: at.Add(-time.Hour), Counts: sweep.Counts{Warned: 99}}
-	if err := f.store.RecordRun(f.ctx, older); err != nil {
+	if err := f.store.Runs.RecordRun(f.ctx, older); err != nil {
 		t.Fatal(err)
 	}
-	if again, _, _ := f.store.LastRun(f.ctx); again.Counts != counts {
+	if again, _, _ := f.store.Runs.LastRun(f.ctx); again.Counts != counts {
 		t.Errorf("an older run replaced the summary: %+v", again.Counts)
 	}
 	newer := sweep.LastRun{StartedAt: at.Add(time.Hour), FinishedAt: at.Add(time.Hour), Counts: sweep.Counts{Warned: 3}, FailedSteps: []string{"purge"}}
-	if err := f.store.RecordRun(f.ctx, newer); err != nil {
+	if err := f.store.Runs.RecordRun(f.ctx, newer); err != nil {
 		t.Fatal(err)
 	}
-	if again, _, _ := f.store.LastRun(f.ctx); again.Counts.Warned != 3 || len(again.FailedSteps) != 1 || again.FailedSteps[0] != "purge" {
+	if again, _, _ := f.store.Runs.LastRun(f.ctx); again.Counts.Warned != 3 || len(again.FailedSteps) != 1 || again.FailedSteps[0] != "purge" {
 		t.Errorf("a later run's summary was not stored: %+v", again)
 	}
 }

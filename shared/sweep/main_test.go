@@ -119,7 +119,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.store = store.New(env.Clients.DynamoDB, f.table)
 	f.vault = vault.New(env.Clients.SecretsManager, f.prefix)
-	f.svc = &identity.Service{Store: f.store, Vault: f.vault, Now: f.clock.Now, Log: slog.New(slog.NewJSONHandler(f.logs, nil))}
+	f.svc = &identity.Service{Stores: f.store.Identity(), Vault: f.vault, Now: f.clock.Now, Log: slog.New(slog.NewJSONHandler(f.logs, nil))}
 	ten, err := f.svc.CreateTenant(ctx, "", "sweep test", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +198,7 @@ func settings() sweep.Settings {
 // summary lines go to f.logs.
 func (f *fixture) sweeper(s sweep.Settings) *sweep.Sweeper {
 	_, clients := f.sweeperAWS("default")
-	return f.sweeperOn(s, "default", store.New(clients.DynamoDB, f.table))
+	return f.sweeperOn(s, "default", store.New(clients.DynamoDB, f.table).SweepQueue)
 }
 
 // sweeperAWS returns clients whose calls are recorded as SweeperFunction's

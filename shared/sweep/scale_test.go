@@ -14,6 +14,7 @@ import (
 	"identityservice/infra/testenv/meter"
 	"identityservice/shared/identity"
 	"identityservice/shared/store"
+	"identityservice/shared/store/layout"
 	"identityservice/shared/sweep"
 )
 
@@ -104,7 +105,7 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 	// The expiry steps alone: purge, expire and warn.
 	s := settings()
 	s.ReconcileBatch = 0
-	c, err := f.sweeperOn(s, "default", store.New(api, f.table)).Run(f.ctx)
+	c, err := f.sweeperOn(s, "default", store.New(api, f.table).SweepQueue).Run(f.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,13 +139,13 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 	// Every queue's shards are queried (one request each, reading nothing
 	// when nothing is due), plus a page per shard with work.
 	queues := 2 + sweep.MaxWarningWindows + 1 // swept, inbox, pending 0..5
-	if limit := queues*store.ExpiryShards + store.ExpiryShards; reads > limit {
-		t.Fatalf("the expiry steps made %d read requests; want at most %d (%d queues of %d shards, and a page per shard with work)", reads, limit, queues, store.ExpiryShards)
+	if limit := queues*layout.ExpiryShards + layout.ExpiryShards; reads > limit {
+		t.Fatalf("the expiry steps made %d read requests; want at most %d (%d queues of %d shards, and a page per shard with work)", reads, limit, queues, layout.ExpiryShards)
 	}
 	// The records are spread over the shards: no index partition key
 	// value takes every write.
 	perPK := map[string]int{}
-	spread := &dynamodb.ScanInput{TableName: aws.String(f.table), IndexName: aws.String(store.ExpiryIndex), ProjectionExpression: aws.String("ExpiryPK")}
+	spread := &dynamodb.ScanInput{TableName: aws.String(f.table), IndexName: aws.String(layout.ExpiryIndex), ProjectionExpression: aws.String("ExpiryPK")}
 	for {
 		out, err := env.Clients.DynamoDB.Scan(f.ctx, spread)
 		if err != nil {
@@ -160,7 +161,7 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 	}
 	for _, queue := range []string{"NOEXPIRY", "EXPIRY"} {
 		shards, most, sum := 0, 0, 0
-		for shard := range store.ExpiryShards {
+		for shard := range layout.ExpiryShards {
 			if c := perPK[fmt.Sprintf("%s#%02d", queue, shard)]; c > 0 {
 				shards++
 				most = max(most, c)
@@ -168,8 +169,8 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 			}
 		}
 		t.Logf("queue %s: %d records over %d index partition key values, at most %d in one", queue, sum, shards, most)
-		if shards < store.ExpiryShards || most > 2*sum/store.ExpiryShards+5 {
-			t.Fatalf("queue %s: %d records on %d of %d shards, %d in the fullest: not spread", queue, sum, shards, store.ExpiryShards, most)
+		if shards < layout.ExpiryShards || most > 2*sum/layout.ExpiryShards+5 {
+			t.Fatalf("queue %s: %d records on %d of %d shards, %d in the fullest: not spread", queue, sum, shards, layout.ExpiryShards, most)
 		}
 	}
 	for _, sec := range expiredSecs[:5] {
@@ -183,7 +184,7 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 	// record that has no material: these seeded records have none), not
 	// the table.
 	s = settings()
-	c, err = f.sweeperOn(s, "default", store.New(api, f.table)).Run(f.ctx)
+	c, err = f.sweeperOn(s, "default", store.New(api, f.table).SweepQueue).Run(f.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,7 +120,7 @@ func TestFailedPutEventsReleasesTheClaim(t *testing.T) {
 	exp := f.base.Add(20 * sweep.Day)
 	sec := f.client(&exp).Secret
 	f.clock.Set(f.base)
-	c, err := f.sweeperOn(settings(), "no-such-bus", f.store).Run(f.ctx)
+	c, err := f.sweeperOn(settings(), "no-such-bus", f.store.SweepQueue).Run(f.ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +141,11 @@ func TestAbandonedClaimIsTakenOver(t *testing.T) {
 	f := newFixture(t)
 	exp := f.base.Add(20 * sweep.Day)
 	f.client(&exp)
-	recs, _, err := f.store.Due(f.ctx, sweep.Queue{Stage: sweep.Inbox}, exp, "")
+	recs, _, err := f.store.SweepQueue.Due(f.ctx, sweep.Queue{Stage: sweep.Inbox}, exp, "")
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("due records: %v, %v", recs, err)
 	}
-	if ok, err := f.store.ClaimWarning(f.ctx, recs[0], 30, f.base, f.base.Add(-time.Hour)); !ok || err != nil {
+	if ok, err := f.store.SweepQueue.ClaimWarning(f.ctx, recs[0], 30, f.base, f.base.Add(-time.Hour)); !ok || err != nil {
 		t.Fatalf("claim: %v, %v", ok, err)
 	}
 	timeout := sweep.DefaultSettings().ClaimTimeout

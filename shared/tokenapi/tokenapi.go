@@ -141,11 +141,11 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", err.Error())
 	}
 	if !ok {
-		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Reason)
+		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Message)
 	}
 	client, err := h.clients.AuthenticateClient(r.Context(), id, secret)
 	if errors.Is(err, identity.ErrInvalidClient) {
-		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Reason)
+		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Message)
 	}
 	if err != nil {
 		return httpapi.Response{}, serverError("The token could not be issued; retry.", fmt.Errorf("token request: %w", err))

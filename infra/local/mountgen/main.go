@@ -214,6 +214,9 @@ func constructor(path string) (mount, error) {
 				}
 				return false
 			}
+			// a.B.C: only the operand is checked; C names a field.
+			ast.Inspect(n.X, visit)
+			return false
 		case *ast.Ident:
 			// A bare identifier other than a parameter (or a predeclared
 			// one) is local to package main, which the server cannot

@@ -21,7 +21,7 @@ var functions = map[string]func(*config.App) []httpapi.Route{
 	"functions/clientsecrets":           lambdafn.ServiceRoutes(ocsapi.ClientSecretRoutes),           // ClientSecretsFunction
 	"functions/hybridclients":           lambdafn.ServiceRoutes(ocsapi.HybridClientRoutes),           // HybridClientsFunction
 	"functions/portal": func(a *config.App) []httpapi.Route {
-		return portal.Routes(portal.Deps{Sweeps: a.Store, Clients: a.Service, Tenants: a.Store})
+		return portal.Routes(portal.Deps{Sweeps: a.Store.Runs, Clients: a.Service, Tenants: a.Store.Tenants})
 	}, // PortalFunction
 	"functions/token": func(a *config.App) []httpapi.Route {
 		return tokenapi.Routes(tokenapi.Deps{Clients: a.Service, Tokens: a.TokenIssuer(), IssuerURL: a.IssuerURL})

@@ -1,4 +1,9 @@
-package store
+// Package tableops is the operator's tooling on the table, beside the
+// admin CLI (infra/admin): the migration of items written by earlier
+// versions of the store, and bulk loads of test and benchmark data. Both
+// write items below the store's aggregates (shared/store), through the
+// table's layout (shared/store/layout), with operator credentials.
+package tableops
 
 import (
 	"context"
@@ -10,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/identity"
+	"identityservice/shared/store/layout"
 )
 
 // BatchWriter is the part of the DynamoDB client a bulk load uses.
@@ -33,13 +39,13 @@ func BulkLoadClients(ctx context.Context, api BatchWriter, table, tenantID strin
 		if c.TenantID != tenantID || c.Seq <= 0 {
 			return fmt.Errorf("bulk load: client %s: want tenant %s and a positive Seq", c.ID, tenantID)
 		}
-		items = append(items, clientItem(c), orderItem(c))
+		items = append(items, layout.ClientItem(c), layout.OrderItem(c))
 		for _, tag := range c.Tags {
-			items = append(items, tagItem(c, tag))
+			items = append(items, layout.TagItem(c, tag))
 		}
-		reg := registrationItem(c, identity.Secret{})
-		reg[attrSecrets] = &types.AttributeValueMemberM{Value: item{}}
-		reg[attrRecordCount] = n(0)
+		reg := layout.RegistrationItem(c, identity.Secret{})
+		reg[layout.AttrSecrets] = &types.AttributeValueMemberM{Value: item{}}
+		reg[layout.AttrRecordCount] = layout.N(0)
 		items = append(items, reg)
 		counts[c.Kind]++
 		last = max(last, c.Seq)
@@ -48,15 +54,15 @@ func BulkLoadClients(ctx context.Context, api BatchWriter, table, tenantID strin
 		return err
 	}
 	names := map[string]string{}
-	values := item{":last": n(last), ":total": n(int64(len(clients)))}
+	values := item{":last": layout.N(last), ":total": layout.N(int64(len(clients)))}
 	update := "SET LastSeq = :last, ClientCount = ClientCount + :total"
 	for kind, c := range counts {
 		alias := "#k" + fmt.Sprint(int(kind))
-		names[alias] = kindCountAttr(kind)
-		values[":k"+fmt.Sprint(int(kind))] = n(c)
+		names[alias] = layout.KindCountAttr(kind)
+		values[":k"+fmt.Sprint(int(kind))] = layout.N(c)
 		update += ", " + alias + " = " + alias + " + :k" + fmt.Sprint(int(kind))
 	}
-	_, err := api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: key(tenantPK(tenantID), skTenant),
+	_, err := api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: layout.Key(layout.TenantPK(tenantID), layout.SkTenant),
 		UpdateExpression: aws.String(update), ConditionExpression: aws.String("attribute_exists(PK) AND LastSeq < :last"),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values})
 	if err != nil {
@@ -64,6 +70,9 @@ func BulkLoadClients(ctx context.Context, api BatchWriter, table, tenantID strin
 	}
 	return nil
 }
+
+// item is a stored item.
+type item = layout.Item
 
 // batchWrite puts items, 25 per BatchWriteItem, on four connections.
 func batchWrite(ctx context.Context, api BatchWriter, table string, items []item) error {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/identity"
+	"identityservice/shared/store/layout"
 	"identityservice/shared/sweep"
 )
 
@@ -23,11 +23,16 @@ import (
 // queue for what is due, so a run reads what it has to do and not the
 // table; every write is conditional on the record being as it was read.
 
-var _ sweep.Store = (*Dynamo)(nil)
+// SweepQueue is the sweeper's side of the secret records: the queues of
+// the index ByExpiry, warning claims, and the reconciliation's walks and
+// cursors.
+type SweepQueue struct{ base }
+
+var _ sweep.Store = (*SweepQueue)(nil)
 
 const (
-	pendingPartitionPrefix = "PENDING#"
-	sweptPartition         = "SWEPT"
+	pendingPartitionPrefix = layout.PendingPartitionPrefix
+	sweptPartition         = layout.SweptPartition
 
 	pkSweeper = "SWEEPER"
 	skCursors = "#CURSORS"
@@ -46,7 +51,7 @@ const (
 func queueName(q sweep.Queue) string {
 	switch q.Stage {
 	case sweep.Inbox:
-		return expiryPartition
+		return layout.ExpiryPartition
 	case sweep.Pending:
 		return pendingPartitionPrefix + strconv.Itoa(q.Pending)
 	default:
@@ -55,7 +60,7 @@ func queueName(q sweep.Queue) string {
 }
 
 // partition is the ExpiryPK of record r's secret in queue q.
-func partition(q sweep.Queue, secretID string) string { return expiryPK(queueName(q), secretID) }
+func partition(q sweep.Queue, secretID string) string { return layout.ExpiryPK(queueName(q), secretID) }
 
 // queueOf reads the queue of an ExpiryPK (<queue>#<shard>).
 func queueOf(pk string) (sweep.Queue, bool) {
@@ -63,12 +68,12 @@ func queueOf(pk string) (sweep.Queue, bool) {
 	if i < 0 {
 		return sweep.Queue{}, false
 	}
-	if shard, err := strconv.Atoi(pk[i+1:]); err != nil || shard < 0 || shard >= ExpiryShards {
+	if shard, err := strconv.Atoi(pk[i+1:]); err != nil || shard < 0 || shard >= layout.ExpiryShards {
 		return sweep.Queue{}, false
 	}
 	p := pk[:i]
 	switch {
-	case p == expiryPartition:
+	case p == layout.ExpiryPartition:
 		return sweep.Queue{Stage: sweep.Inbox}, true
 	case p == sweptPartition:
 		return sweep.Queue{Stage: sweep.Swept}, true
@@ -89,26 +94,28 @@ func claimNames(days int) map[string]string {
 
 // SecretRecordItem is the stored item of a secret record, for bulk loads
 // (BatchWriteItem) such as the sweeper's scale test.
-func SecretRecordItem(sec identity.Secret) map[string]types.AttributeValue { return secretItem(sec) }
+func SecretRecordItem(sec identity.Secret) map[string]types.AttributeValue {
+	return layout.SecretItem(sec)
+}
 
 // Due returns a page of the records in queue q due at or before upTo: the
 // queue's shards are queried in turn (the cursor says which and where),
 // each in ExpiresAt order. A shard with nothing due costs one request that
 // reads no item.
-func (d *Dynamo) Due(ctx context.Context, q sweep.Queue, upTo time.Time, after string) ([]sweep.Record, string, error) {
+func (d *SweepQueue) Due(ctx context.Context, q sweep.Queue, upTo time.Time, after string) ([]sweep.Record, string, error) {
 	var c walkCursor
 	if after != "" {
-		if err := json.Unmarshal([]byte(after), &c); err != nil || c.Partition < 0 || c.Partition >= ExpiryShards {
+		if err := json.Unmarshal([]byte(after), &c); err != nil || c.Partition < 0 || c.Partition >= layout.ExpiryShards {
 			return nil, "", fmt.Errorf("due cursor %q: unreadable", after)
 		}
 	}
 	for {
-		p := shardKey(queueName(q), c.Partition)
+		p := layout.ShardKey(queueName(q), c.Partition)
 		in := &dynamodb.QueryInput{
 			TableName:                 &d.table,
-			IndexName:                 aws.String(ExpiryIndex),
+			IndexName:                 aws.String(layout.ExpiryIndex),
 			KeyConditionExpression:    aws.String("ExpiryPK = :q AND ExpiresAt <= :upTo"),
-			ExpressionAttributeValues: item{":q": s(p), ":upTo": n(upTo.Unix())},
+			ExpressionAttributeValues: item{":q": layout.S(p), ":upTo": layout.N(upTo.Unix())},
 			Limit:                     aws.Int32(duePage),
 		}
 		if c.Key != "" {
@@ -131,7 +138,7 @@ func (d *Dynamo) Due(ctx context.Context, q sweep.Queue, upTo time.Time, after s
 		}
 		if c.Key == "" {
 			c.Partition++
-			if c.Partition == ExpiryShards {
+			if c.Partition == layout.ExpiryShards {
 				return recs, "", nil
 			}
 		}
@@ -143,16 +150,16 @@ func (d *Dynamo) Due(ctx context.Context, q sweep.Queue, upTo time.Time, after s
 }
 
 func decodeRecord(it item) sweep.Record {
-	sec, err := decodeSecret(it)
-	r := reader{it: it}
+	sec, err := layout.DecodeSecret(it)
+	r := layout.Reader{It: it}
 	rec := sweep.Record{Secret: sec, Problem: err, Warnings: map[int]sweep.Claim{}}
-	p := r.str(attrExpiryPK, true)
+	p := r.Str(layout.AttrExpiryPK, true)
 	q, ok := queueOf(p)
 	if !ok && rec.Problem == nil {
-		rec.Problem = fmt.Errorf("attribute %s: unknown queue %q", attrExpiryPK, p)
+		rec.Problem = fmt.Errorf("attribute %s: unknown queue %q", layout.AttrExpiryPK, p)
 	}
 	rec.Queue = q
-	rec.DueAt = time.Unix(r.num(attrExpiresAt, true), 0).UTC()
+	rec.DueAt = time.Unix(r.Num(layout.AttrExpiresAt, true), 0).UTC()
 	for name, v := range it {
 		days, err := strconv.Atoi(strings.TrimPrefix(name, warnAttrPrefix))
 		if !strings.HasPrefix(name, warnAttrPrefix) || err != nil {
@@ -162,36 +169,25 @@ func decodeRecord(it item) sweep.Record {
 		if !ok {
 			continue
 		}
-		cr := reader{it: m.Value}
+		cr := layout.Reader{It: m.Value}
 		rec.Warnings[days] = sweep.Claim{
-			Expiration: time.Unix(cr.num("E", true), 0).UTC(),
-			Sent:       cr.str("S", true) == claimSent,
-			ClaimedAt:  time.UnixMilli(cr.num("At", true)).UTC(),
+			Expiration: time.Unix(cr.Num("E", true), 0).UTC(),
+			Sent:       cr.Str("S", true) == claimSent,
+			ClaimedAt:  time.UnixMilli(cr.Num("At", true)).UTC(),
 		}
 	}
 	if rec.Problem == nil {
-		rec.Problem = r.err
+		rec.Problem = r.Err
 	}
 	return rec
 }
 
-func recordKey(r sweep.Record) item { return key(clientPK(r.Secret.ClientID), secretSK(r.Secret.ID)) }
-
-// conditional runs a conditional write and reports whether its condition
-// held.
-func conditional(op string, err error) (bool, error) {
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return false, nil
-	}
-	if err != nil {
-		return false, storageError(op, err)
-	}
-	return true, nil
+func recordKey(r sweep.Record) item {
+	return layout.Key(layout.ClientPK(r.Secret.ClientID), layout.SecretSK(r.Secret.ID))
 }
 
 // ClaimWarning claims r's warning for a window with a conditional write.
-func (d *Dynamo) ClaimWarning(ctx context.Context, r sweep.Record, days int, at, staleBefore time.Time) (bool, error) {
+func (d *SweepQueue) ClaimWarning(ctx context.Context, r sweep.Record, days int, at, staleBefore time.Time) (bool, error) {
 	if r.Secret.Expiration == nil {
 		return false, nil
 	}
@@ -204,10 +200,10 @@ func (d *Dynamo) ClaimWarning(ctx context.Context, r sweep.Record, days int, at,
 			" AND (attribute_not_exists(#w) OR #w.#E <> :e OR (#w.#S = :pending AND #w.#At < :stale))"),
 		ExpressionAttributeNames: claimNames(days),
 		ExpressionAttributeValues: item{
-			":claim":   &types.AttributeValueMemberM{Value: item{"E": n(exp), "S": s(claimPending), "At": n(at.UnixMilli())}},
-			":e":       n(exp),
-			":pending": s(claimPending),
-			":stale":   n(staleBefore.UnixMilli()),
+			":claim":   &types.AttributeValueMemberM{Value: item{"E": layout.N(exp), "S": layout.S(claimPending), "At": layout.N(at.UnixMilli())}},
+			":e":       layout.N(exp),
+			":pending": layout.S(claimPending),
+			":stale":   layout.N(staleBefore.UnixMilli()),
 		},
 	})
 	return conditional("claim warning", err)
@@ -218,26 +214,26 @@ func (d *Dynamo) ClaimWarning(ctx context.Context, r sweep.Record, days int, at,
 func claimHeld(r sweep.Record, days int, at time.Time) (string, map[string]string, item) {
 	return "#w.#E = :e AND #w.#At = :at AND #w.#S = :pending",
 		claimNames(days),
-		item{":e": n(r.Secret.Expiration.Unix()), ":at": n(at.UnixMilli()), ":pending": s(claimPending)}
+		item{":e": layout.N(r.Secret.Expiration.Unix()), ":at": layout.N(at.UnixMilli()), ":pending": layout.S(claimPending)}
 }
 
 // ConfirmWarning marks a claim sent. A claim taken over meanwhile is left
 // to its new holder.
-func (d *Dynamo) ConfirmWarning(ctx context.Context, r sweep.Record, days int, at time.Time) error {
+func (d *SweepQueue) ConfirmWarning(ctx context.Context, r sweep.Record, days int, at time.Time) error {
 	cond, names, values := claimHeld(r, days, at)
-	values[":sent"] = s(claimSent)
+	values[":sent"] = layout.S(claimSent)
 	_, err := conditional("confirm warning", d.updateItem(ctx, r, "SET #w.#S = :sent", cond, names, values))
 	return err
 }
 
 // ReleaseWarning withdraws a claim, so that the next run sends the warning.
-func (d *Dynamo) ReleaseWarning(ctx context.Context, r sweep.Record, days int, at time.Time) error {
+func (d *SweepQueue) ReleaseWarning(ctx context.Context, r sweep.Record, days int, at time.Time) error {
 	cond, names, values := claimHeld(r, days, at)
 	_, err := conditional("release warning", d.updateItem(ctx, r, "REMOVE #w", cond, names, values))
 	return err
 }
 
-func (d *Dynamo) updateItem(ctx context.Context, r sweep.Record, update, cond string, names map[string]string, values item) error {
+func (d *SweepQueue) updateItem(ctx context.Context, r sweep.Record, update, cond string, names map[string]string, values item) error {
 	in := &dynamodb.UpdateItemInput{
 		TableName:                 &d.table,
 		Key:                       recordKey(r),
@@ -255,12 +251,12 @@ func (d *Dynamo) updateItem(ctx context.Context, r sweep.Record, update, cond st
 // unchanged is the condition that a record is where and as the sweeper read
 // it: same queue, same time in the index.
 func unchanged(r sweep.Record) (string, item) {
-	return "ExpiryPK = :q AND ExpiresAt = :due", item{":q": s(partition(r.Queue, r.Secret.ID)), ":due": n(r.DueAt.Unix())}
+	return "ExpiryPK = :q AND ExpiresAt = :due", item{":q": layout.S(partition(r.Queue, r.Secret.ID)), ":due": layout.N(r.DueAt.Unix())}
 }
 
 // Move puts r in another queue once the warnings of the windows sent are
 // sent for its expiration.
-func (d *Dynamo) Move(ctx context.Context, r sweep.Record, to sweep.Queue, sent []int) (bool, error) {
+func (d *SweepQueue) Move(ctx context.Context, r sweep.Record, to sweep.Queue, sent []int) (bool, error) {
 	if r.Secret.Expiration == nil {
 		return false, nil
 	}
@@ -273,19 +269,19 @@ func (d *Dynamo) Move(ctx context.Context, r sweep.Record, to sweep.Queue, sent 
 		names["#E"], names["#S"] = "E", "S"
 		cond += " AND " + alias + ".#E = :e AND " + alias + ".#S = :sent"
 	}
-	values[":to"] = s(partition(to, r.Secret.ID))
+	values[":to"] = layout.S(partition(to, r.Secret.ID))
 	if len(sent) > 0 {
-		values[":e"] = n(r.Secret.Expiration.Unix())
-		values[":sent"] = s(claimSent)
+		values[":e"] = layout.N(r.Secret.Expiration.Unix())
+		values[":sent"] = layout.S(claimSent)
 	}
 	return conditional("move secret record", d.updateItem(ctx, r, "SET ExpiryPK = :to", cond, names, values))
 }
 
 // MarkSwept moves r to the swept queue and records when.
-func (d *Dynamo) MarkSwept(ctx context.Context, r sweep.Record, at time.Time) (bool, error) {
+func (d *SweepQueue) MarkSwept(ctx context.Context, r sweep.Record, at time.Time) (bool, error) {
 	cond, values := unchanged(r)
-	values[":swept"] = s(partition(sweep.Queue{Stage: sweep.Swept}, r.Secret.ID))
-	values[":at"] = ts(at)
+	values[":swept"] = layout.S(partition(sweep.Queue{Stage: sweep.Swept}, r.Secret.ID))
+	values[":at"] = layout.Ts(at)
 	return conditional("mark secret swept", d.updateItem(ctx, r, "SET ExpiryPK = :swept, SweptAt = :at", cond, nil, values))
 }
 
@@ -294,7 +290,7 @@ func (d *Dynamo) MarkSwept(ctx context.Context, r sweep.Record, at time.Time) (b
 // entry until the client's next add), in one transaction, so that no entry
 // outlives its record. A token item without the count, or no token item, is
 // left alone.
-func (d *Dynamo) Remove(ctx context.Context, r sweep.Record) (bool, error) {
+func (d *SweepQueue) Remove(ctx context.Context, r sweep.Record) (bool, error) {
 	cond, values := unchanged(r)
 	reasons, err := d.transactCounted(ctx, []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: &d.table, Key: recordKey(r),
@@ -309,17 +305,17 @@ func (d *Dynamo) Remove(ctx context.Context, r sweep.Record) (bool, error) {
 
 // RecordStates reads the records of up to 100 pieces of material in one
 // strongly consistent BatchGetItem.
-func (d *Dynamo) RecordStates(ctx context.Context, refs []identity.MaterialRef) ([]sweep.RecordState, error) {
+func (d *SweepQueue) RecordStates(ctx context.Context, refs []identity.MaterialRef) ([]sweep.RecordState, error) {
 	if len(refs) > 100 {
 		return nil, fmt.Errorf("record states of %d refs: at most 100", len(refs))
 	}
 	seen := map[string]bool{}
 	var keys []item
 	for _, ref := range refs {
-		k := clientPK(ref.ClientID) + "|" + secretSK(ref.SecretID)
+		k := layout.ClientPK(ref.ClientID) + "|" + layout.SecretSK(ref.SecretID)
 		if !seen[k] {
 			seen[k] = true
-			keys = append(keys, key(clientPK(ref.ClientID), secretSK(ref.SecretID)))
+			keys = append(keys, layout.Key(layout.ClientPK(ref.ClientID), layout.SecretSK(ref.SecretID)))
 		}
 	}
 	states := make([]sweep.RecordState, len(refs))
@@ -332,14 +328,14 @@ func (d *Dynamo) RecordStates(ctx context.Context, refs []identity.MaterialRef) 
 	}
 	byKey := map[string]item{}
 	for _, it := range found {
-		r := reader{it: it}
-		byKey[r.str(attrPK, true)+"|"+r.str(attrSK, true)] = it
+		r := layout.Reader{It: it}
+		byKey[r.Str(layout.AttrPK, true)+"|"+r.Str(layout.AttrSK, true)] = it
 	}
 	for i, ref := range refs {
-		it, ok := byKey[clientPK(ref.ClientID)+"|"+secretSK(ref.SecretID)]
-		r := reader{it: it}
+		it, ok := byKey[layout.ClientPK(ref.ClientID)+"|"+layout.SecretSK(ref.SecretID)]
+		r := layout.Reader{It: it}
 		switch {
-		case !ok || r.str("TenantId", true) != ref.TenantID:
+		case !ok || r.Str("TenantId", true) != ref.TenantID:
 			states[i] = sweep.NoRecord
 		case it["SweptAt"] != nil || it["DeletedAt"] != nil:
 			states[i] = sweep.Finished
@@ -353,14 +349,14 @@ func (d *Dynamo) RecordStates(ctx context.Context, refs []identity.MaterialRef) 
 // activePartitions are the index partitions (queues and their shards)
 // that may hold active records, in the order the records walk visits them.
 func activePartitions() []string {
-	queues := []string{noExpiryPartition, expiryPartition}
+	queues := []string{layout.NoExpiryPartition, layout.ExpiryPartition}
 	for k := 0; k <= sweep.MaxWarningWindows; k++ {
 		queues = append(queues, queueName(sweep.Queue{Stage: sweep.Pending, Pending: k}))
 	}
 	var ps []string
 	for _, q := range queues {
-		for shard := range ExpiryShards {
-			ps = append(ps, shardKey(q, shard))
+		for shard := range layout.ExpiryShards {
+			ps = append(ps, layout.ShardKey(q, shard))
 		}
 	}
 	return ps
@@ -375,7 +371,7 @@ type walkCursor struct {
 
 // ActiveRecords returns the next page of the records walk: secrets that
 // never expire, and those whose expiration is after now.
-func (d *Dynamo) ActiveRecords(ctx context.Context, cursor string, limit int, now time.Time) ([]identity.Secret, string, error) {
+func (d *SweepQueue) ActiveRecords(ctx context.Context, cursor string, limit int, now time.Time) ([]identity.Secret, string, error) {
 	var c walkCursor
 	if cursor != "" {
 		if err := json.Unmarshal([]byte(cursor), &c); err != nil {
@@ -390,9 +386,9 @@ func (d *Dynamo) ActiveRecords(ctx context.Context, cursor string, limit int, no
 		p := parts[c.Partition]
 		in := &dynamodb.QueryInput{
 			TableName:                 &d.table,
-			IndexName:                 aws.String(ExpiryIndex),
+			IndexName:                 aws.String(layout.ExpiryIndex),
 			KeyConditionExpression:    aws.String("ExpiryPK = :q AND ExpiresAt > :now"),
-			ExpressionAttributeValues: item{":q": s(p), ":now": n(now.Unix())},
+			ExpressionAttributeValues: item{":q": layout.S(p), ":now": layout.N(now.Unix())},
 			Limit:                     aws.Int32(int32(max(limit, 1))),
 		}
 		if c.Key != "" {
@@ -408,7 +404,7 @@ func (d *Dynamo) ActiveRecords(ctx context.Context, cursor string, limit int, no
 		}
 		secs := make([]identity.Secret, 0, len(out.Items))
 		for _, it := range out.Items {
-			if sec, err := decodeSecret(it); err == nil {
+			if sec, err := layout.DecodeSecret(it); err == nil {
 				secs = append(secs, sec)
 			}
 		}
@@ -429,15 +425,15 @@ func (d *Dynamo) ActiveRecords(ctx context.Context, cursor string, limit int, no
 }
 
 // StillActive reads a secret's record again, strongly consistent.
-func (d *Dynamo) StillActive(ctx context.Context, sec identity.Secret, now time.Time) (bool, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(clientPK(sec.ClientID), secretSK(sec.ID)), ConsistentRead: aws.Bool(true)})
+func (d *SweepQueue) StillActive(ctx context.Context, sec identity.Secret, now time.Time) (bool, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(layout.ClientPK(sec.ClientID), layout.SecretSK(sec.ID)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return false, storageError("get secret", err)
 	}
 	if out.Item == nil || out.Item["SweptAt"] != nil {
 		return false, nil
 	}
-	cur, err := decodeSecret(out.Item)
+	cur, err := layout.DecodeSecret(out.Item)
 	if err != nil {
 		return false, identity.Internal("decode secret "+sec.ID, err)
 	}
@@ -445,22 +441,22 @@ func (d *Dynamo) StillActive(ctx context.Context, sec identity.Secret, now time.
 }
 
 // LoadCursors reads the reconciliation cursors.
-func (d *Dynamo) LoadCursors(ctx context.Context) (sweep.Cursors, error) {
-	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: key(pkSweeper, skCursors), ConsistentRead: aws.Bool(true)})
+func (d *SweepQueue) LoadCursors(ctx context.Context) (sweep.Cursors, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(pkSweeper, skCursors), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return sweep.Cursors{}, storageError("get sweeper cursors", err)
 	}
-	r := reader{it: out.Item}
-	return sweep.Cursors{Material: r.str("Material", false), Records: r.str("Records", false)}, nil
+	r := layout.Reader{It: out.Item}
+	return sweep.Cursors{Material: r.Str("Material", false), Records: r.Str("Records", false)}, nil
 }
 
 // SaveCursors stores the reconciliation cursors. Overlapping runs may
 // overwrite each other's: the walks then repeat a little, which is harmless.
-func (d *Dynamo) SaveCursors(ctx context.Context, c sweep.Cursors) error {
-	it := key(pkSweeper, skCursors)
-	it["Type"] = s("SweeperCursors")
-	it["Material"] = s(c.Material)
-	it["Records"] = s(c.Records)
+func (d *SweepQueue) SaveCursors(ctx context.Context, c sweep.Cursors) error {
+	it := layout.Key(pkSweeper, skCursors)
+	it["Type"] = layout.S("SweeperCursors")
+	it["Material"] = layout.S(c.Material)
+	it["Records"] = layout.S(c.Records)
 	if _, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: it}); err != nil {
 		return storageError("put sweeper cursors", err)
 	}
@@ -497,7 +493,7 @@ func decodeCursorKey(c string) (item, error) {
 	for name, v := range m {
 		switch v[0] {
 		case "S":
-			k[name] = s(v[1])
+			k[name] = layout.S(v[1])
 		case "N":
 			k[name] = &types.AttributeValueMemberN{Value: v[1]}
 		default:

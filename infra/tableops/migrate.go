@@ -1,4 +1,4 @@
-package store
+package tableops
 
 import (
 	"cmp"
@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"identityservice/shared/identity"
+	"identityservice/shared/store/layout"
 )
 
 // MigrationAPI is the part of the DynamoDB client the migration uses: it
@@ -58,18 +59,18 @@ func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationRepo
 			return rep, fmt.Errorf("migrate: scan: %w", err)
 		}
 		for _, it := range out.Items {
-			r := reader{it: it}
-			pk, sk := r.str(attrPK, true), r.str(attrSK, true)
+			r := layout.Reader{It: it}
+			pk, sk := r.Str(layout.AttrPK, true), r.Str(layout.AttrSK, true)
 			switch {
-			case strings.HasPrefix(pk, "TENANT#") && sk == skTenant:
+			case strings.HasPrefix(pk, "TENANT#") && sk == layout.SkTenant:
 				tenants[strings.TrimPrefix(pk, "TENANT#")] = it
-			case strings.HasPrefix(pk, "TENANT#") && (strings.HasPrefix(sk, prefixOrder) || strings.HasPrefix(sk, prefixTag)):
+			case strings.HasPrefix(pk, "TENANT#") && (strings.HasPrefix(sk, layout.PrefixOrder) || strings.HasPrefix(sk, layout.PrefixTag)):
 				listed[strings.TrimPrefix(pk, "TENANT#")] = append(listed[strings.TrimPrefix(pk, "TENANT#")], it)
 			case strings.HasPrefix(pk, "TENANT#"):
 				clients[strings.TrimPrefix(pk, "TENANT#")] = append(clients[strings.TrimPrefix(pk, "TENANT#")], it)
-			case strings.HasPrefix(pk, "CLIENT#") && sk == skRegistration:
+			case strings.HasPrefix(pk, "CLIENT#") && sk == layout.SkRegistration:
 				regs[strings.TrimPrefix(pk, "CLIENT#")] = it
-			case strings.HasPrefix(pk, "CLIENT#") && strings.HasPrefix(sk, prefixSecret):
+			case strings.HasPrefix(pk, "CLIENT#") && strings.HasPrefix(sk, layout.PrefixSecret):
 				secrets[strings.TrimPrefix(pk, "CLIENT#")] = append(secrets[strings.TrimPrefix(pk, "CLIENT#")], it)
 			}
 		}
@@ -83,9 +84,9 @@ func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationRepo
 	for tenantID, tenant := range tenants {
 		var cs []identity.Client
 		for _, it := range clients[tenantID] {
-			c, err := decodeClient(it)
+			c, err := layout.DecodeClient(it)
 			if err != nil {
-				return rep, fmt.Errorf("migrate: tenant %s: client item %s: %w", tenantID, (&reader{it: it}).str(attrSK, false), err)
+				return rep, fmt.Errorf("migrate: tenant %s: client item %s: %w", tenantID, (&layout.Reader{It: it}).Str(layout.AttrSK, false), err)
 			}
 			cs = append(cs, c)
 		}
@@ -103,8 +104,8 @@ func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationRepo
 			}
 			return strings.Compare(a.ID, b.ID)
 		})
-		r := reader{it: tenant}
-		last := r.num("LastSeq", false)
+		r := layout.Reader{It: tenant}
+		last := r.Num("LastSeq", false)
 		counts := map[identity.ClientKind]int64{}
 		var writes []item
 		want := map[string]bool{}
@@ -115,11 +116,11 @@ func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationRepo
 			}
 			last = max(last, c.Seq)
 			counts[c.Kind]++
-			writes = append(writes, clientItem(*c), orderItem(*c))
-			want[orderSK(c.Kind, c.Seq)] = true
+			writes = append(writes, layout.ClientItem(*c), layout.OrderItem(*c))
+			want[layout.OrderSK(c.Kind, c.Seq)] = true
 			for _, tag := range c.Tags {
-				writes = append(writes, tagItem(*c, tag))
-				want[tagSK(c.Kind, tag, c.Seq)] = true
+				writes = append(writes, layout.TagItem(*c, tag))
+				want[layout.TagSK(c.Kind, tag, c.Seq)] = true
 				rep.TagEntries++
 			}
 			byID[c.ID] = *c
@@ -129,25 +130,25 @@ func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationRepo
 		}
 		rep.Clients += len(cs)
 		for _, it := range listed[tenantID] {
-			sk := (&reader{it: it}).str(attrSK, true)
+			sk := (&layout.Reader{It: it}).Str(layout.AttrSK, true)
 			if want[sk] {
 				continue
 			}
-			if _, err := api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &table, Key: key(tenantPK(tenantID), sk)}); err != nil {
+			if _, err := api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &table, Key: layout.Key(layout.TenantPK(tenantID), sk)}); err != nil {
 				return rep, fmt.Errorf("migrate: tenant %s: remove %s: %w", tenantID, sk, err)
 			}
 			rep.StaleRemoved++
 		}
 		names := map[string]string{}
-		values := item{":total": n(int64(len(cs))), ":last": n(last)}
+		values := item{":total": layout.N(int64(len(cs))), ":last": layout.N(last)}
 		update := "SET ClientCount = :total, LastSeq = :last"
 		for _, k := range identity.ClientKinds {
 			alias := fmt.Sprintf("#k%d", int(k))
-			names[alias] = kindCountAttr(k)
-			values[":k"+alias[2:]] = n(counts[k])
+			names[alias] = layout.KindCountAttr(k)
+			values[":k"+alias[2:]] = layout.N(counts[k])
 			update += ", " + alias + " = :k" + alias[2:]
 		}
-		if _, err := api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: key(tenantPK(tenantID), skTenant),
+		if _, err := api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: layout.Key(layout.TenantPK(tenantID), layout.SkTenant),
 			UpdateExpression: aws.String(update), ExpressionAttributeNames: names, ExpressionAttributeValues: values}); err != nil {
 			return rep, fmt.Errorf("migrate: tenant %s counters: %w", tenantID, err)
 		}
@@ -155,22 +156,22 @@ func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationRepo
 	}
 
 	for clientID, it := range regs {
-		reg, err := decodeRegistration(it)
+		reg, err := layout.DecodeRegistration(it)
 		if err != nil {
 			return rep, fmt.Errorf("migrate: registration %s: %w", clientID, err)
 		}
 		entries := item{}
 		for _, sit := range secrets[clientID] {
-			sec, err := decodeSecret(sit)
+			sec, err := layout.DecodeSecret(sit)
 			if err != nil {
 				return rep, fmt.Errorf("migrate: client %s: secret record: %w", clientID, err)
 			}
 			if sec.DeletedAt != nil || sec.Swept {
 				continue
 			}
-			e := secretEntry(sec).(*types.AttributeValueMemberM)
+			e := layout.SecretEntry(sec).(*types.AttributeValueMemberM)
 			if sec.LastUsed != nil {
-				e.Value["U"] = n(sec.LastUsed.Unix())
+				e.Value["U"] = layout.N(sec.LastUsed.Unix())
 			}
 			entries[sec.ID] = e
 		}
@@ -178,11 +179,11 @@ func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationRepo
 		if !ok || c.TenantID != reg.TenantID {
 			return rep, fmt.Errorf("migrate: registration %s: no client item in tenant %s", clientID, reg.TenantID)
 		}
-		if _, err := api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: key(clientPK(clientID), skRegistration),
+		if _, err := api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration),
 			UpdateExpression:    aws.String("SET Enabled = :en, RoleIds = :roles, Secrets = :secrets, RecordCount = :records"),
 			ConditionExpression: aws.String("SecretsVersion = :v"),
-			ExpressionAttributeValues: item{":en": b(c.Enabled), ":roles": list(c.RoleIDs), ":secrets": &types.AttributeValueMemberM{Value: entries},
-				":records": n(int64(len(secrets[clientID]))), ":v": n(reg.SecretsVersion)}}); err != nil {
+			ExpressionAttributeValues: item{":en": layout.B(c.Enabled), ":roles": layout.List(c.RoleIDs), ":secrets": &types.AttributeValueMemberM{Value: entries},
+				":records": layout.N(int64(len(secrets[clientID]))), ":v": layout.N(reg.SecretsVersion)}}); err != nil {
 			return rep, fmt.Errorf("migrate: token item %s: %w", clientID, err)
 		}
 		rep.TokenItems++
@@ -206,33 +207,33 @@ func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationRepo
 // EXPIRY becomes EXPIRY#nn, and so on; a record without ExpiryPK enters the
 // inbox (or NOEXPIRY) as the API would have put it.
 func reshard(ctx context.Context, api MigrationAPI, table string, it item) (bool, error) {
-	sec, err := decodeSecret(it)
+	sec, err := layout.DecodeSecret(it)
 	if err != nil {
 		return false, fmt.Errorf("migrate: secret record: %w", err)
 	}
-	r := reader{it: it}
-	old := r.str(attrExpiryPK, false)
-	if _, ok := queueOf(old); ok || strings.HasPrefix(old, noExpiryPartition+"#") {
+	r := layout.Reader{It: it}
+	old := r.Str(layout.AttrExpiryPK, false)
+	if layout.Sharded(old) {
 		return false, nil // sharded already
 	}
-	queue, due := old, r.num(attrExpiresAt, false)
+	queue, due := old, r.Num(layout.AttrExpiresAt, false)
 	if old == "" {
-		queue, due = noExpiryPartition, neverExpires
+		queue, due = layout.NoExpiryPartition, layout.NeverExpires
 		if sec.Expiration != nil {
-			queue, due = expiryPartition, sec.Expiration.Unix()
+			queue, due = layout.ExpiryPartition, sec.Expiration.Unix()
 		}
 		if sec.DeletedAt != nil {
-			queue, due = expiryPartition, sec.DeletedAt.Unix()
+			queue, due = layout.ExpiryPartition, sec.DeletedAt.Unix()
 		}
 	}
 	cond := "ExpiryPK = :old"
-	values := item{":new": s(expiryPK(queue, sec.ID)), ":due": n(due)}
+	values := item{":new": layout.S(layout.ExpiryPK(queue, sec.ID)), ":due": layout.N(due)}
 	if old == "" {
 		cond = "attribute_not_exists(ExpiryPK)"
 	} else {
-		values[":old"] = s(old)
+		values[":old"] = layout.S(old)
 	}
-	_, err = api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: key(clientPK(sec.ClientID), secretSK(sec.ID)),
+	_, err = api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: layout.Key(layout.ClientPK(sec.ClientID), layout.SecretSK(sec.ID)),
 		UpdateExpression: aws.String("SET ExpiryPK = :new, ExpiresAt = :due"), ConditionExpression: aws.String(cond), ExpressionAttributeValues: values})
 	if err != nil {
 		return false, fmt.Errorf("migrate: secret record %s: %w", sec.ID, err)

@@ -1,0 +1,55 @@
+package memstore
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"identityservice/shared/identity"
+)
+
+// Vault keeps verifiers in memory, honest to identity.Vault's contract.
+type Vault struct {
+	mu sync.Mutex
+	m  map[identity.MaterialRef][]byte
+}
+
+var _ identity.Vault = (*Vault)(nil)
+
+// PutVerifier stores a verifier.
+func (v *Vault) PutVerifier(ctx context.Context, ref identity.MaterialRef, verifier []byte) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil {
+		v.m = map[identity.MaterialRef][]byte{}
+	}
+	v.m[ref] = slices.Clone(verifier)
+	return nil
+}
+
+// DeleteVerifier destroys a verifier; one already gone is no error.
+func (v *Vault) DeleteVerifier(ctx context.Context, ref identity.MaterialRef) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.m, ref)
+	return nil
+}
+
+// Verifier returns a verifier, or identity.ErrNoMaterial.
+func (v *Vault) Verifier(ctx context.Context, ref identity.MaterialRef) ([]byte, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	b, ok := v.m[ref]
+	if !ok {
+		return nil, identity.ErrNoMaterial
+	}
+	return slices.Clone(b), nil
+}
+
+// Has reports whether material exists for ref.
+func (v *Vault) Has(ref identity.MaterialRef) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, ok := v.m[ref]
+	return ok
+}
