@@ -144,6 +144,9 @@ func TestCreateRejectsBadInput(t *testing.T) {
 		{"past expiration", "", `{"Name":"a","SecretExpirationDate":"2020-01-01T00:00:00Z"}`, "not in the future"},
 		{"bad date", "", `{"Name":"a","SecretExpirationDate":"next week"}`, "not a date-time"},
 		{"description too long", "", `{"Name":"a","SecretDescription":"` + strings.Repeat("d", 257) + `"}`, "the limit is 256"},
+		{"name with a bidi override and a zero-width space", "", `{"Name":"demo administrator\u202e\u200b"}`, "Name contains the invisible formatting character U+202E"},
+		{"tag with a zero-width space", "", `{"Name":"a","Tags":["prod\u200b"]}`, "Tags[0] contains the invisible formatting character U+200B"},
+		{"description with a bidi override", "", `{"Name":"a","SecretDescription":"x\u202e"}`, "SecretDescription contains the invisible formatting character U+202E"},
 		{"tenant id not a GUID", "/api/v1-preview/Tenants/acme/ClientCredentialClients", `{"Name":"a"}`, "tenantId \"acme\" is not a GUID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -217,6 +217,7 @@ func TestHybridCreateRejectsBadInput(t *testing.T) {
 		tc{"LogoUri data", `{"Name":"a","LogoUri":"data:image/png;base64,AAAA"}`, "LogoUri"},
 		tc{"name missing", `{"RedirectUris":["https://app.example.com/cb"]}`, "Name is required"},
 		tc{"name too long", `{"Name":"` + strings.Repeat("n", 201) + `"}`, "the limit is 200"},
+		tc{"name with a bidi override and a zero-width space", `{"Name":"demo administrator\u202e\u200b"}`, "Name contains the invisible formatting character U+202E"},
 		tc{"client id not a GUID", `{"Name":"a","ClientId":"ClientId"}`, `ClientId "ClientId" is not a GUID`},
 		tc{"past expiration", `{"Name":"a","SecretExpirationDate":"2020-01-01T00:00:00Z"}`, "not in the future"},
 		tc{"bad date", `{"Name":"a","SecretExpirationDate":"tomorrow"}`, "not a date-time"},
