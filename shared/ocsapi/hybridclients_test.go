@@ -486,8 +486,13 @@ func TestHybridDelete(t *testing.T) {
 	if n := tenantCount(t, a.svc, tenantID); n != 1 {
 		t.Fatalf("counter %d after delete, want 1", n)
 	}
-	// The id is free again, in any tenant.
-	a.createHybrid(other, map[string]any{"Name": "reborn", "ClientId": c.ClientId})
+	// The id is never reused, in any tenant.
+	for _, ten := range []string{other, tenantID} {
+		a.do(http.MethodPost, hybridPath(ten), map[string]any{"Name": "reborn", "ClientId": c.ClientId}).ocsError(t, http.StatusConflict, "Client Id already exists")
+	}
+	if a.authenticates(c.ClientId, c.ClientSecret) {
+		t.Fatal("the deleted client's secret still authenticates")
+	}
 }
 
 // A client id of one kind is not found on the other kind's routes, and

@@ -321,8 +321,8 @@ func (d *Dynamo) removeStaleTags(ctx context.Context, c identity.Client) error {
 }
 
 // DeleteClient removes, in one transaction, the client, its list copy, its
-// tag entries, its registration, its secret records and its counts in the
-// tenant. The registration's SecretsVersion guards against a secret added
+// tag entries, its secret records and its counts in the tenant, and
+// replaces its registration with a tombstone that keeps the id taken. The registration's SecretsVersion guards against a secret added
 // meanwhile, the client's Version against a change of its tags.
 func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) ([]identity.Secret, error) {
 	for attempt := 0; attempt < maxTransactAttempts; attempt++ {
@@ -338,7 +338,8 @@ func (d *Dynamo) DeleteClient(ctx context.Context, tenantID string, kind identit
 			return nil, err
 		}
 		items := []types.TransactWriteItem{
-			{Delete: &types.Delete{TableName: &d.table, Key: key(clientPK(clientID), skRegistration),
+			// The registration becomes the id's tombstone (tombstone.go).
+			{Put: &types.Put{TableName: &d.table, Item: tombstoneItem(tenantID, kind, clientID, time.Now()),
 				ConditionExpression:       aws.String("SecretsVersion = :v"),
 				ExpressionAttributeValues: item{":v": n(reg.SecretsVersion)}}},
 			{Delete: &types.Delete{TableName: &d.table, Key: key(tenantPK(tenantID), clientSK(kind, clientID)),

@@ -204,6 +204,8 @@ func (d *Dynamo) clientRecords(ctx context.Context, clientID string) (*registrat
 		for _, it := range out.Items {
 			sk := it[attrSK].(*types.AttributeValueMemberS).Value
 			switch {
+			case sk == skRegistration && isTombstone(it):
+				// A deleted client: no registration.
 			case sk == skRegistration:
 				r, err := decodeRegistration(it)
 				if err != nil {

@@ -42,7 +42,7 @@ func (d *Dynamo) registration(ctx context.Context, clientID string) (*registrati
 	if err != nil {
 		return nil, storageError("get registration", err)
 	}
-	if out.Item == nil {
+	if out.Item == nil || isTombstone(out.Item) {
 		return nil, nil
 	}
 	reg, err := decodeRegistration(out.Item)
@@ -357,7 +357,7 @@ func (d *Dynamo) ClientKind(ctx context.Context, tenantID, clientID string) (ide
 	if err != nil {
 		return 0, storageError("get registration", err)
 	}
-	if out.Item != nil {
+	if out.Item != nil && !isTombstone(out.Item) {
 		reg, err := decodeRegistration(out.Item)
 		if err != nil {
 			return 0, identity.Internal("decode registration "+clientID, err)
