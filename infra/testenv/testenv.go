@@ -53,7 +53,8 @@ func Start(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &Env{Stack: stack, Root: root, Config: config.Config{Table: "identity-test", SecretPrefix: "identity-test", DefaultClientLimit: identity.DefaultClientLimit, RetentionDays: identity.DefaultRetentionDays}}
+	env := &Env{Stack: stack, Root: root, Config: config.Config{Table: "identity-test", SecretPrefix: "identity-test", DefaultClientLimit: identity.DefaultClientLimit, RetentionDays: identity.DefaultRetentionDays,
+		SigningKeysKMSKey: TestSigningKeysKMSKey}}
 	if err := env.setup(ctx); err != nil {
 		stack.Stop()
 		return nil, err
