@@ -25,6 +25,7 @@ import (
 	"identityservice/infra/testenv/awscalls"
 	"identityservice/shared/config"
 	"identityservice/shared/identity"
+	"identityservice/shared/vault"
 	"identityservice/shared/store"
 )
 
@@ -122,7 +123,8 @@ func (e *Env) IAMStack(table, prefix string) iam.Stack {
 	if prefix == "" {
 		prefix = e.Config.SecretPrefix
 	}
-	return iam.Stack{Name: prefix, Physical: map[string]string{"ClientsTable": table}}
+	return iam.Stack{Name: prefix, Physical: map[string]string{"ClientsTable": table, "SigningKeysKey": TestSigningKeysKMSKey},
+		SecretKeys: map[string]string{vault.SigningKeysName(prefix): TestSigningKeysKMSKey}}
 }
 
 // Tagged wraps a handler serving functions' routes so that the AWS calls
