@@ -25,8 +25,8 @@ import (
 	"identityservice/infra/testenv/awscalls"
 	"identityservice/shared/config"
 	"identityservice/shared/identity"
-	"identityservice/shared/vault"
 	"identityservice/shared/store"
+	"identityservice/shared/vault"
 )
 
 // Env is a running local stack.
