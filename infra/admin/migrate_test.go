@@ -199,6 +199,20 @@ func TestMigrateOldLayout(t *testing.T) {
 	if blue := list(identity.ClientCredential, "blue"); blue.Total != 1 {
 		t.Fatalf("tag blue after the delete: %d", blue.Total)
 	}
+	// The deleted client's id stays reserved, through another migration
+	// too (its tombstone is left as it is), in any tenant.
+	if third := migrate(); third.Tombstones < 1 {
+		t.Fatalf("migrate after a delete: %+v; want the deleted client's tombstone counted", third)
+	}
+	otherTenant, err := svc.CreateTenant(ctx, identity.NewID(), "another tenant", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ten := range []string{otherTenant.ID, tenantID} {
+		if _, err := svc.CreateClient(ctx, ten, identity.NewClient{Kind: identity.ClientCredential, Name: "reborn", ID: b}); !errors.Is(err, identity.ErrClientIDExists) {
+			t.Fatalf("a create naming the deleted client's id in tenant %s: %v, want %v", ten, err, identity.ErrClientIDExists)
+		}
+	}
 	created, err := svc.CreateClient(ctx, tenantID, identity.NewClient{Kind: identity.ClientCredential, Name: "new"})
 	if err != nil {
 		t.Fatal(err)

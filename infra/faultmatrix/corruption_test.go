@@ -177,6 +177,11 @@ func TestInvariantsCatchCorruption(t *testing.T) {
 			}},
 		{name: "client without a token item", want: "has no registration",
 			corrupt: func(w *corruptWorld) { w.delete(cpk(w.hybrid.Client.ID), "#CLIENT") }},
+		{name: "tombstone over a live client's registration", want: "has a client item and a tombstone",
+			corrupt: func(w *corruptWorld) {
+				w.put(map[string]dbtypes.AttributeValue{"PK": sv(cpk(w.hybrid.Client.ID)), "SK": sv("#CLIENT"), "Type": sv("ClientTombstone"),
+					"ClientId": sv(w.hybrid.Client.ID), "TenantId": sv(w.tenant), "Kind": sv("Hybrid")})
+			}},
 		{name: "token item RecordCount off", want: "RecordCount 7 (present true), secret records 3",
 			corrupt: func(w *corruptWorld) {
 				w.update(cpk(w.ccc.Client.ID), "#CLIENT", "SET RecordCount = :n", nil, map[string]dbtypes.AttributeValue{":n": nv(7)})

@@ -31,7 +31,9 @@ import (
 //     token endpoint is asked), and every secret the API handed out whose
 //     record is active does;
 //  4. each tenant's client counter equals the number of its clients, each
-//     client has its registration and each secret record its client;
+//     client has its registration and each secret record its client; a
+//     deleted client's tombstone (its id stays reserved) has neither a
+//     client item nor secret records;
 //  5. the API's answer was a success whose effect is stored, or an error in
 //     the route family's format whose effect is absent or complete (the
 //     operation's own check, in matrix_test.go);
@@ -58,6 +60,7 @@ type snapshot struct {
 	tenants      map[string]tenantRow          // tenant id
 	clients      map[string]clientRow          // client id: TENANT#/CCC#|HYB# items
 	regs         map[string]regRow             // client id: CLIENT#/#CLIENT items
+	tombstones   map[string]bool               // client id: CLIENT#/#CLIENT items of deleted clients (the id stays reserved)
 	secrets      map[string]secretRow          // secret id
 	orders       map[string]orderRow           // SK: TENANT#/ORDER#<kind>#<seq> list copies
 	tags         map[string]tagRow             // SK: TENANT#/TAG#<kind>#<b64(tag)>#<seq> tag entries
@@ -178,7 +181,7 @@ func kindOf(it map[string]types.AttributeValue) identity.ClientKind {
 func (w *world) read(t testing.TB) snapshot {
 	t.Helper()
 	ctx := context.Background()
-	snap := snapshot{tenants: map[string]tenantRow{}, clients: map[string]clientRow{}, regs: map[string]regRow{}, secrets: map[string]secretRow{},
+	snap := snapshot{tenants: map[string]tenantRow{}, clients: map[string]clientRow{}, regs: map[string]regRow{}, tombstones: map[string]bool{}, secrets: map[string]secretRow{},
 		orders: map[string]orderRow{}, tags: map[string]tagRow{},
 		material: map[identity.MaterialRef]bool{}, materialAge: map[identity.MaterialRef]time.Time{}, now: w.clock.Now()}
 	p := dynamodb.NewScanPaginator(env.Clients.DynamoDB, &dynamodb.ScanInput{TableName: aws.String(w.table), ConsistentRead: aws.Bool(true)})
@@ -218,6 +221,8 @@ func (w *world) read(t testing.TB) snapshot {
 				snap.orders[sk] = orderRow{tenant: strings.TrimPrefix(pk, "TENANT#"), sk: sk, client: str(it, "ClientId"), attrs: it}
 			case strings.HasPrefix(pk, "TENANT#") && strings.HasPrefix(sk, "TAG#"):
 				snap.tags[sk] = tagRow{tenant: strings.TrimPrefix(pk, "TENANT#"), sk: sk, client: str(it, "ClientId")}
+			case strings.HasPrefix(pk, "CLIENT#") && sk == "#CLIENT" && str(it, "Type") == "ClientTombstone":
+				snap.tombstones[strings.TrimPrefix(pk, "CLIENT#")] = true
 			case strings.HasPrefix(pk, "CLIENT#") && sk == "#CLIENT":
 				row := regRow{tenant: str(it, "TenantId"), id: strings.TrimPrefix(pk, "CLIENT#"), kind: kindOf(it), enabled: boolean(it, "Enabled"),
 					roles: strs(it, "RoleIds"), entries: map[string]*int64{}, attrs: it}
@@ -364,8 +369,16 @@ func counterInvariants(snap snapshot) violations {
 			v.addf("registration of client %s has no client item", r.id)
 		}
 	}
+	for id := range snap.tombstones {
+		if _, ok := snap.clients[id]; ok {
+			v.addf("client %s has a client item and a tombstone", id)
+		}
+	}
 	records := map[string]int64{}
 	for _, s := range snap.secrets {
+		if snap.tombstones[s.client] {
+			v.addf("secret record %s outlived its client %s, whose tombstone is written", s.id, s.client)
+		}
 		records[s.client]++
 		if _, ok := snap.regs[s.client]; !ok {
 			v.addf("secret record %s of client %s outlived its client", s.id, s.client)

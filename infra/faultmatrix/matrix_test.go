@@ -441,14 +441,20 @@ func deleteClientOp(retained bool) operation {
 			var v violations
 			_, client := snap.clients[r.client.Client.ID]
 			_, reg := snap.regs[r.client.Client.ID]
+			tomb := snap.tombstones[r.client.Client.ID]
 			n := 0
 			for _, s := range snap.secrets {
 				if s.client == r.client.Client.ID {
 					n++
 				}
 			}
-			if res.Status == http.StatusNoContent && (client || reg || n > 0) {
-				v.addf("delete answered 204 but client=%v registration=%v secret records=%d remain", client, reg, n)
+			if res.Status == http.StatusNoContent && (client || reg || n > 0 || !tomb) {
+				v.addf("delete answered 204 but client=%v registration=%v secret records=%d remain, tombstone %v", client, reg, n, tomb)
+			}
+			// The registration becomes the id's tombstone in the delete's
+			// own transaction: the id is never free, not even for a moment.
+			if client == tomb || reg == tomb {
+				v.addf("client=%v registration=%v tombstone=%v: want the tombstone exactly when the client is gone", client, reg, tomb)
 			}
 			// Retained records may go before the client does (they cannot
 			// authenticate); the active ones only with it.

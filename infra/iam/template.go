@@ -22,6 +22,11 @@ type Stack struct {
 	Partition  string // AWS::Partition; "aws" when empty
 	Parameters map[string]string
 	Physical   map[string]string // logical id -> physical name
+	// SecretKeys names the customer-managed KMS key (id or ARN) of each
+	// secret encrypted with one, by secret name: a call that reads or
+	// writes such a secret also needs the key (kms:Decrypt to read,
+	// kms:GenerateDataKey and kms:Decrypt to write) for its caller.
+	SecretKeys map[string]string
 }
 
 // Account is the account id of stacks that name none (moto's default).
@@ -51,6 +56,15 @@ func (s Stack) SecretARN(nameOrARN string) string {
 		return fmt.Sprintf("arn:%s:secretsmanager:%s:%s:secret:%s", s.partition(), s.region(), s.account(), name)
 	}
 	return fmt.Sprintf("arn:%s:secretsmanager:%s:%s:secret:%s-AbCdEf", s.partition(), s.region(), s.account(), nameOrARN)
+}
+
+// KeyARN is the ARN of a KMS key of the stack, by its id (a key's ARN
+// is arn:...:kms:<region>:<account>:key/<id>).
+func (s Stack) KeyARN(idOrARN string) string {
+	if strings.HasPrefix(idOrARN, "arn:") {
+		return idOrARN
+	}
+	return fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", s.partition(), s.region(), s.account(), idOrARN)
 }
 
 // EventBusARN is the ARN of an EventBridge bus of the stack.
@@ -323,6 +337,8 @@ func (t *Template) getAtt(name string, stack Stack) (string, error) {
 			return "", fmt.Errorf("the stack has no physical name for %s", id)
 		}
 		return stack.TableARN(phys), nil
+	case typ == "AWS::KMS::Key" && attr == "Arn":
+		return stack.KeyARN(or(stack.Physical[id], id)), nil
 	case typ == "":
 		return "", fmt.Errorf("!GetAtt %s: no such resource", name)
 	default:

@@ -31,6 +31,7 @@ type MigrationReport struct {
 	StaleRemoved    int `json:"StaleRemoved"`    // list copies and tag entries of no current client, removed
 	TokenItems      int `json:"TokenItems"`      // registrations rebuilt as token items, with their RecordCount
 	SecretsResorted int `json:"SecretsResorted"` // secret records moved into their expiry index shard
+	Tombstones      int `json:"Tombstones"`      // deleted clients' reserved ids, left as they are
 }
 
 // Migrate brings items written by earlier versions of the store to the
@@ -68,6 +69,8 @@ func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationRepo
 				listed[strings.TrimPrefix(pk, "TENANT#")] = append(listed[strings.TrimPrefix(pk, "TENANT#")], it)
 			case strings.HasPrefix(pk, "TENANT#"):
 				clients[strings.TrimPrefix(pk, "TENANT#")] = append(clients[strings.TrimPrefix(pk, "TENANT#")], it)
+			case strings.HasPrefix(pk, "CLIENT#") && sk == layout.SkRegistration && layout.IsTombstone(it):
+				rep.Tombstones++ // a deleted client's reserved id: kept as it is
 			case strings.HasPrefix(pk, "CLIENT#") && sk == layout.SkRegistration:
 				regs[strings.TrimPrefix(pk, "CLIENT#")] = it
 			case strings.HasPrefix(pk, "CLIENT#") && strings.HasPrefix(sk, layout.PrefixSecret):

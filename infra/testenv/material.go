@@ -65,3 +65,18 @@ func (e *Env) MaterialCount(t testing.TB, tenantID, clientID string) int {
 	}
 	return n
 }
+
+// TestSigningKeysKMSKey is the customer-managed KMS key the test stack's
+// signing keys secret is created with (SIGNING_KEYS_KMS_KEY), as
+// template.yaml's SigningKeysKey would be named in AWS.
+const TestSigningKeysKMSKey = "arn:aws:kms:us-east-1:123456789012:key/0f3c8e52-5a1b-4e0d-9c6a-2b7d4e8f1a30"
+
+// SigningKeysKMSKey returns the KMS key the environment's configuration
+// names for the signing keys' secret.
+func (e *Env) SigningKeysKMSKey(t testing.TB) string {
+	t.Helper()
+	if e.Config.SigningKeysKMSKey == "" {
+		t.Fatal("the test configuration names no SIGNING_KEYS_KMS_KEY")
+	}
+	return e.Config.SigningKeysKMSKey
+}

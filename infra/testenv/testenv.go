@@ -26,6 +26,7 @@ import (
 	"identityservice/shared/config"
 	"identityservice/shared/identity"
 	"identityservice/shared/store"
+	"identityservice/shared/vault"
 )
 
 // Env is a running local stack.
@@ -53,7 +54,8 @@ func Start(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := &Env{Stack: stack, Root: root, Config: config.Config{Table: "identity-test", SecretPrefix: "identity-test", DefaultClientLimit: identity.DefaultClientLimit, RetentionDays: identity.DefaultRetentionDays}}
+	env := &Env{Stack: stack, Root: root, Config: config.Config{Table: "identity-test", SecretPrefix: "identity-test", DefaultClientLimit: identity.DefaultClientLimit, RetentionDays: identity.DefaultRetentionDays,
+		SigningKeysKMSKey: TestSigningKeysKMSKey}}
 	if err := env.setup(ctx); err != nil {
 		stack.Stop()
 		return nil, err
@@ -121,7 +123,8 @@ func (e *Env) IAMStack(table, prefix string) iam.Stack {
 	if prefix == "" {
 		prefix = e.Config.SecretPrefix
 	}
-	return iam.Stack{Name: prefix, Physical: map[string]string{"ClientsTable": table}}
+	return iam.Stack{Name: prefix, Physical: map[string]string{"ClientsTable": table, "SigningKeysKey": TestSigningKeysKMSKey},
+		SecretKeys: map[string]string{vault.SigningKeysName(prefix): TestSigningKeysKMSKey}}
 }
 
 // Tagged wraps a handler serving functions' routes so that the AWS calls

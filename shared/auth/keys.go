@@ -433,8 +433,13 @@ func (m *KeyManager) KeySet(ctx context.Context) (KeySet, error) {
 		}
 	}
 	if err != nil {
+		// Keep signing with what we have only while the published set
+		// still holds its active key as active (fallback.go).
 		if m.set != nil {
-			return *m.set, nil // keep signing with what we have
+			if perr := stillActiveAndPublished(ctx, m.Public, *m.set); perr != nil {
+				return KeySet{}, fmt.Errorf("%w (%v)", perr, err)
+			}
+			return *m.set, nil
 		}
 		return KeySet{}, err
 	}

@@ -37,6 +37,10 @@ type Config struct {
 	Audience           string     // AUDIENCE: the tokens' aud
 	RetentionDays      int        // RETENTION_DAYS: days the sweeper keeps expired and deleted records (30; the secret record limit's 400 names it)
 	SigningAlg         auth.Alg   // SIGNING_ALG: RS256 (default) or ES256, the algorithm of new signing keys
+	// SIGNING_KEYS_KMS_KEY: the customer-managed KMS key (id, ARN or alias)
+	// the signing keys' secret is created with; empty: the account's
+	// default key (local emulators). template.yaml sets it.
+	SigningKeysKMSKey string
 }
 
 // FromEnv reads the configuration from environment variables.
@@ -48,6 +52,7 @@ func FromEnv() (Config, error) {
 		Issuer:             os.Getenv("ISSUER"),
 		Audience:           os.Getenv("AUDIENCE"),
 		RetentionDays:      identity.DefaultRetentionDays,
+		SigningKeysKMSKey:  os.Getenv("SIGNING_KEYS_KMS_KEY"),
 	}
 	if c.Audience == "" {
 		c.Audience = auth.DefaultAudience
@@ -215,5 +220,5 @@ func (a *App) TokenIssuer() *auth.Issuer {
 // and publishes their JWKS (DynamoDB); the keys it creates are of
 // SIGNING_ALG.
 func (a *App) KeyManager() *auth.KeyManager {
-	return &auth.KeyManager{Private: vault.NewSigningKeys(a.Clients.SecretsManager, a.Config.SecretPrefix), Public: a.Store.Keys, Alg: a.Config.SigningAlg}
+	return &auth.KeyManager{Private: vault.NewSigningKeys(a.Clients.SecretsManager, a.Config.SecretPrefix).EncryptedWith(a.Config.SigningKeysKMSKey), Public: a.Store.Keys, Alg: a.Config.SigningAlg}
 }

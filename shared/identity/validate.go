@@ -30,7 +30,7 @@ func ParseGUID(field, value string) (string, error) {
 }
 
 // ValidateName checks a client's Name: required, at most MaxNameLength
-// characters, no control characters.
+// characters, no control or invisible formatting characters.
 func ValidateName(name string) error {
 	if strings.TrimSpace(name) == "" {
 		return Invalid("Name is required and must not be blank.", fmt.Sprintf("Send a Name of 1 to %d characters.", MaxNameLength))
@@ -41,7 +41,7 @@ func ValidateName(name string) error {
 	if hasControl(name) {
 		return Invalid("Name contains control characters.", "Remove line breaks, tabs and other control characters from the Name.")
 	}
-	return nil
+	return refuseInvisible("Name", name)
 }
 
 // NormalizeTags validates tags and returns them without duplicates, in the
@@ -58,6 +58,9 @@ func NormalizeTags(tags []string) ([]string, error) {
 		}
 		if hasControl(t) {
 			return nil, Invalid("Tags[%d] contains control characters.", "Remove control characters from the tag.", i)
+		}
+		if err := refuseInvisible(fmt.Sprintf("Tags[%d]", i), t); err != nil {
+			return nil, err
 		}
 		if !seen[t] {
 			seen[t] = true
@@ -129,7 +132,7 @@ func ValidateDescription(field, d string) error {
 	if hasControl(d) {
 		return Invalid("%s contains control characters.", "Remove control characters.", field)
 	}
-	return nil
+	return refuseInvisible(field, d)
 }
 
 // Time layouts accepted on input, tried in order. A time without an offset
@@ -226,6 +229,23 @@ func isLoopback(host string) bool {
 
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
+
+// refuseInvisible refuses Unicode format characters (category Cf: bidi
+// overrides and isolates, zero-width spaces and joiners, the byte order
+// mark) and the line and paragraph separators: they change how a name reads
+// without showing, so "admin\u202e" would pass for "admin" on a consent
+// screen or in the portal. The answer names the code point, which the
+// caller cannot see.
+func refuseInvisible(field, s string) error {
+	i := strings.IndexFunc(s, func(r rune) bool {
+		return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+	})
+	if i < 0 {
+		return nil
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return Invalid("%s contains the invisible formatting character U+%04X at byte %d.", "Remove bidi overrides, zero-width and other invisible formatting characters.", field, r, i)
 }
 
 func truncate(s string, n int) string {

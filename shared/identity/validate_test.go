@@ -91,6 +91,8 @@ func TestNormalizeTags(t *testing.T) {
 		{name: "blank", in: []string{"a", " "}, bad: "Tags[1] is blank"},
 		{name: "too long", in: []string{strings.Repeat("x", identity.MaxTagLength+1)}, bad: "the limit is 128"},
 		{name: "control", in: []string{"a\nb"}, bad: "control"},
+		{name: "zero-width space", in: []string{"prod\u200b"}, bad: "U+200B"},
+		{name: "bidi override", in: []string{"a\u202eb"}, bad: "invisible formatting character U+202E"},
 		{name: "too many", in: many[:identity.MaxTags+1], bad: "the limit is 50"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,6 +115,12 @@ func TestValidateName(t *testing.T) {
 		{name: "blank", in: "  ", bad: "required"},
 		{name: "too long", in: strings.Repeat("a", identity.MaxNameLength+1), bad: "the limit is 200"},
 		{name: "control", in: "a\tb", bad: "control"},
+		{name: "bidi override and zero-width space", in: "demo administrator\u202e\u200b", bad: "invisible formatting character U+202E"},
+		{name: "zero-width joiner", in: "ad\u200dmin", bad: "U+200D"},
+		{name: "byte order mark", in: "\ufeffadmin", bad: "U+FEFF"},
+		{name: "left-to-right isolate", in: "admin\u2066", bad: "U+2066"},
+		{name: "line separator", in: "a\u2028b", bad: "U+2028"},
+		{name: "accents and scripts are fine", in: "Zoë's 請求 service — ünïcode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := identity.ValidateName(tc.in)
@@ -261,6 +269,25 @@ func TestSecretChangeable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.s.Changeable(now); got != tc.want {
 				t.Fatalf("Changeable = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateDescription(t *testing.T) {
+	for _, tc := range []struct{ name, in, bad string }{
+		{name: "ok", in: "rotated in March"},
+		{name: "empty", in: ""},
+		{name: "control", in: "a\nb", bad: "control"},
+		{name: "bidi override", in: "expires 2030\u202e", bad: "invisible formatting character U+202E"},
+		{name: "zero-width space", in: "a\u200bb", bad: "U+200B"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := identity.ValidateDescription("Description", tc.in)
+			if tc.bad != "" {
+				wantInvalid(t, err, tc.bad)
+			} else if err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

@@ -144,6 +144,9 @@ func TestCreateRejectsBadInput(t *testing.T) {
 		{"past expiration", "", `{"Name":"a","SecretExpirationDate":"2020-01-01T00:00:00Z"}`, "not in the future"},
 		{"bad date", "", `{"Name":"a","SecretExpirationDate":"next week"}`, "not a date-time"},
 		{"description too long", "", `{"Name":"a","SecretDescription":"` + strings.Repeat("d", 257) + `"}`, "the limit is 256"},
+		{"name with a bidi override and a zero-width space", "", `{"Name":"demo administrator\u202e\u200b"}`, "Name contains the invisible formatting character U+202E"},
+		{"tag with a zero-width space", "", `{"Name":"a","Tags":["prod\u200b"]}`, "Tags[0] contains the invisible formatting character U+200B"},
+		{"description with a bidi override", "", `{"Name":"a","SecretDescription":"x\u202e"}`, "SecretDescription contains the invisible formatting character U+202E"},
 		{"tenant id not a GUID", "/api/v1-preview/Tenants/acme/ClientCredentialClients", `{"Name":"a"}`, "tenantId \"acme\" is not a GUID"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -366,7 +369,7 @@ func TestUpdate(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
-	a := newAPI(t)
+	a := newFullAPI(t)
 	tenantID := a.tenant(0)
 	c := a.create(tenantID, map[string]any{"Name": "doomed"})
 	keep := a.create(tenantID, map[string]any{"Name": "kept"})
@@ -392,8 +395,19 @@ func TestDelete(t *testing.T) {
 	if n := tenantCount(t, a.svc, tenantID); n != 1 {
 		t.Fatalf("counter %d after delete, want 1", n)
 	}
-	// The id is free again, in any tenant.
-	a.create(other, map[string]any{"Name": "reborn", "ClientId": c.ClientId})
+	// The id is never reused, in any tenant: a token that names it as sub
+	// and client_id keeps meaning the client that was deleted.
+	for _, ten := range []string{other, tenantID} {
+		a.do(http.MethodPost, cccPath(ten), map[string]any{"Name": "reborn", "ClientId": c.ClientId}).ocsError(t, http.StatusConflict, "Client Id already exists")
+		a.do(http.MethodPost, hybridPath(ten), map[string]any{"Name": "reborn", "ClientId": c.ClientId}).ocsError(t, http.StatusConflict, "Client Id already exists")
+	}
+	if a.authenticates(c.ClientId, c.ClientSecret) {
+		t.Fatal("the deleted client's secret still authenticates")
+	}
+	a.do(http.MethodGet, cccPath(other, c.ClientId), nil).ocsError(t, http.StatusNotFound, "Client not found")
+	if n := tenantCount(t, a.svc, other); n != 0 {
+		t.Fatalf("refused creates counted %d clients in the other tenant", n)
+	}
 }
 
 func TestUnknownRoutes(t *testing.T) {

@@ -217,6 +217,7 @@ func TestHybridCreateRejectsBadInput(t *testing.T) {
 		tc{"LogoUri data", `{"Name":"a","LogoUri":"data:image/png;base64,AAAA"}`, "LogoUri"},
 		tc{"name missing", `{"RedirectUris":["https://app.example.com/cb"]}`, "Name is required"},
 		tc{"name too long", `{"Name":"` + strings.Repeat("n", 201) + `"}`, "the limit is 200"},
+		tc{"name with a bidi override and a zero-width space", `{"Name":"demo administrator\u202e\u200b"}`, "Name contains the invisible formatting character U+202E"},
 		tc{"client id not a GUID", `{"Name":"a","ClientId":"ClientId"}`, `ClientId "ClientId" is not a GUID`},
 		tc{"past expiration", `{"Name":"a","SecretExpirationDate":"2020-01-01T00:00:00Z"}`, "not in the future"},
 		tc{"bad date", `{"Name":"a","SecretExpirationDate":"tomorrow"}`, "not a date-time"},
@@ -485,8 +486,13 @@ func TestHybridDelete(t *testing.T) {
 	if n := tenantCount(t, a.svc, tenantID); n != 1 {
 		t.Fatalf("counter %d after delete, want 1", n)
 	}
-	// The id is free again, in any tenant.
-	a.createHybrid(other, map[string]any{"Name": "reborn", "ClientId": c.ClientId})
+	// The id is never reused, in any tenant.
+	for _, ten := range []string{other, tenantID} {
+		a.do(http.MethodPost, hybridPath(ten), map[string]any{"Name": "reborn", "ClientId": c.ClientId}).ocsError(t, http.StatusConflict, "Client Id already exists")
+	}
+	if a.authenticates(c.ClientId, c.ClientSecret) {
+		t.Fatal("the deleted client's secret still authenticates")
+	}
 }
 
 // A client id of one kind is not found on the other kind's routes, and

@@ -345,6 +345,7 @@ func TestSecretAddRejectsBadInput(t *testing.T) {
 			{"expiration not a string", `{"Expiration":2030}`, "Expiration must be a string"},
 			{"description too long", `{"Description":"` + strings.Repeat("d", 257) + `"}`, "the limit is 256"},
 			{"description with control characters", `{"Description":"a\nb"}`, "control characters"},
+			{"description with a bidi override", `{"Description":"a\u202eb"}`, "invisible formatting character U+202E"},
 			{"SecretId is not an input", `{"SecretId":"` + identity.NewID() + `"}`, `"SecretId" is not part of this request`},
 			{"ClientSecret is not an input", `{"ClientSecret":"chosen-by-me"}`, `"ClientSecret" is not part of this request`},
 			{"empty body", ``, "empty"},

@@ -39,8 +39,9 @@ const (
 // MaxStateLength bounds the state parameter the UI routes carry.
 const MaxStateLength = 1024
 
-// Roles that may read the last sweep's summary: it counts secrets of every
-// tenant, so tenant members do not see it.
+// Roles that may call the last-sweep route. Its counts cover every tenant:
+// only cluster roles read them; an Account Administrator is told that a
+// sweep ran and nothing more (lastSweep). Tenant members are refused.
 var lastSweepRoles = []string{identity.RoleAccountAdministrator, identity.RoleClusterOperator, identity.RoleClusterSupport}
 
 // Every role may read who it is.
@@ -160,14 +161,25 @@ type LastSweepDto struct {
 	DurationMs  int64         `json:",omitempty"`
 	Counts      *sweep.Counts `json:",omitempty"`
 	FailedSteps []string      `json:",omitempty"`
+	// Withheld says why a tenant role sees no more than Recorded: the
+	// counts and timings cover every tenant.
+	Withheld string `json:",omitempty"`
 }
 
 var noStore = map[string]string{"Cache-Control": "no-store"}
+
+// withheldSweep is what a tenant role reads instead of the summary: the
+// sweeper counts and times its work across every tenant, so even its
+// duration says something of other tenants' secrets.
+const withheldSweep = "The sweeper's counts cover every tenant, so only a cluster role (Cluster Operator, Cluster Support) sees them. Your tenant's expiring secrets are on the timeline."
 
 func (h *handlers) lastSweep(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	run, ok, err := h.Sweeps.LastRun(r.Context())
 	if err != nil {
 		return httpapi.Response{}, err
+	}
+	if p, signedIn := httpapi.PrincipalOf(r.Context()); !signedIn || !identity.HasClusterRole(p.Roles) {
+		return httpapi.Response{Status: http.StatusOK, Header: noStore, Body: LastSweepDto{Recorded: ok, Withheld: withheldSweep}}, nil
 	}
 	if !ok {
 		return httpapi.Response{Status: http.StatusOK, Body: LastSweepDto{}, Header: noStore}, nil

@@ -171,11 +171,35 @@ func TestProfileAndLastSweepRoutes(t *testing.T) {
 		t.Errorf("roles %v", names)
 	}
 
+	// A cluster role reads the service-wide summary of the sweep the stack ran.
+	operator := s.token(t, s.operator.ID, s.operator.Secret)
 	var last portal.LastSweepDto
-	res := s.as(t, admin, http.MethodGet, portal.LastSweepPath, nil)
+	res := s.as(t, operator, http.MethodGet, portal.LastSweepPath, nil)
 	res.JSON(t, http.StatusOK, &last)
 	checkSecurityHeaders(t, res.Header)
 	if !last.Recorded || last.Counts == nil || *last.Counts != s.sweep || last.FinishedAt == "" || last.Counts.Warned == 0 {
 		t.Errorf("last sweep %+v, want the counts of the sweep the stack ran (%+v), with warnings", last, s.sweep)
+	}
+}
+
+// The sweep counts cover every tenant: a tenant administrator is told that
+// a sweep ran and why it sees no more, never another tenant's numbers.
+func TestLastSweepIsServiceWideOnlyForClusterRoles(t *testing.T) {
+	s := api(t)
+	admin := s.token(t, s.admin.ID, s.admin.Secret)
+	res := s.as(t, admin, http.MethodGet, portal.LastSweepPath, nil)
+	var last portal.LastSweepDto
+	res.JSON(t, http.StatusOK, &last)
+	checkSecurityHeaders(t, res.Header)
+	if last.Counts != nil || last.FailedSteps != nil || last.DurationMs != 0 || last.StartedAt != "" || last.FinishedAt != "" {
+		t.Errorf("an Account Administrator read the service-wide sweep summary: %s", res.Body)
+	}
+	if !last.Recorded || !strings.Contains(last.Withheld, "cluster role") {
+		t.Errorf("an Account Administrator's answer %s: want Recorded and a Withheld note naming the cluster roles", res.Body)
+	}
+	for _, field := range []string{"Counts", "Warned", "Expired", "DurationMs"} {
+		if strings.Contains(string(res.Body), field) {
+			t.Errorf("the tenant role's answer %s carries %s", res.Body, field)
+		}
 	}
 }

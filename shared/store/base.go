@@ -167,6 +167,8 @@ func (d *base) clientRecords(ctx context.Context, clientID string) (*layout.Regi
 		for _, it := range out.Items {
 			sk := it[layout.AttrSK].(*types.AttributeValueMemberS).Value
 			switch {
+			case sk == layout.SkRegistration && layout.IsTombstone(it):
+				// A deleted client: no registration.
 			case sk == layout.SkRegistration:
 				r, err := layout.DecodeRegistration(it)
 				if err != nil {
@@ -209,7 +211,7 @@ func (d *base) tokenItem(ctx context.Context, clientID string) (*layout.Registra
 	if err != nil {
 		return nil, storageError("get registration", err)
 	}
-	if out.Item == nil {
+	if out.Item == nil || layout.IsTombstone(out.Item) {
 		return nil, nil
 	}
 	reg, err := layout.DecodeRegistration(out.Item)

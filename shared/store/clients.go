@@ -128,7 +128,7 @@ func (d *Clients) ClientKind(ctx context.Context, tenantID, clientID string) (id
 	if err != nil {
 		return 0, storageError("get registration", err)
 	}
-	if out.Item != nil {
+	if out.Item != nil && !layout.IsTombstone(out.Item) {
 		reg, err := layout.DecodeRegistration(out.Item)
 		if err != nil {
 			return 0, identity.Internal("decode registration "+clientID, err)
@@ -366,8 +366,8 @@ func (d *Clients) removeStaleTags(ctx context.Context, c identity.Client) error 
 }
 
 // DeleteClient removes, in one transaction, the client, its list copy, its
-// tag entries, its registration, its secret records and its counts in the
-// tenant. The registration's SecretsVersion guards against a secret added
+// tag entries, its secret records and its counts in the tenant, and
+// replaces its registration with a tombstone that keeps the id taken. The registration's SecretsVersion guards against a secret added
 // meanwhile, the client's Version against a change of its tags.
 func (d *Clients) DeleteClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) ([]identity.Secret, error) {
 	for attempt := 0; attempt < maxTransactAttempts; attempt++ {
@@ -383,7 +383,8 @@ func (d *Clients) DeleteClient(ctx context.Context, tenantID string, kind identi
 			return nil, err
 		}
 		items := []types.TransactWriteItem{
-			{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration),
+			// The registration becomes the id's tombstone (layout/tombstone.go).
+			{Put: &types.Put{TableName: &d.table, Item: layout.TombstoneItem(tenantID, kind, clientID, time.Now()),
 				ConditionExpression:       aws.String("SecretsVersion = :v"),
 				ExpressionAttributeValues: item{":v": layout.N(reg.SecretsVersion)}}},
 			{Delete: &types.Delete{TableName: &d.table, Key: layout.Key(layout.TenantPK(tenantID), layout.ClientSK(kind, clientID)),

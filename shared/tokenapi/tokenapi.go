@@ -200,6 +200,12 @@ func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) (httpapi.Re
 	}}, nil
 }
 
+// jwksCacheControl lets a verifier or a cache in between keep the JWKS no
+// longer than this service's own verifiers do (auth.KeyRefresh, 60 s): a
+// revoked key then leaves every honest verifier's trust within that
+// interval, not within a cache lifetime longer than it.
+var jwksCacheControl = fmt.Sprintf("public, max-age=%d", int(auth.KeyRefresh.Seconds()))
+
 func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	// Load the key set first: on a fresh stack that creates and publishes
 	// the first key. Then serve what is published, not this process's
@@ -212,5 +218,5 @@ func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) (httpapi.Respons
 	if err != nil {
 		return httpapi.Response{}, serverError("The signing keys could not be read; retry.", fmt.Errorf("published JWKS unreadable: %w", err))
 	}
-	return httpapi.Response{Status: http.StatusOK, Header: map[string]string{"Cache-Control": "public, max-age=300"}, Raw: body, ContentType: "application/json"}, nil
+	return httpapi.Response{Status: http.StatusOK, Header: map[string]string{"Cache-Control": jwksCacheControl}, Raw: body, ContentType: "application/json"}, nil
 }

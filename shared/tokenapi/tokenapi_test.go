@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"identityservice/infra/testenv"
 	"identityservice/shared/auth"
@@ -118,5 +121,29 @@ func TestJWKSShowsARotatedKeyAtOnce(t *testing.T) {
 	}
 	if len(after) != 2 || !has[before[0]] || !has[rotated.Active] {
 		t.Fatalf("JWKS after rotation holds %v, want the old key %s and the new %s", after, before[0], rotated.Active)
+	}
+}
+
+// A JWKS answer may be cached no longer than a revocation takes to reach
+// this service's own verifiers (auth.KeyRefresh): a cache in between must
+// not keep a revoked key trusted past that.
+func TestJWKSCacheDoesNotOutliveTheRevocationInterval(t *testing.T) {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	srv := httptest.NewServer(env.Tagged(httpapi.NewHandler(log, tokenRoutes(config.NewApp(env.Config, env.Clients, log)))))
+	t.Cleanup(srv.Close)
+	res, err := http.Get(srv.URL + tokenapi.JWKSPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	cc := res.Header.Get("Cache-Control")
+	var maxAge int
+	for _, part := range strings.Split(cc, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "max-age="); ok {
+			maxAge, err = strconv.Atoi(v)
+		}
+	}
+	if res.StatusCode != http.StatusOK || err != nil || maxAge <= 0 || time.Duration(maxAge)*time.Second > auth.KeyRefresh {
+		t.Fatalf("JWKS %d, Cache-Control %q: want a max-age of at most %s", res.StatusCode, cc, auth.KeyRefresh)
 	}
 }

@@ -25,7 +25,23 @@ type SigningKeysAPI interface {
 type SigningKeys struct {
 	api  SigningKeysAPI
 	name string
+	kms  string // the customer-managed KMS key the secret is created with; "": the account's default key
 }
+
+// EncryptedWith makes the secret, when this store creates it, encrypted
+// with the customer-managed KMS key keyID (SIGNING_KEYS_KMS_KEY), whose key
+// policy lets only the token function and the operator decrypt it.
+func (s *SigningKeys) EncryptedWith(keyID string) *SigningKeys {
+	s.kms = keyID
+	return s
+}
+
+// firstSetToken is the ClientRequestToken (the version id) of the first key
+// set, whoever writes it: Secrets Manager refuses a second version with
+// the same token and another value (ResourceExistsException), so of two
+// first writes exactly one succeeds, whether they create the secret or
+// fill the empty one template.yaml creates.
+const firstSetToken = "first-signing-key-set-0000000000001"
 
 var _ auth.PrivateKeyStore = (*SigningKeys)(nil)
 
@@ -50,21 +66,33 @@ func (s *SigningKeys) LoadKeySet(ctx context.Context) (auth.KeySet, error) {
 	return auth.UnmarshalKeySet([]byte(aws.ToString(out.SecretString)))
 }
 
-// CreateKeySet stores the first key set. Secret names are unique, so of
-// two concurrent creates exactly one succeeds.
+// CreateKeySet stores the first key set: it creates the secret (with the
+// KMS key of EncryptedWith) or, when the secret exists without a value (as
+// template.yaml creates it, with its key and resource policy), stores the
+// first version. Both use firstSetToken, so of two concurrent first writes
+// exactly one succeeds; the other gets auth.ErrKeySetExists.
 func (s *SigningKeys) CreateKeySet(ctx context.Context, ks auth.KeySet) error {
 	body, err := auth.MarshalKeySet(ks)
 	if err != nil {
 		return err
 	}
-	_, err = s.api.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name:         &s.name,
-		SecretString: aws.String(string(body)),
-		Description:  aws.String("RSA keys that sign the identity service's access tokens."),
-	})
+	in := &secretsmanager.CreateSecretInput{
+		Name:               &s.name,
+		SecretString:       aws.String(string(body)),
+		ClientRequestToken: aws.String(firstSetToken),
+		Description:        aws.String("Keys that sign the identity service's access tokens."),
+	}
+	if s.kms != "" {
+		in.KmsKeyId = aws.String(s.kms)
+	}
+	_, err = s.api.CreateSecret(ctx, in)
 	var exists *types.ResourceExistsException
 	if errors.As(err, &exists) {
-		return auth.ErrKeySetExists
+		_, err = s.api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: &s.name, SecretString: aws.String(string(body)),
+			ClientRequestToken: aws.String(firstSetToken)})
+		if errors.As(err, &exists) {
+			return auth.ErrKeySetExists
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("create signing keys: %w", err)

@@ -223,12 +223,56 @@ func decodeSecretsManager(op string, body []byte, stack iam.Stack) ([]iam.Reques
 	var in struct {
 		Name     string
 		SecretId string
+		KmsKeyId string
 		Tags     []json.RawMessage
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	action := "secretsmanager:" + op
+	reqs, err := secretRequests(op, action, in.Name, in.SecretId, len(in.Tags) > 0, stack)
+	if err != nil {
+		return nil, err
+	}
+	// A secret encrypted with a customer-managed key: Secrets Manager uses
+	// the key as the caller (kms:ViaService), so the caller's policy must
+	// allow it too. Reads decrypt; writes generate a data key and decrypt.
+	key := in.KmsKeyId
+	if key == "" {
+		key = stack.SecretKeys[in.SecretId]
+	}
+	if key == "" {
+		key = stack.SecretKeys[in.Name]
+	}
+	if key != "" {
+		via := map[string][]string{"kms:ViaService": {"secretsmanager." + or(stack.Region, "us-east-1") + ".amazonaws.com"}}
+		switch op {
+		case "GetSecretValue":
+			reqs = append(reqs, iam.Request{Action: "kms:Decrypt", Resource: stack.KeyARN(key), Context: via})
+		case "CreateSecret", "PutSecretValue", "UpdateSecret":
+			reqs = append(reqs, iam.Request{Action: "kms:GenerateDataKey", Resource: stack.KeyARN(key), Context: via},
+				iam.Request{Action: "kms:Decrypt", Resource: stack.KeyARN(key), Context: via})
+		}
+	}
+	return reqs, nil
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// secretRequests are the Secrets Manager authorizations of one call.
+func secretRequests(op, action, name, secretID string, tagged bool, stack iam.Stack) ([]iam.Request, error) {
+	in := struct {
+		Name, SecretId string
+		Tags           []struct{}
+	}{Name: name, SecretId: secretID}
+	if tagged {
+		in.Tags = []struct{}{{}}
+	}
 	switch op {
 	case "ListSecrets", "GetRandomPassword", "BatchGetSecretValue":
 		return []iam.Request{{Action: action, Resource: "*"}}, nil

@@ -398,10 +398,12 @@ var contract = []contractCase{
 		if tagged, _ := f.Clients.ListClients(f.ctx, ten.ID, c.Kind, identity.ListOptions{Count: 10, Tags: []string{"t"}}); tagged.Total != 0 {
 			t.Fatalf("the deleted client is still listed by its tag")
 		}
-		again, sec := newClient(ten.ID, identity.ClientCredential)
-		again.ID, sec.ClientID = c.ID, c.ID
-		if err := f.Clients.CreateClient(f.ctx, again, sec, 10); err != nil {
-			t.Fatalf("the id of a deleted client is free again: %v", err)
+		// A deleted client's id stays reserved, in every tenant: tokens of
+		// the deleted client must never name another.
+		for _, tid := range []string{ten.ID, f.tenant(0).ID} {
+			again, sec := newClient(tid, identity.ClientCredential)
+			again.ID, sec.ClientID = c.ID, c.ID
+			is(t, "create naming a deleted client's id", f.Clients.CreateClient(f.ctx, again, sec, 10), identity.ErrClientIDExists)
 		}
 	}},
 	{"DeleteClient/another kind, tenant or id is ErrClientNotFound", func(t *testing.T, f *fixture) {

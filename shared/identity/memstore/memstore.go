@@ -25,6 +25,9 @@ type Store struct {
 	mu      sync.Mutex
 	tenants map[string]*tenant
 	regs    map[string]*registration // by client id, across tenants
+	// deleted holds the ids of deleted clients: reserved for ever, as the
+	// DynamoDB store's tombstones keep them.
+	deleted map[string]bool
 	// Reads counts the calls of each method: what a rule read, for tests
 	// that a rule reads nothing it need not.
 	Reads map[string]int
@@ -128,7 +131,7 @@ func (m *Store) tenant(tenantID string) (identity.Tenant, error) {
 // on the conditions of identity.Clients.CreateClient.
 func (m *Store) CreateClient(ctx context.Context, c identity.Client, first identity.Secret, defaultLimit int) error {
 	defer m.call("CreateClient")()
-	if _, ok := m.regs[c.ID]; ok {
+	if _, ok := m.regs[c.ID]; ok || m.deleted[c.ID] {
 		return identity.ErrClientIDExists
 	}
 	t, ok := m.tenants[c.TenantID]
@@ -233,6 +236,10 @@ func (m *Store) DeleteClient(ctx context.Context, tenantID string, kind identity
 	t.t.ClientCount--
 	t.t.KindCounts[kind]--
 	delete(m.regs, clientID)
+	if m.deleted == nil {
+		m.deleted = map[string]bool{}
+	}
+	m.deleted[clientID] = true
 	return recordsOf(reg), nil
 }
 

@@ -222,6 +222,10 @@
     const box = $('sweep');
     if (r.status === 'rejected') { box.replaceChildren(errorNode('', r.reason)); return; }
     const s = r.value.body;
+    if (s.Withheld) {
+      box.replaceChildren(el('p', { id: 'sweep-time' }, s.Withheld));
+      return;
+    }
     if (!s.Recorded) {
       box.replaceChildren(el('p', { id: 'sweep-time' }, 'No sweep has been recorded yet. The sweeper records each run when it finishes.'));
       return;
