@@ -236,7 +236,7 @@ func (d *Dynamo) listByTags(ctx context.Context, tenantID string, kind identity.
 // UpdateClient writes next over old in one transaction, conditional on
 // old's version: the client item, its list copy, its tag entries when the
 // tags change, and its registration when what a token request decides on
-// changes (Enabled, RoleIds).
+// changes (Enabled, RoleIds, AccessTokenLifetime).
 //
 // Entries of removed tags go last: if the change is too large for one
 // transaction (more than 97 tag changes), the removals left over are
@@ -258,7 +258,7 @@ func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) er
 			removed = append(removed, tag)
 		}
 	}
-	registration := next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs)
+	registration := next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs) || next.AccessTokenLifetime != old.AccessTokenLifetime
 	fixed := 2 + len(added)
 	if registration {
 		fixed++
@@ -274,10 +274,14 @@ func (d *Dynamo) UpdateClient(ctx context.Context, old, next identity.Client) er
 		{Put: &types.Put{TableName: &d.table, Item: orderItem(next)}},
 	}
 	if registration {
+		set, values := "SET Enabled = :en, RoleIds = :roles", item{":en": b(next.Enabled), ":roles": list(next.RoleIDs), ":tenant": s(next.TenantID)}
+		if next.AccessTokenLifetime > 0 {
+			set, values[":atl"] = set+", "+attrAccessTokenLifetime+" = :atl", n(int64(next.AccessTokenLifetime))
+		}
 		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: key(clientPK(next.ID), skRegistration),
-			UpdateExpression:          aws.String("SET Enabled = :en, RoleIds = :roles"),
+			UpdateExpression:          aws.String(set),
 			ConditionExpression:       aws.String("TenantId = :tenant"),
-			ExpressionAttributeValues: item{":en": b(next.Enabled), ":roles": list(next.RoleIDs), ":tenant": s(next.TenantID)}}})
+			ExpressionAttributeValues: values}})
 	}
 	for _, tag := range added {
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: tagItem(next, tag)}})

@@ -12,6 +12,7 @@
 //	TENANT#<tenant>  TAG#CCC#<b64(tag)>#<seq>  tag entry: ClientId of a client that carries the tag (or
 //	                                 had it: a tag of the client item's StaleTags, see UpdateClient)
 //	CLIENT#<client>  #CLIENT         registration and token item: owning tenant, kind, Enabled, RoleIds,
+//	                                 AccessTokenLifetime (seconds; absent: 3600),
 //	                                 Secrets {<secret>: {E: expiration (unix ns; absent: never), U: last used hour}},
 //	                                 SecretsVersion, RecordCount (the client's SECRET# items, retained ones
 //	                                 included: at most identity.MaxSecretRecordsPerClient); reserves the id
@@ -85,6 +86,9 @@ const (
 	// attrRecordCount is the token item's count of the client's secret
 	// records (see the package comment).
 	attrRecordCount = "RecordCount"
+	// attrAccessTokenLifetime is a client's token lifetime in seconds, on
+	// its client item, list copy and token item (absent: the default).
+	attrAccessTokenLifetime = "AccessTokenLifetime"
 
 	// ExpiryIndex is the index of secret records, keyed by ExpiryPK (a
 	// queue and a shard: expiryPK) and ExpiresAt (unix seconds).
@@ -206,6 +210,9 @@ func clientItem(c identity.Client) item {
 	it["CreatedAt"] = ts(c.CreatedAt)
 	it["UpdatedAt"] = ts(c.UpdatedAt)
 	it["Seq"] = n(c.Seq)
+	if c.AccessTokenLifetime > 0 {
+		it[attrAccessTokenLifetime] = n(int64(c.AccessTokenLifetime))
+	}
 	if len(c.StaleTags) > 0 {
 		it["StaleTags"] = list(c.StaleTags)
 	}
@@ -253,6 +260,9 @@ func registrationItem(c identity.Client, first identity.Secret) item {
 	it[attrRecordCount] = n(1)
 	it["Enabled"] = b(c.Enabled)
 	it["RoleIds"] = list(c.RoleIDs)
+	if c.AccessTokenLifetime > 0 {
+		it[attrAccessTokenLifetime] = n(int64(c.AccessTokenLifetime))
+	}
 	it[attrSecrets] = &types.AttributeValueMemberM{Value: item{first.ID: secretEntry(first)}}
 	return it
 }
@@ -433,6 +443,8 @@ func decodeClient(it item) (identity.Client, error) {
 		CreatedAt: r.time("CreatedAt", true),
 		UpdatedAt: r.time("UpdatedAt", false),
 		Seq:       r.num("Seq", false),
+
+		AccessTokenLifetime: int(r.num(attrAccessTokenLifetime, false)),
 	}
 	if _, ok := it["StaleTags"]; ok {
 		c.StaleTags = r.strings("StaleTags")
@@ -478,6 +490,8 @@ type registration struct {
 	SecretsVersion int64
 	Enabled        bool
 	RoleIDs        []string
+	// AccessTokenLifetime in seconds; 0 when the item predates it.
+	AccessTokenLifetime int
 	// Secrets are the entries of the token item: secrets not deleted, with
 	// their expiration (expired ones until the next add forgets them).
 	Secrets []identity.Secret
@@ -499,6 +513,8 @@ func decodeRegistration(it item) (registration, error) {
 		Enabled:        r.boolean("Enabled"),
 		RoleIDs:        r.strings("RoleIds"),
 		RecordCount:    -1,
+
+		AccessTokenLifetime: int(r.num(attrAccessTokenLifetime, false)),
 	}
 	if _, ok := it[attrRecordCount]; ok {
 		reg.RecordCount = r.num(attrRecordCount, true)

@@ -380,7 +380,7 @@ func (d *Dynamo) ClientForAuthentication(ctx context.Context, clientID string) (
 	if reg == nil {
 		return identity.Client{}, nil, identity.ErrClientNotFound
 	}
-	c := identity.Client{TenantID: reg.TenantID, ID: reg.ClientID, Kind: reg.Kind, Enabled: reg.Enabled, RoleIDs: reg.RoleIDs}
+	c := identity.Client{TenantID: reg.TenantID, ID: reg.ClientID, Kind: reg.Kind, Enabled: reg.Enabled, RoleIDs: reg.RoleIDs, AccessTokenLifetime: reg.AccessTokenLifetime}
 	return c, reg.Secrets, nil
 }
 
