@@ -141,7 +141,7 @@ func (h secretHandlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Re
 	for i, s := range secrets.Secrets {
 		dtos[i] = secretDto(s)
 	}
-	res := listResult(r, tenantID, secrets.Total, dtos, nil)
+	res := listResult(r, tenantID, secrets.Total, dtos, nil, nil)
 	h.deprecation(&res, r, kind, tenantID, clientID, "")
 	return res, nil
 }
