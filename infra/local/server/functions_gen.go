@@ -21,5 +21,6 @@ var functions = map[string]func(*config.App) []httpapi.Route{
 	"functions/clientsecrets":           lambdafn.ServiceRoutes(ocsapi.ClientSecretRoutes),           // ClientSecretsFunction
 	"functions/hybridclients":           lambdafn.ServiceRoutes(ocsapi.HybridClientRoutes),           // HybridClientsFunction
 	"functions/portal":                  portal.Routes,                                               // PortalFunction
+	"functions/tenants":                 lambdafn.ServiceRoutes(ocsapi.TenantRoutes),                 // TenantsFunction
 	"functions/token":                   tokenapi.Routes,                                             // TokenFunction
 }
