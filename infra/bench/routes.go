@@ -260,5 +260,6 @@ func (b *bench) scenarios() map[string]scenario {
 				return b.send(wr(), "DELETE", fmt.Sprintf(k.path, wt(), c.id)+"/"+sec, "")
 			})}
 	}
+	b.addV1Scenarios(sc) // routes_v1.go
 	return sc
 }

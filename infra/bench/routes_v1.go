@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+
+	"identityservice/shared/identity"
+)
+
+// The v1 routes and the tenants' routes, measured as their v1-preview
+// twins are: the same fixtures, the v1 bodies. The v1 create sends what
+// AVEVA's setup script sends, and the v1 secret add an Expiration with
+// Expires, so their rows price the requests that code makes.
+const (
+	v1CCC    = "/api/v1/Tenants/%s/ClientCredentialClients"
+	v1Hyb    = "/api/v1/Tenants/%s/HybridClients"
+	v1CCCSec = "/api/v1/Tenants/%s/ClientCredentialClients/%s/Secrets"
+	v1HybSec = "/api/v1/Tenants/%s/HybridClients/%s/Secrets"
+)
+
+func (b *bench) addV1Scenarios(sc map[string]scenario) {
+	rt := func() string { return b.fx.read.tenant }
+	wt := func() string { return b.fx.write.tenant }
+	rd, wr := func() *caller { return b.fx.read }, func() *caller { return b.fx.write }
+	list10 := url.Values{"count": {"10"}}
+	const cccF, hybF, secF, tenF = "functions/clientcredentialclients", "functions/hybridclients", "functions/clientsecrets", "functions/tenants"
+	cc, hy := identity.ClientCredential, identity.Hybrid
+	createV1 := fmt.Sprintf(`{"AccessTokenLifetime":3600,"Id":null,"Name":"bench","RoleIds":[%q],"SecretDescription":"bench","SecretExpirationDate":"2099-01-01T00:00:00+00:00"}`, identity.RoleAccountMember)
+	hybridV1 := `{"Name":"bench","RedirectUris":["https://app.example.com/signin-oidc"],"ClientUri":"https://app.example.com/","AccessTokenLifetime":3600}`
+	for _, k := range []struct {
+		kind       identity.ClientKind
+		base, path string // pattern, Sprintf format
+		fn, create string
+		c          func() fixtureClient
+	}{
+		{cc, "/api/v1/Tenants/{tenantId}/ClientCredentialClients", v1CCC, cccF, createV1, func() fixtureClient { return b.fx.ccc[0] }},
+		{hy, "/api/v1/Tenants/{tenantId}/HybridClients", v1Hyb, hybF, hybridV1, func() fixtureClient { return b.fx.hyb[0] }},
+	} {
+		sc["POST "+k.base] = scenario{fn: k.fn, note: "v1 create (AVEVA setup script body)",
+			prepare: constant(func() request { return b.send(wr(), "POST", fmt.Sprintf(k.path, wt()), k.create) })}
+		sc["GET "+k.base] = scenario{fn: k.fn, note: "count=10", list: true,
+			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(k.path, rt()), list10) })}
+		sc["GET "+k.base+"/{clientId}"] = scenario{fn: k.fn,
+			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(k.path, rt())+"/"+k.c().id, nil) })}
+		sc["PUT "+k.base+"/{clientId}"] = scenario{fn: k.fn, note: "new Name and AccessTokenLifetime",
+			prepare: b.perWorker(k.kind, func(w, n int, c fixtureClient) request {
+				return b.send(wr(), "PUT", fmt.Sprintf(k.path, wt())+"/"+c.id, fmt.Sprintf(`{"Name":"bench-%d","AccessTokenLifetime":%d}`, n, 600+n%2))
+			})}
+		sc["DELETE "+k.base+"/{clientId}"] = scenario{fn: k.fn, note: "client with 1 secret",
+			prepare: b.perRequest(k.kind, func(c fixtureClient) request {
+				return b.send(wr(), "DELETE", fmt.Sprintf(k.path, wt())+"/"+c.id, "")
+			})}
+	}
+	for _, k := range []struct {
+		kind       identity.ClientKind
+		base, path string
+		c          func() fixtureClient
+	}{
+		{cc, "/api/v1/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secrets", v1CCCSec, func() fixtureClient { return b.fx.ccc[0] }},
+		{hy, "/api/v1/Tenants/{tenantId}/HybridClients/{clientId}/Secrets", v1HybSec, func() fixtureClient { return b.fx.hyb[0] }},
+	} {
+		sc["GET "+k.base] = scenario{fn: secF, note: "client with 3 secrets", list: true,
+			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(k.path, rt(), k.c().id), nil) })}
+		sc["POST "+k.base] = scenario{fn: secF, note: "v1 add (AVEVA setup script body)",
+			prepare: b.perSecretSlot(k.kind, false, func(c fixtureClient, _ string) request {
+				return b.send(wr(), "POST", fmt.Sprintf(k.path, wt(), c.id), `{"Description":"bench","Expiration":"2099-01-01T00:00:00+00:00","Expires":true}`)
+			})}
+		sc["GET "+k.base+"/{secretId}"] = scenario{fn: secF,
+			prepare: constant(func() request {
+				return b.get(rd(), fmt.Sprintf(k.path, rt(), k.c().id)+"/"+k.c().secrets[0], nil)
+			})}
+		sc["PUT "+k.base+"/{secretId}"] = scenario{fn: secF, note: "new Description",
+			prepare: b.perWorker(k.kind, func(w, n int, c fixtureClient) request {
+				return b.send(wr(), "PUT", fmt.Sprintf(k.path, wt(), c.id)+"/"+c.secrets[0], fmt.Sprintf(`{"Description":"bench-%d"}`, n))
+			})}
+		sc["DELETE "+k.base+"/{secretId}"] = scenario{fn: secF, note: "secret and its material",
+			prepare: b.perSecretSlot(k.kind, true, func(c fixtureClient, sec string) request {
+				return b.send(wr(), "DELETE", fmt.Sprintf(k.path, wt(), c.id)+"/"+sec, "")
+			})}
+	}
+	for _, v := range []string{"v1", "v1-preview"} {
+		sc["GET /api/"+v+"/Tenants/{tenantId}"] = scenario{fn: tenF, note: "the tenant",
+			prepare: constant(func() request { return b.get(rd(), "/api/"+v+"/Tenants/"+rt(), nil) })}
+	}
+}
