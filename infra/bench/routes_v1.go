@@ -23,7 +23,7 @@ func (b *bench) addV1Scenarios(sc map[string]scenario) {
 	wt := func() string { return b.fx.write.tenant }
 	rd, wr := func() *caller { return b.fx.read }, func() *caller { return b.fx.write }
 	list10 := url.Values{"count": {"10"}}
-	const cccF, hybF, secF, tenF = "functions/clientcredentialclients", "functions/hybridclients", "functions/clientsecrets", "functions/tenants"
+	const cccF, hybF, tenF = "functions/clientcredentialclients", "functions/hybridclients", "functions/tenants"
 	cc, hy := identity.ClientCredential, identity.Hybrid
 	createV1 := fmt.Sprintf(`{"AccessTokenLifetime":3600,"Id":null,"Name":"bench","RoleIds":[%q],"SecretDescription":"bench","SecretExpirationDate":"2099-01-01T00:00:00+00:00"}`, identity.RoleAccountMember)
 	hybridV1 := `{"Name":"bench","RedirectUris":["https://app.example.com/signin-oidc"],"ClientUri":"https://app.example.com/","AccessTokenLifetime":3600}`
@@ -51,33 +51,9 @@ func (b *bench) addV1Scenarios(sc map[string]scenario) {
 				return b.send(wr(), "DELETE", fmt.Sprintf(k.path, wt())+"/"+c.id, "")
 			})}
 	}
-	for _, k := range []struct {
-		kind       identity.ClientKind
-		base, path string
-		c          func() fixtureClient
-	}{
-		{cc, "/api/v1/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secrets", v1CCCSec, func() fixtureClient { return b.fx.ccc[0] }},
-		{hy, "/api/v1/Tenants/{tenantId}/HybridClients/{clientId}/Secrets", v1HybSec, func() fixtureClient { return b.fx.hyb[0] }},
-	} {
-		sc["GET "+k.base] = scenario{fn: secF, note: "client with 3 secrets", list: true,
-			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(k.path, rt(), k.c().id), nil) })}
-		sc["POST "+k.base] = scenario{fn: secF, note: "v1 add (AVEVA setup script body)",
-			prepare: b.perSecretSlot(k.kind, false, func(c fixtureClient, _ string) request {
-				return b.send(wr(), "POST", fmt.Sprintf(k.path, wt(), c.id), `{"Description":"bench","Expiration":"2099-01-01T00:00:00+00:00","Expires":true}`)
-			})}
-		sc["GET "+k.base+"/{secretId}"] = scenario{fn: secF,
-			prepare: constant(func() request {
-				return b.get(rd(), fmt.Sprintf(k.path, rt(), k.c().id)+"/"+k.c().secrets[0], nil)
-			})}
-		sc["PUT "+k.base+"/{secretId}"] = scenario{fn: secF, note: "new Description",
-			prepare: b.perWorker(k.kind, func(w, n int, c fixtureClient) request {
-				return b.send(wr(), "PUT", fmt.Sprintf(k.path, wt(), c.id)+"/"+c.secrets[0], fmt.Sprintf(`{"Description":"bench-%d"}`, n))
-			})}
-		sc["DELETE "+k.base+"/{secretId}"] = scenario{fn: secF, note: "secret and its material",
-			prepare: b.perSecretSlot(k.kind, true, func(c fixtureClient, sec string) request {
-				return b.send(wr(), "DELETE", fmt.Sprintf(k.path, wt(), c.id)+"/"+sec, "")
-			})}
-	}
+	const secretV1 = `{"Description":"bench","Expiration":"2099-01-01T00:00:00+00:00","Expires":true}`
+	b.secretScenarios(sc, cc, "/api/v1/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secrets", v1CCCSec, secretV1, "v1 add (AVEVA setup script body)", func() fixtureClient { return b.fx.ccc[0] })
+	b.secretScenarios(sc, hy, "/api/v1/Tenants/{tenantId}/HybridClients/{clientId}/Secrets", v1HybSec, secretV1, "v1 add (AVEVA setup script body)", func() fixtureClient { return b.fx.hyb[0] })
 	for _, v := range []string{"v1", "v1-preview"} {
 		sc["GET /api/"+v+"/Tenants/{tenantId}"] = scenario{fn: tenF, note: "the tenant",
 			prepare: constant(func() request { return b.get(rd(), "/api/"+v+"/Tenants/"+rt(), nil) })}
