@@ -232,33 +232,35 @@ func (b *bench) scenarios() map[string]scenario {
 			})},
 	}
 	// OCS secret routes, one set per kind.
-	for _, k := range []struct {
-		kind identity.ClientKind
-		base string // path pattern
-		path string // Sprintf format
-		c    func() fixtureClient
-	}{
-		{cc, "/api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret", ocsCCCSec, func() fixtureClient { return b.fx.ccc[0] }},
-		{hy, "/api/v1-preview/Tenants/{tenantId}/HybridClients/{clientId}/Secret", ocsHybSec, func() fixtureClient { return b.fx.hyb[0] }},
-	} {
-		sc["GET "+k.base] = scenario{fn: secF, note: "client with 3 secrets", list: true,
-			prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(k.path, rt(), k.c().id), nil) })}
-		sc["POST "+k.base] = scenario{fn: secF, note: "add with Description",
-			prepare: b.perSecretSlot(k.kind, false, func(c fixtureClient, _ string) request {
-				return b.send(wr(), "POST", fmt.Sprintf(k.path, wt(), c.id), `{"Description":"bench"}`)
-			})}
-		sc["GET "+k.base+"/{secretId}"] = scenario{fn: secF,
-			prepare: constant(func() request {
-				return b.get(rd(), fmt.Sprintf(k.path, rt(), k.c().id)+"/"+k.c().secrets[0], nil)
-			})}
-		sc["PUT "+k.base+"/{secretId}"] = scenario{fn: secF, note: "new Description",
-			prepare: b.perWorker(k.kind, func(w, n int, c fixtureClient) request {
-				return b.send(wr(), "PUT", fmt.Sprintf(k.path, wt(), c.id)+"/"+c.secrets[0], fmt.Sprintf(`{"Description":"bench-%d"}`, n))
-			})}
-		sc["DELETE "+k.base+"/{secretId}"] = scenario{fn: secF, note: "secret and its material",
-			prepare: b.perSecretSlot(k.kind, true, func(c fixtureClient, sec string) request {
-				return b.send(wr(), "DELETE", fmt.Sprintf(k.path, wt(), c.id)+"/"+sec, "")
-			})}
-	}
+	b.secretScenarios(sc, cc, "/api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret", ocsCCCSec, `{"Description":"bench"}`, "add with Description", func() fixtureClient { return b.fx.ccc[0] })
+	b.secretScenarios(sc, hy, "/api/v1-preview/Tenants/{tenantId}/HybridClients/{clientId}/Secret", ocsHybSec, `{"Description":"bench"}`, "add with Description", func() fixtureClient { return b.fx.hyb[0] })
+	b.addV1Scenarios(sc) // routes_v1.go
 	return sc
+}
+
+// secretScenarios adds the five secret routes of one kind under base
+// (path: its Sprintf format), reading the secrets of client c and adding
+// addBody.
+func (b *bench) secretScenarios(sc map[string]scenario, kind identity.ClientKind, base, path, addBody, addNote string, c func() fixtureClient) {
+	const secF = "functions/clientsecrets"
+	rd, wr := func() *caller { return b.fx.read }, func() *caller { return b.fx.write }
+	rt, wt := func() string { return b.fx.read.tenant }, func() string { return b.fx.write.tenant }
+	sc["GET "+base] = scenario{fn: secF, note: "client with 3 secrets", list: true,
+		prepare: constant(func() request { return b.get(rd(), fmt.Sprintf(path, rt(), c().id), nil) })}
+	sc["POST "+base] = scenario{fn: secF, note: addNote,
+		prepare: b.perSecretSlot(kind, false, func(cl fixtureClient, _ string) request {
+			return b.send(wr(), "POST", fmt.Sprintf(path, wt(), cl.id), addBody)
+		})}
+	sc["GET "+base+"/{secretId}"] = scenario{fn: secF,
+		prepare: constant(func() request {
+			return b.get(rd(), fmt.Sprintf(path, rt(), c().id)+"/"+c().secrets[0], nil)
+		})}
+	sc["PUT "+base+"/{secretId}"] = scenario{fn: secF, note: "new Description",
+		prepare: b.perWorker(kind, func(w, n int, cl fixtureClient) request {
+			return b.send(wr(), "PUT", fmt.Sprintf(path, wt(), cl.id)+"/"+cl.secrets[0], fmt.Sprintf(`{"Description":"bench-%d"}`, n))
+		})}
+	sc["DELETE "+base+"/{secretId}"] = scenario{fn: secF, note: "secret and its material",
+		prepare: b.perSecretSlot(kind, true, func(cl fixtureClient, sec string) request {
+			return b.send(wr(), "DELETE", fmt.Sprintf(path, wt(), cl.id)+"/"+sec, "")
+		})}
 }

@@ -83,7 +83,9 @@ var adminClient = identity.NewClient{ID: "3b4c5d6e-7f80-4a91-8b2c-3d4e5f6a7b8c",
 // The ids "seen" by a function's sequence are collected, in order of first
 // appearance, from the bodies of its successful (2xx) responses: the
 // top-level "SecretId" of an object body (OCS client create, secret add,
-// get, update) and the "clientSecretId" of each element of an array body
+// get, update), the top-level "Id" of a v1 secret (an object body with
+// "Expires": secret add, get, update) and the "clientSecretId" of each
+// element of an array body
 // (Key Rotation GET, oldest secret first). OCS list bodies (arrays of
 // "SecretId") are not collected. The placeholder appears anywhere in the
 // event (rawPath, requestContext.http.path, pathParameters, body) and in
@@ -170,6 +172,11 @@ var expected = map[string][]struct {
 		{"get-unknown-client", 404},
 		{"list-count-too-large", 400},
 		{"delete", 204},
+		{"create-v1", 201}, // v1: Id 1c2d3e4f-..., AccessTokenLifetime 1800
+		{"get-v1", 200},
+		{"list-v1", 200}, // ?tag=reporting
+		{"update-v1", 200},
+		{"delete-v1", 204},
 	},
 	"clientsecrets": {
 		{"cc-add", 201}, // placeholder 1
@@ -182,6 +189,17 @@ var expected = map[string][]struct {
 		{"hybrid-update", 200},
 		{"obsolete-list", 200},   // Clients/{CC fixture}/Secret
 		{"obsolete-update", 200}, // Clients/{Hybrid fixture}/Secret/{placeholder 2}
+		{"cc-add-v1", 201},       // v1 Secrets: placeholder 3
+		{"cc-list-v1", 200},
+		{"cc-get-v1", 200},
+		{"cc-update-v1", 200},
+		{"hybrid-add-v1", 201}, // placeholder 4
+		{"hybrid-list-v1", 200},
+		{"hybrid-get-v1", 200},
+		{"hybrid-update-v1", 200},
+		{"cc-add-v1-expires-without-expiration", 400},
+		{"cc-delete-v1", 204},
+		{"hybrid-delete-v1", 204},
 		{"cc-add-past-expiration", 400},
 		{"cc-get-unknown-secret", 404},
 		{"hybrid-list-wrong-kind", 404}, // the CC fixture under HybridClients
@@ -216,6 +234,17 @@ var expected = map[string][]struct {
 		{"update-client-id-mismatch", 400},
 		{"get-unknown-client", 404},
 		{"delete", 204},
+		{"create-v1", 201}, // v1: Id 2d3e4f5a-..., Tags, AccessTokenLifetime 900
+		{"get-v1", 200},
+		{"list-v1", 200}, // ?tag=field
+		{"update-v1", 200},
+		{"delete-v1", 204},
+	},
+	"tenants": {
+		{"get-v1", 200},               // the demo tenant
+		{"get-v1-preview", 200},       // the same, as AVEVA's samples with ApiVersion v1-preview ask
+		{"get-other-tenant", 403},     // a tenant role never learns whether another tenant exists
+		{"get-malformed-tenant", 400}, // not a GUID
 	},
 }
 
@@ -237,6 +266,9 @@ var expectedHeaders = map[string]map[string]string{
 	"token/token-client-secret-basic":      {"Cache-Control": "no-store"},
 	"token/token-wrong-secret":             {"Cache-Control": "no-store"},
 	"applicationsecrets/list":              {"Total-Count": "2"},
+	"clientcredentialclients/create-v1":    {"Cache-Control": "no-store"},
+	"clientsecrets/cc-add-v1":              {"Cache-Control": "no-store"},
+	"clientsecrets/cc-list-v1":             {"Total-Count": "3"},
 	"portal/dashboard":                     {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"},
 	"portal/profile":                       {"X-Frame-Options": "DENY", "Content-Type": "text/html; charset=utf-8"},
 	"portal/dashboard-script":              {"Content-Type": "text/javascript; charset=utf-8"},
@@ -576,6 +608,9 @@ func collectSecretIDs(seen []string, body string) []string {
 	switch v := v.(type) {
 	case map[string]any:
 		add(v["SecretId"])
+		if _, ok := v["Expires"]; ok {
+			add(v["Id"]) // a v1 secret (the v1 client create's Id is its secret's too, but it has no Expires)
+		}
 	case []any:
 		for _, item := range v {
 			if m, ok := item.(map[string]any); ok {

@@ -27,6 +27,7 @@ func TestEachFunctionWritesOnlyItsPartitions(t *testing.T) {
 		"TokenFunction":                   {"SIGNINGKEYS", "CLIENT#4a5b6c7d"}, // LastUsed
 		"SweeperFunction":                 {"CLIENT#4a5b6c7d", "SWEEPER"},
 		"PortalFunction":                  {}, // read-only
+		"TenantsFunction":                 {}, // read-only
 	}
 	writes := []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
 		"dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete"}

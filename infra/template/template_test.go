@@ -113,6 +113,9 @@ func TestRoutes(t *testing.T) {
 		dir  = "functions/clientcredentialclients"
 		list = "/api/v1-preview/Tenants/{tenantId}/ClientCredentialClients"
 		one  = list + "/{clientId}"
+		// The v1 routes of the same resource, in the same function.
+		listV1 = "/api/v1/Tenants/{tenantId}/ClientCredentialClients"
+		oneV1  = listV1 + "/{clientId}"
 	)
 	want := []template.Route{
 		{Function: fn, CodeDir: dir, Method: "GET", Path: list},
@@ -120,6 +123,11 @@ func TestRoutes(t *testing.T) {
 		{Function: fn, CodeDir: dir, Method: "DELETE", Path: one},
 		{Function: fn, CodeDir: dir, Method: "GET", Path: one},
 		{Function: fn, CodeDir: dir, Method: "PUT", Path: one},
+		{Function: fn, CodeDir: dir, Method: "GET", Path: listV1},
+		{Function: fn, CodeDir: dir, Method: "POST", Path: listV1},
+		{Function: fn, CodeDir: dir, Method: "DELETE", Path: oneV1},
+		{Function: fn, CodeDir: dir, Method: "GET", Path: oneV1},
+		{Function: fn, CodeDir: dir, Method: "PUT", Path: oneV1},
 	}
 	var got []template.Route
 	for _, r := range load(t).Routes() {

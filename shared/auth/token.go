@@ -132,7 +132,8 @@ type Issuer struct {
 	Now      func() time.Time
 }
 
-// Issue returns a signed access token for a client, and its lifetime.
+// Issue returns a signed access token for a client, and its lifetime: the
+// client's AccessTokenLifetime.
 func (i *Issuer) Issue(ctx context.Context, issuer string, c identity.Client) (string, time.Duration, error) {
 	ks, err := i.Keys.KeySet(ctx)
 	if err != nil {
@@ -146,6 +147,9 @@ func (i *Issuer) Issue(ctx context.Context, issuer string, c identity.Client) (s
 	if i.Now != nil {
 		now = i.Now()
 	}
+	// The client's own lifetime; never beyond TokenLifetime, which the
+	// retirement of signing keys counts on (RetiredKeyKept).
+	lifetime := min(c.TokenLifetime(), TokenLifetime)
 	roles := c.RoleIDs
 	if roles == nil {
 		roles = []string{}
@@ -154,7 +158,7 @@ func (i *Issuer) Issue(ctx context.Context, issuer string, c identity.Client) (s
 		Issuer:    issuer,
 		Subject:   c.ID,
 		Audience:  audience{i.audience()},
-		Expiry:    jwt.NewNumericDate(now.Add(TokenLifetime)),
+		Expiry:    jwt.NewNumericDate(now.Add(lifetime)),
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
 		ID:        uuid.NewString(),
@@ -173,7 +177,7 @@ func (i *Issuer) Issue(ctx context.Context, issuer string, c identity.Client) (s
 	if err != nil {
 		return "", 0, err
 	}
-	return token, TokenLifetime, nil
+	return token, lifetime, nil
 }
 
 // KeySet returns the signing keys the issuer signs with (KeyManager.KeySet:

@@ -11,14 +11,14 @@ import (
 // count and, when tagged, the repeatable tags) and query, which the API
 // documents as unsupported: a non-empty value is refused rather than
 // silently ignored.
-func ListParams(r *http.Request, tagged bool) (identity.ListOptions, error) {
+func ListParams(r *http.Request, tagParam string) (identity.ListOptions, error) {
 	q := r.URL.Query()
 	if v := strings.TrimSpace(q.Get("query")); v != "" {
 		return identity.ListOptions{}, identity.Invalid("The query parameter is not supported.", "Remove query; filter Client Credential clients with tags instead, and page with skip and count.")
 	}
 	var tags []string
-	if tagged {
-		tags = q["tags"]
+	if tagParam != "" {
+		tags = q[tagParam]
 	}
 	return identity.ParseListOptions(q.Get("skip"), q.Get("count"), tags)
 }

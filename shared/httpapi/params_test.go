@@ -19,17 +19,17 @@ func TestListParamsBounds(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, query, mentions string
-		tagged                bool
+		tagParam              string
 	}{
-		{"1,000 tags", many.Encode(), "distinct tags", true},
-		{"a 5,000-character tag", "tags=" + strings.Repeat("x", 5000), "128", true},
-		{"skip past int32", "skip=2147482648&count=1000", "skip=2147482648", false},
-		{"count 0", "count=0", "count=0", false},
-		{"query", "query=x", "query parameter", false},
+		{"1,000 tags", many.Encode(), "distinct tags", "tags"},
+		{"a 5,000-character tag", "tags=" + strings.Repeat("x", 5000), "128", "tags"},
+		{"skip past int32", "skip=2147482648&count=1000", "skip=2147482648", ""},
+		{"count 0", "count=0", "count=0", ""},
+		{"query", "query=x", "query parameter", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodGet, "/list?"+tc.query, nil)
-			_, err := ListParams(r, tc.tagged)
+			_, err := ListParams(r, tc.tagParam)
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -42,7 +42,7 @@ func TestListParamsBounds(t *testing.T) {
 		})
 	}
 	r := httptest.NewRequest(http.MethodGet, "/list?skip=2147482647&count=1000&tags=a&tags=a", nil)
-	o, err := ListParams(r, true)
+	o, err := ListParams(r, "tags")
 	if err != nil || o.Skip != 2147482647 || len(o.Tags) != 1 {
 		t.Fatalf("%+v, %v; want skip at its bound and the tags made distinct", o, err)
 	}

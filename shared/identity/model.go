@@ -103,6 +103,11 @@ type Client struct {
 	Enabled  bool
 	RoleIDs  []string
 	Tags     []string
+	// AccessTokenLifetime is the lifetime of the client's access tokens in
+	// seconds (MinAccessTokenLifetime to MaxAccessTokenLifetime); 0 for a
+	// client stored before it existed, whose tokens live the default
+	// (TokenLifetime).
+	AccessTokenLifetime int
 
 	AllowOfflineAccess          bool
 	AllowAccessTokensViaBrowser bool

@@ -39,6 +39,8 @@ type NewClient struct {
 	Enabled *bool     // nil: enabled
 	RoleIDs *[]string // nil: Account Member only
 	Tags    []string
+	// AccessTokenLifetime in seconds; nil: DefaultAccessTokenLifetime.
+	AccessTokenLifetime *int
 
 	AllowOfflineAccess          bool
 	AllowAccessTokensViaBrowser bool
@@ -121,7 +123,11 @@ func (s *Service) buildClient(tenantID string, in NewClient, now time.Time) (Cli
 	if err != nil {
 		return Client{}, err
 	}
-	c := Client{TenantID: tenantID, ID: id, Kind: in.Kind, Name: in.Name, Enabled: true, Tags: tags, Version: 1, CreatedAt: now, UpdatedAt: now}
+	lifetime, err := accessTokenLifetime(in.AccessTokenLifetime)
+	if err != nil {
+		return Client{}, err
+	}
+	c := Client{TenantID: tenantID, ID: id, Kind: in.Kind, Name: in.Name, Enabled: true, Tags: tags, AccessTokenLifetime: lifetime, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if in.Enabled != nil {
 		c.Enabled = *in.Enabled
 	}
@@ -236,6 +242,11 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind Client
 		}
 		p.Tags = &tags
 	}
+	if p.AccessTokenLifetime != nil {
+		if err := ValidateAccessTokenLifetime(*p.AccessTokenLifetime); err != nil {
+			return Client{}, err
+		}
+	}
 	if p.RoleIDs != nil {
 		if kind != ClientCredential {
 			return Client{}, Invalid("RoleIds cannot be set on a %s client.", "Remove RoleIds.", kind)
@@ -317,6 +328,9 @@ func (c Client) patched(p ClientPatch, now time.Time) Client {
 		n.Enabled = *p.Enabled
 	}
 	set(&n.Tags, p.Tags)
+	if p.AccessTokenLifetime != nil {
+		n.AccessTokenLifetime = *p.AccessTokenLifetime
+	}
 	if c.Kind == ClientCredential {
 		set(&n.RoleIDs, p.RoleIDs)
 	}

@@ -188,6 +188,8 @@ type ClientPatch struct {
 	Enabled *bool
 	RoleIDs *[]string
 	Tags    *[]string
+	// AccessTokenLifetime in seconds, either kind.
+	AccessTokenLifetime *int
 
 	AllowOfflineAccess          *bool
 	AllowAccessTokensViaBrowser *bool

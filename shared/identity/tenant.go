@@ -27,3 +27,8 @@ func (s *Service) CreateTenant(ctx context.Context, id, name string, clientLimit
 	s.logger().InfoContext(ctx, "tenant created", "tenant", t.ID)
 	return t, nil
 }
+
+// GetTenant returns a tenant, or ErrTenantNotFound.
+func (s *Service) GetTenant(ctx context.Context, tenantID string) (Tenant, error) {
+	return s.Tenants.GetTenant(ctx, tenantID)
+}

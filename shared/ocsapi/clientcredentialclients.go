@@ -1,6 +1,7 @@
 package ocsapi
 
 import (
+	"fmt"
 	"net/http"
 
 	"identityservice/shared/httpapi"
@@ -62,17 +63,17 @@ func nonNil(s []string) []string {
 const cccBase = "/api/v1-preview/Tenants/{tenantId}/ClientCredentialClients"
 
 // ClientCredentialClientRoutes returns the routes of the
-// ClientCredentialClients function.
+// ClientCredentialClients function: v1-preview, and v1 (v1clients.go).
 func ClientCredentialClientRoutes(svc *identity.Service) []httpapi.Route {
 	h := cccHandlers{svc: svc}
-	res := clientResource[ClientCredentialClientDto]{svc: svc, kind: identity.ClientCredential, dto: cccDto, filterTag: true}
-	return []httpapi.Route{
+	res := clientResource[ClientCredentialClientDto]{svc: svc, kind: identity.ClientCredential, dto: cccDto, tagParam: "tags"}
+	return append([]httpapi.Route{
 		{Method: http.MethodPost, Path: cccBase, Roles: rolesAdmin, Handler: h.create},
 		{Method: http.MethodGet, Path: cccBase, Roles: rolesAdminMember, Handler: res.list},
 		{Method: http.MethodGet, Path: cccBase + "/{clientId}", Roles: rolesAdminMember, Handler: res.get},
 		{Method: http.MethodPut, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: h.update},
 		{Method: http.MethodDelete, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: res.delete},
-	}
+	}, clientCredentialClientV1Routes(svc)...)
 }
 
 type cccHandlers struct{ svc *identity.Service }
@@ -121,7 +122,7 @@ func (h cccHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.Res
 	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
 		return httpapi.Response{}, err
 	}
-	if err := sameClientID(in.ClientId, clientID); err != nil {
+	if err := sameClientID("ClientId", in.ClientId, clientID); err != nil {
 		return httpapi.Response{}, err
 	}
 	c, err := h.svc.UpdateClient(r.Context(), tenantID, identity.ClientCredential, clientID, identity.ClientPatch{
@@ -133,17 +134,18 @@ func (h cccHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.Res
 	return httpapi.Response{Status: http.StatusOK, Body: cccDto(c)}, nil
 }
 
-// sameClientID refuses a body ClientId that differs from the path's.
-func sameClientID(body *string, pathID string) error {
+// sameClientID refuses a body client id (property field: ClientId, or
+// Id on v1) that differs from the path's.
+func sameClientID(field string, body *string, pathID string) error {
 	if body == nil || *body == "" {
 		return nil
 	}
-	id, err := identity.ParseGUID("ClientId", *body)
+	id, err := identity.ParseGUID(field, *body)
 	if err != nil {
 		return err
 	}
 	if id != pathID {
-		return identity.Invalid("ClientId %s in the body differs from %s in the path; a client's id cannot change.", "Omit ClientId from the body, or send the one in the path.", id, pathID)
+		return identity.Invalid("%s %s in the body differs from %s in the path; a client's id cannot change.", fmt.Sprintf("Omit %s from the body, or send the one in the path.", field), field, id, pathID)
 	}
 	return nil
 }

@@ -319,7 +319,7 @@ func TestListWithUnreadableItem(t *testing.T) {
 	if len(ms.Data) != 1 || ms.Data[0].ClientId != good.ClientId {
 		t.Fatalf("Data %+v", ms.Data)
 	}
-	if len(ms.ChildErrors) != 1 || ms.ChildErrors[0].ModelId["ClientId"] != badID || ms.ChildErrors[0].TenantId != tenantID || ms.ChildErrors[0].StatusCode != 500 {
+	if len(ms.ChildErrors) != 1 || ms.ChildErrors[0].ModelId.(map[string]any)["ClientId"] != badID || ms.ChildErrors[0].TenantId != tenantID || ms.ChildErrors[0].StatusCode != 500 {
 		t.Fatalf("ChildErrors %+v", ms.ChildErrors)
 	}
 	if ms.OperationId != res.Header.Get("Operation-Id") || res.Header.Get("Total-Count") != "1" {

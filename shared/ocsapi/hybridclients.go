@@ -79,17 +79,18 @@ func hybridDto(c identity.Client) HybridClientDto {
 
 const hybridBase = "/api/Tenants/{tenantId}/HybridClient"
 
-// HybridClientRoutes returns the routes of the HybridClients function.
+// HybridClientRoutes returns the routes of the HybridClients function:
+// /api/Tenants/{tenantId}/HybridClient, and v1 (v1clients.go).
 func HybridClientRoutes(svc *identity.Service) []httpapi.Route {
 	h := hybridHandlers{svc: svc}
-	res := clientResource[HybridClientDto]{svc: svc, kind: identity.Hybrid, dto: hybridDto, filterTag: false}
-	return []httpapi.Route{
+	res := clientResource[HybridClientDto]{svc: svc, kind: identity.Hybrid, dto: hybridDto}
+	return append([]httpapi.Route{
 		{Method: http.MethodPost, Path: hybridBase, Roles: rolesAdmin, Handler: h.create},
 		{Method: http.MethodGet, Path: hybridBase, Roles: rolesAdminCluster, Handler: res.list},
 		{Method: http.MethodGet, Path: hybridBase + "/{clientId}", Roles: rolesAdminCluster, Handler: res.get},
 		{Method: http.MethodPut, Path: hybridBase + "/{clientId}", Roles: rolesAdmin, Handler: h.update},
 		{Method: http.MethodDelete, Path: hybridBase + "/{clientId}", Roles: rolesAdmin, Handler: res.delete},
-	}
+	}, hybridClientV1Routes(svc)...)
 }
 
 type hybridHandlers struct{ svc *identity.Service }
@@ -142,7 +143,7 @@ func (h hybridHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.
 	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
 		return httpapi.Response{}, err
 	}
-	if err := sameClientID(in.ClientId, clientID); err != nil {
+	if err := sameClientID("ClientId", in.ClientId, clientID); err != nil {
 		return httpapi.Response{}, err
 	}
 	c, err := h.svc.UpdateClient(r.Context(), tenantID, identity.Hybrid, clientID, identity.ClientPatch{

@@ -64,7 +64,7 @@ type ChildError struct {
 	Reason      string
 	Resolution  string
 	StatusCode  int
-	ModelId     map[string]string
+	ModelId     any // v1-preview: {"ClientId": id}; v1: the id
 	TenantId    string
 }
 
@@ -79,8 +79,9 @@ type MultiStatusResponse[T any] struct {
 }
 
 // listResult answers a list: 200 with the items, or 207 with the items and
-// one child error per unreadable item; Total-Count in both.
-func listResult[T any](r *http.Request, tenantID string, total int, data []T, bad []identity.ItemError) httpapi.Response {
+// one child error per unreadable item; Total-Count in both. modelID is the
+// child error's ModelId of an item id (nil: {"ClientId": id}).
+func listResult[T any](r *http.Request, tenantID string, total int, data []T, bad []identity.ItemError, modelID func(string) any) httpapi.Response {
 	headers := map[string]string{"Total-Count": strconv.Itoa(total)}
 	if len(bad) == 0 {
 		return httpapi.Response{Status: http.StatusOK, Body: data, Header: headers}
@@ -92,6 +93,9 @@ func listResult[T any](r *http.Request, tenantID string, total int, data []T, ba
 		Reason:      strconv.Itoa(len(bad)) + " stored item(s) could not be read; the others are in Data.",
 		Data:        data,
 	}
+	if modelID == nil {
+		modelID = func(id string) any { return map[string]string{"ClientId": id} }
+	}
 	for _, e := range bad {
 		ms.ChildErrors = append(ms.ChildErrors, ChildError{
 			OperationId: opID,
@@ -99,7 +103,7 @@ func listResult[T any](r *http.Request, tenantID string, total int, data []T, ba
 			Reason:      "The stored item is malformed.",
 			Resolution:  "Report the OperationId and ModelId to the service operator.",
 			StatusCode:  http.StatusInternalServerError,
-			ModelId:     map[string]string{"ClientId": e.ID},
+			ModelId:     modelID(e.ID),
 			TenantId:    tenantID,
 		})
 	}
@@ -109,10 +113,13 @@ func listResult[T any](r *http.Request, tenantID string, total int, data []T, ba
 // clientResource serves what the two client kinds share: get, list and
 // delete, with the kind's DTO.
 type clientResource[D any] struct {
-	svc       *identity.Service
-	kind      identity.ClientKind
-	dto       func(identity.Client) D
-	filterTag bool // the list accepts tags (Client Credential clients have them)
+	svc      *identity.Service
+	kind     identity.ClientKind
+	dto      func(identity.Client) D
+	tagParam string // the list's tag filter parameter ("": none)
+	// modelID is the 207's ModelId of an unreadable client (nil: the
+	// v1-preview form, listResult).
+	modelID func(string) any
 }
 
 func (c clientResource[D]) get(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
@@ -132,7 +139,7 @@ func (c clientResource[D]) list(w http.ResponseWriter, r *http.Request) (httpapi
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	opt, err := httpapi.ListParams(r, c.filterTag)
+	opt, err := httpapi.ListParams(r, c.tagParam)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -144,7 +151,7 @@ func (c clientResource[D]) list(w http.ResponseWriter, r *http.Request) (httpapi
 	for i, client := range clients.Clients {
 		dtos[i] = c.dto(client)
 	}
-	return listResult(r, tenantID, clients.Total, dtos, clients.Errors), nil
+	return listResult(r, tenantID, clients.Total, dtos, clients.Errors, c.modelID), nil
 }
 
 func (c clientResource[D]) delete(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {

@@ -54,7 +54,8 @@ var secretBase = map[identity.ClientKind]string{
 const obsoleteSecretBase = "/api/v1-preview/Tenants/{tenantId}/Clients/{clientId}/Secret"
 
 // ClientSecretRoutes returns the routes of the ClientSecrets function: the
-// secrets of both client kinds and the obsolete routes that serve either.
+// secrets of both client kinds, the obsolete routes that serve either, and
+// the v1 Secrets routes (v1secrets.go).
 func ClientSecretRoutes(svc *identity.Service) []httpapi.Route {
 	var routes []httpapi.Route
 	for _, kind := range []identity.ClientKind{identity.ClientCredential, identity.Hybrid} {
@@ -69,10 +70,11 @@ func ClientSecretRoutes(svc *identity.Service) []httpapi.Route {
 		)
 	}
 	obsolete := secretHandlers{svc: svc, anyKind: true}
-	return append(routes,
+	routes = append(routes,
 		httpapi.Route{Method: http.MethodGet, Path: obsoleteSecretBase, Roles: rolesAdmin, Handler: obsolete.list},
 		httpapi.Route{Method: http.MethodPut, Path: obsoleteSecretBase + "/{secretId}", Roles: rolesAdmin, Handler: obsolete.update},
 	)
+	return append(routes, clientSecretV1Routes(svc)...)
 }
 
 // secretHandlers serve one kind's secret routes, or with anyKind the
@@ -125,7 +127,7 @@ func (h secretHandlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Re
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	page, err := httpapi.ListParams(r, false)
+	page, err := httpapi.ListParams(r, "")
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -141,7 +143,7 @@ func (h secretHandlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Re
 	for i, s := range secrets.Secrets {
 		dtos[i] = secretDto(s)
 	}
-	res := listResult(r, tenantID, secrets.Total, dtos, nil)
+	res := listResult(r, tenantID, secrets.Total, dtos, nil, nil)
 	h.deprecation(&res, r, kind, tenantID, clientID, "")
 	return res, nil
 }

@@ -281,7 +281,7 @@ func (d *Clients) listByTags(ctx context.Context, tenantID string, kind identity
 // UpdateClient writes next over old in one transaction, conditional on
 // old's version: the client item, its list copy, its tag entries when the
 // tags change, and its registration when what a token request decides on
-// changes (Enabled, RoleIds).
+// changes (Enabled, RoleIds, AccessTokenLifetime).
 //
 // Entries of removed tags go last: if the change is too large for one
 // transaction (more than 97 tag changes), the removals left over are
@@ -303,7 +303,7 @@ func (d *Clients) UpdateClient(ctx context.Context, old, next identity.Client) e
 			removed = append(removed, tag)
 		}
 	}
-	tokenChange := next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs)
+	tokenChange := next.Enabled != old.Enabled || !slices.Equal(next.RoleIDs, old.RoleIDs) || next.AccessTokenLifetime != old.AccessTokenLifetime
 	fixed := 2 + len(added)
 	if tokenChange {
 		fixed++
@@ -319,10 +319,14 @@ func (d *Clients) UpdateClient(ctx context.Context, old, next identity.Client) e
 		{Put: &types.Put{TableName: &d.table, Item: layout.OrderItem(next)}},
 	}
 	if tokenChange {
+		set, values := "SET Enabled = :en, RoleIds = :roles", item{":en": layout.B(next.Enabled), ":roles": layout.List(next.RoleIDs), ":tenant": layout.S(next.TenantID)}
+		if next.AccessTokenLifetime > 0 {
+			set, values[":atl"] = set+", "+layout.AttrAccessTokenLifetime+" = :atl", layout.N(int64(next.AccessTokenLifetime))
+		}
 		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.ClientPK(next.ID), layout.SkRegistration),
-			UpdateExpression:          aws.String("SET Enabled = :en, RoleIds = :roles"),
+			UpdateExpression:          aws.String(set),
 			ConditionExpression:       aws.String("TenantId = :tenant"),
-			ExpressionAttributeValues: item{":en": layout.B(next.Enabled), ":roles": layout.List(next.RoleIDs), ":tenant": layout.S(next.TenantID)}}})
+			ExpressionAttributeValues: values}})
 	}
 	for _, tag := range added {
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &d.table, Item: layout.TagItem(next, tag)}})

@@ -23,6 +23,7 @@ var functions = map[string]func(*config.App) []httpapi.Route{
 	"functions/portal": func(a *config.App) []httpapi.Route {
 		return portal.Routes(portal.Deps{Sweeps: a.Store.Runs, Clients: a.Service, Tenants: a.Store.Tenants})
 	}, // PortalFunction
+	"functions/tenants": lambdafn.ServiceRoutes(ocsapi.TenantRoutes), // TenantsFunction
 	"functions/token": func(a *config.App) []httpapi.Route {
 		return tokenapi.Routes(tokenapi.Deps{Clients: a.Service, Tokens: a.TokenIssuer(), IssuerURL: a.IssuerURL})
 	}, // TokenFunction

@@ -14,6 +14,7 @@
 //	TENANT#<tenant>  TAG#CCC#<b64(tag)>#<seq>  tag entry: ClientId of a client that carries the tag (or
 //	                                 had it: a tag of the client item's StaleTags, see UpdateClient)
 //	CLIENT#<client>  #CLIENT         registration and token item: owning tenant, kind, Enabled, RoleIds,
+//	                                 AccessTokenLifetime (seconds; absent: 3600),
 //	                                 Secrets {<secret>: {E: expiration (unix ns; absent: never), U: last used hour}},
 //	                                 SecretsVersion, RecordCount (the client's SECRET# items, retained ones
 //	                                 included: below the cap each add is handed); reserves the id
@@ -88,6 +89,9 @@ const (
 	// attrRecordCount is the token item's count of the client's secret
 	// records (see the package comment).
 	AttrRecordCount = "RecordCount"
+	// AttrAccessTokenLifetime is a client's token lifetime in seconds, on
+	// its client item, list copy and token item (absent: the default).
+	AttrAccessTokenLifetime = "AccessTokenLifetime"
 
 	// ExpiryIndex is the index of secret records, keyed by ExpiryPK (a
 	// queue and a shard: expiryPK) and ExpiresAt (unix seconds).
@@ -246,6 +250,9 @@ func ClientItem(c identity.Client) Item {
 	it["CreatedAt"] = Ts(c.CreatedAt)
 	it["UpdatedAt"] = Ts(c.UpdatedAt)
 	it["Seq"] = N(c.Seq)
+	if c.AccessTokenLifetime > 0 {
+		it[AttrAccessTokenLifetime] = N(int64(c.AccessTokenLifetime))
+	}
 	if len(c.StaleTags) > 0 {
 		it["StaleTags"] = List(c.StaleTags)
 	}
@@ -291,6 +298,9 @@ func RegistrationItem(c identity.Client, first identity.Secret) Item {
 	it["Kind"] = S(c.Kind.String())
 	it["SecretsVersion"] = N(1)
 	it[AttrRecordCount] = N(1)
+	if c.AccessTokenLifetime > 0 {
+		it[AttrAccessTokenLifetime] = N(int64(c.AccessTokenLifetime))
+	}
 	it["Enabled"] = B(c.Enabled)
 	it["RoleIds"] = List(c.RoleIDs)
 	it[AttrSecrets] = &types.AttributeValueMemberM{Value: Item{first.ID: SecretEntry(first)}}
@@ -480,6 +490,8 @@ func DecodeClient(it Item) (identity.Client, error) {
 		CreatedAt: r.Time("CreatedAt", true),
 		UpdatedAt: r.Time("UpdatedAt", false),
 		Seq:       r.Num("Seq", false),
+
+		AccessTokenLifetime: int(r.Num(AttrAccessTokenLifetime, false)),
 	}
 	if _, ok := it["StaleTags"]; ok {
 		c.StaleTags = r.Strings("StaleTags")
@@ -525,6 +537,8 @@ type Registration struct {
 	SecretsVersion int64
 	Enabled        bool
 	RoleIDs        []string
+	// AccessTokenLifetime in seconds; 0 when the item predates it.
+	AccessTokenLifetime int
 	// Secrets are the entries of the token item: secrets not deleted, with
 	// their expiration (expired ones until the next add forgets them).
 	Secrets []identity.Secret
@@ -546,6 +560,8 @@ func DecodeRegistration(it Item) (Registration, error) {
 		Enabled:        r.Boolean("Enabled"),
 		RoleIDs:        r.Strings("RoleIds"),
 		RecordCount:    -1,
+
+		AccessTokenLifetime: int(r.Num(AttrAccessTokenLifetime, false)),
 	}
 	if _, ok := it[AttrRecordCount]; ok {
 		reg.RecordCount = r.Num(AttrRecordCount, true)
