@@ -10,7 +10,7 @@ import (
 // dynamodb:LeadingKeys conditions), and only TokenFunction can write the
 // published key set (shared/store/jwks.go: SIGNINGKEYS / #JWKS), the root
 // of trust of every bearer check. Every write action is tried on every
-// partition kind of the table (shared/store/items.go) from every function.
+// partition kind of the table (shared/store/layout/layout.go) from every function.
 func TestEachFunctionWritesOnlyItsPartitions(t *testing.T) {
 	tp, err := iam.LoadTemplate("../../template.yaml")
 	if err != nil {

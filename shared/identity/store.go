@@ -14,7 +14,7 @@ import (
 // client of the kind in the tenant, a secret record of the client):
 // whether the tenant exists is the Service's question (Tenants.GetTenant).
 // The contract every implementation keeps is one suite,
-// shared/identity/identitytest.RunContract, run against the in-memory
+// RunContract of shared/identity/identitytest, run against the in-memory
 // implementation (shared/identity/memstore) and DynamoDB Local.
 
 // Tenants keeps tenants and their client counters.

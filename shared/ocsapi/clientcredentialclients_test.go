@@ -296,7 +296,7 @@ func TestList(t *testing.T) {
 }
 
 // A stored item that cannot be read (here a list copy, the item a list
-// reads: shared/store/items.go) makes the list a 207 with the readable
+// reads: shared/store/layout/layout.go) makes the list a 207 with the readable
 // clients and one child error, never a failure of the whole list.
 func TestListWithUnreadableItem(t *testing.T) {
 	a := newAPI(t)
