@@ -105,6 +105,7 @@ functions:
 ##   With `make run` up, a bearer token (or the token events' credentials) of the demo
 ##   Account Administrator client is filled in; secret id placeholders
 ##   (00000000-0000-4000-8000-00000000000N) are replaced by hand (README, "Sample events").
+##   Exits 1 when the function answers an HTTP status of 400 or more (the answer is printed).
 invoke:
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<dir under functions/> EVENT=events/<dir>/<case>.json"; exit 2; }
 	@mkdir -p .local/invoke/$(FUNCTION)
