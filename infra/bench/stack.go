@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -45,6 +46,8 @@ type stack struct {
 	log     *slog.Logger
 	fns     map[string]*function // by Go package directory, e.g. functions/token
 	errors  errorLines           // the functions' last ERROR log lines
+	// logBytes counts what the functions log (cost.go: CloudWatch Logs).
+	logBytes byteCounter
 }
 
 // errorLines is an io.Writer of JSON log lines that keeps the last few at
@@ -120,7 +123,7 @@ func (s *stack) setup(ctx context.Context) error {
 	// The functions log as they do in Lambda (JSON lines at INFO): encoding
 	// the lines is part of their CPU. Errors are kept to explain a failed
 	// request.
-	s.log = slog.New(slog.NewJSONHandler(&s.errors, nil))
+	s.log = slog.New(slog.NewJSONHandler(io.MultiWriter(&s.errors, &s.logBytes), nil))
 	for _, f := range tpl.Functions() {
 		// Each function is its own process in Lambda, with its own caches:
 		// give each its own App.
