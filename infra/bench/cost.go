@@ -571,7 +571,6 @@ func (m *costModel) housekeeping(schedulePerMonth float64) bill {
 	gbs := billedMS(s.seconds*1000) / 1000 * float64(s.memoryMB) / 1024
 	sm, kms := float64(s.use.of("Secrets Manager")), float64(s.use.kmsRequests())
 	logGB := (s.logBytes + platformLogBytes + (s.logLines+platformLogEvents)*logEventOverhead) / 1e9
-	other := float64(s.use.total() - s.use.of("Secrets Manager") - s.use.of("DynamoDB"))
 	n := schedulePerMonth
 	b.lines = []costLine{
 		{"EventBridge Scheduler invocations", n, "invocations", n * p.unit(pScheduler)},
@@ -581,7 +580,6 @@ func (m *costModel) housekeeping(schedulePerMonth float64) bill {
 		{"DynamoDB writes", n * s.use.WriteUnits, "WRU", n * s.use.WriteUnits * p.unit(pWRU)},
 		{"Secrets Manager API calls (reconciliation, destroyed material)", n * sm, "calls", n * sm * p.unit(pSecretCall)},
 		{"KMS requests (by Secrets Manager)", n * kms, "requests", n * kms * p.unit(pKMSRequest)},
-		{"EventBridge events and other calls", n * other, "calls", 0},
 		{"CloudWatch Logs ingestion", n * logGB, "GB", n * logGB * p.unit(pLogsGB)},
 		{"CloudWatch custom metrics (the summary's embedded metrics)", float64(s.metrics), "metrics", float64(s.metrics) * p.unit(pMetricMonth)},
 		{"X-Ray traces", n, "traces", n * p.unit(pXRayTrace)},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -117,7 +118,7 @@ func (r *report) dollarTables(b *strings.Builder) {
 		}
 		secrets := float64(w.clients * w.secretsPerClient)
 		shards := math.Ceil(secrets/verifiersPerShard) + 1
-		p("Secrets stored: %s of %s (%.0f%%), more than every other line together when above half. The layout proposed in docs/storage.md (verifiers packed %d to a secret) would store %s secrets: %s a month.\n\n",
+		p("Secrets stored: %s of %s, %.0f%% of the bill. The layout proposed in docs/storage.md (verifiers packed %d to a secret) would store %s secrets: %s a month.\n\n",
 			usdf(stored), usdf(bl.total()), 100*stored/bl.total(), verifiersPerShard, groupDigits(int64(shards)), usdf(shards*pr.unit(pSecretMonth)))
 	}
 	if m.sweep != nil {
@@ -132,7 +133,11 @@ func (r *report) dollarTables(b *strings.Builder) {
 	rows = nil
 	for _, k := range keys {
 		e := pr.Prices[k]
-		rows = append(rows, []string{"`" + k + "`", fmt.Sprintf("$%s per %s", strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.10f", e.USD), "0"), "."), groupDigits(int64(e.Per))), e.Unit, e.Source})
+		price := "$" + strconv.FormatFloat(e.USD, 'f', -1, 64)
+		if e.Per != 1 {
+			price += " per " + groupDigits(int64(e.Per))
+		}
+		rows = append(rows, []string{"`" + k + "`", price, e.Unit, e.Source})
 	}
 	mdTable(b, []string{"price", "USD", "of", "source"}, rows)
 }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,9 +41,9 @@ func localArgs(dir string) []string {
 // server and both emulators, and the exit status is 0, a clean stop.
 func TestInterruptStopsEverything(t *testing.T) {
 	bin := buildLocal(t)
-	var out syncBuffer
+	out := newOutput(t)
 	cmd := exec.Command(bin, localArgs(t.TempDir())...)
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = out.f, out.f
 	// A group of its own: outside the terminal's foreground group (if the
 	// test has a terminal), so it does not take the terminal over.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -51,7 +51,7 @@ func TestInterruptStopsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill() })
-	waitFor(t, &out, ready)
+	waitFor(t, out, ready)
 	started := descendants(cmd.Process.Pid)
 	if len(started) < 2 {
 		t.Fatalf("the server runs %d processes (%v), want both emulators", len(started), started)
@@ -96,9 +96,9 @@ func TestCtrlCUnderMake(t *testing.T) {
 	}
 	slave.Close()
 	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	var out syncBuffer
-	go out.ReadFrom(master) // until the pty's last holder exits
-	waitFor(t, &out, ready)
+	out := newOutput(t)
+	go io.Copy(out.f, master) // until the pty's last holder exits
+	waitFor(t, out, ready)
 	started := descendants(cmd.Process.Pid)
 	if len(started) < 3 {
 		t.Fatalf("make runs %d processes (%v), want the server and both emulators", len(started), started)
@@ -202,9 +202,28 @@ func assertGone(t *testing.T, pids []int) {
 	}
 }
 
+// output is a file a process writes to, read while it runs.
+type output struct {
+	f *os.File
+}
+
+func newOutput(t *testing.T) *output {
+	f, err := os.Create(filepath.Join(t.TempDir(), "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &output{f}
+}
+
+func (o *output) String() string {
+	b, _ := os.ReadFile(o.f.Name())
+	return string(b)
+}
+
 // waitFor waits until out holds s, or fails after three minutes (the
 // emulators take seconds to start on a loaded machine).
-func waitFor(t *testing.T, out *syncBuffer, s string) {
+func waitFor(t *testing.T, out *output, s string) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Minute)
 	for !strings.Contains(out.String(), s) {
@@ -213,33 +232,4 @@ func waitFor(t *testing.T, out *syncBuffer, s string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) ReadFrom(f *os.File) {
-	p := make([]byte, 4096)
-	for {
-		n, err := f.Read(p)
-		b.Write(p[:n])
-		if err != nil {
-			return
-		}
-	}
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
