@@ -28,8 +28,12 @@ LOCAL_ENV := AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=
 .PHONY: run test test-faults unit build functions generate invoke admin deploy lint bench bench-profile deps tools clean
 
 ## run: the whole service on http://127.0.0.1:3000 with DynamoDB Local and the Secrets Manager emulator
+# Built, then run, rather than `go run`: go run exits 1 on Ctrl-C even when
+# the program stops cleanly (infra/local/foreground_linux.go says why Ctrl-C
+# then ends with status 0).
 run: deps generate
-	$(GO) run ./infra/local
+	$(GO) build -o .local/bin/local ./infra/local
+	.local/bin/local
 
 ## test: every test (unit, integration on emulators it starts itself, Lambda events), the fault matrix and cfn-lint
 # Every package's tests record the AWS calls of each function's code and
@@ -53,23 +57,27 @@ unit:
 	$(GO) test -count=1 -short ./shared/identity/...
 
 ## deps: install what a fresh machine lacks (pinned npm packages, Go modules, Java, Chromium)
-deps: $(NODE_STAMP) tools
+deps: tools $(NODE_STAMP)
 	@$(GO) mod download
 
 $(NODE_STAMP): infra/local/package.json infra/local/package-lock.json
 	npm ci --prefix infra/local --no-audit --no-fund
 	@touch $@
 
+# Each check's message reads "<tool> is missing: <install command>";
+# infra/template/prereq_test.go holds the README's prerequisites to them.
 tools:
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 from https://go.dev/dl/"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm is missing: apt-get install nodejs npm"; exit 1; }
 	@command -v java >/dev/null || { echo "installing Java 17 (DynamoDB Local needs it)"; \
 		(apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless) >/dev/null || \
-		{ echo "Java is missing: install a Java 17 runtime"; exit 1; }; }
+		{ echo "Java is missing: apt-get install openjdk-17-jre-headless"; exit 1; }; }
 	@command -v moto_server >/dev/null || { echo "moto_server is missing: pip install 'moto[server]'"; exit 1; }
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is missing: pip install cfn-lint"; exit 1; }
 	@command -v openapi-spec-validator >/dev/null || { echo "openapi-spec-validator is missing: pip install openapi-spec-validator"; exit 1; }
 	@command -v chromium >/dev/null || { echo "installing Chromium from Debian (the portal's browser test drives it headless)"; \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null || \
-		{ echo "Chromium is missing: apt-get install chromium (as root)"; exit 1; }; }
+		{ echo "Chromium is missing: apt-get install chromium"; exit 1; }; }
 
 ## build: every function as bin/<LogicalId>/bootstrap for provided.al2023 on arm64
 build: generate
@@ -98,6 +106,7 @@ functions:
 ##   With `make run` up, a bearer token (or the token events' credentials) of the demo
 ##   Account Administrator client is filled in; secret id placeholders
 ##   (00000000-0000-4000-8000-00000000000N) are replaced by hand (README, "Sample events").
+##   Exits 1 when the function answers an HTTP status of 400 or more (the answer is printed).
 invoke:
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<dir under functions/> EVENT=events/<dir>/<case>.json"; exit 2; }
 	@mkdir -p .local/invoke/$(FUNCTION)

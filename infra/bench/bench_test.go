@@ -39,7 +39,7 @@ func TestBenchSmoke(t *testing.T) {
 	for _, h := range []string{
 		"## Machine and versions", "## Targets", "## AWS calls and capacity per operation", "## Latency per route",
 		"## Token throughput and CPU per token", "## List cost against tenant size", "## Token cost against a client's retained records",
-		"## Sweep cost against table size", "## Cold start and binary sizes", "## Go benchmarks (testing.B)", "## Reproduce and profile",
+		"## Sweep cost against table size", "## What it costs in AWS", "## Cold start and binary sizes", "## Go benchmarks (testing.B)", "## Reproduce and profile",
 	} {
 		if !strings.Contains(doc, h) {
 			t.Errorf("the document has no section %q", h)

@@ -183,6 +183,7 @@ func run(ctx context.Context, o options) error {
 		{"list cost against tenant size", b.measureListScale},
 		{"token cost against retained records", b.measureTokenScale},
 		{"sweep cost against table size", b.measureSweep},
+		{"dollars per route and per month", b.measureDollars},
 		{"cold start and binary sizes", b.measureColdStart},
 		{"Go benchmarks", b.readGoBench},
 	}

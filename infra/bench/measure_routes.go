@@ -18,6 +18,8 @@ type routeResult struct {
 	p50, p99               [2]spread // at the two concurrency levels, ms
 	ratio                  [2]spread // p50 over the raw call's p50 in the same run
 	list                   bool      // the raw call is the Query (else the GetItem)
+	logBytes, logLines     float64   // what the warm request logged (cost.go)
+	cpuC1                  spread    // our CPU per request at concurrency 1, ms (cost.go)
 }
 
 // routeScenarios returns template.yaml's routes with their scenarios, in
@@ -56,6 +58,7 @@ func (b *bench) measureCosts(ctx context.Context) error {
 		f := b.s.fn(ss[i].fn)
 		for k := range 2 {
 			b.s.meter.take()
+			b.s.logBytes.take()
 			resp, err := f.invoke(ctx, gen(0, k).event())
 			if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
 				err = fmt.Errorf("answered %d: %s", resp.StatusCode, truncate(resp.Body, 300))
@@ -65,6 +68,7 @@ func (b *bench) measureCosts(ctx context.Context) error {
 			}
 		}
 		r.cost = b.s.meter.take()
+		r.logBytes, r.logLines = b.s.logBytes.take()
 	}
 	b.rep.routes = rs
 	return nil
@@ -188,6 +192,9 @@ func (b *bench) measureLatency(ctx context.Context) error {
 				p50 := toMS(res.pct(50))
 				r.p50[ci] = append(r.p50[ci], p50)
 				r.p99[ci] = append(r.p99[ci], toMS(res.pct(99)))
+				if ci == 0 {
+					r.cpuC1 = append(r.cpuC1, toMS(res.cpuPer()))
+				}
 				if r.list {
 					r.ratio[ci] = append(r.ratio[ci], p50/qbase)
 				} else {

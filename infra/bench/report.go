@@ -31,6 +31,7 @@ type report struct {
 	sweeps     []sweepRow
 	cold       []coldRow
 	gobench    []*goBench
+	dollars    *costModel // cost.go
 }
 
 type kv struct{ k, v string }
@@ -177,6 +178,7 @@ func (r *report) markdown() string {
 	}
 	r.targets(&b)
 	r.costTable(&b)
+	r.dollarTables(&b)
 	r.latencyTable(&b)
 	r.cpuTable(&b)
 	r.scaleTables(&b)

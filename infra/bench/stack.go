@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -45,6 +46,8 @@ type stack struct {
 	log     *slog.Logger
 	fns     map[string]*function // by Go package directory, e.g. functions/token
 	errors  errorLines           // the functions' last ERROR log lines
+	// logBytes counts what the functions log (cost.go: CloudWatch Logs).
+	logBytes byteCounter
 }
 
 // errorLines is an io.Writer of JSON log lines that keeps the last few at
@@ -109,7 +112,7 @@ func (s *stack) setup(ctx context.Context) error {
 	// The functions log as they do in Lambda (JSON lines at INFO): encoding
 	// the lines is part of their CPU. Errors are kept to explain a failed
 	// request.
-	s.log = slog.New(slog.NewJSONHandler(&s.errors, nil))
+	s.log = slog.New(slog.NewJSONHandler(io.MultiWriter(&s.errors, &s.logBytes), nil))
 	first, err := config.Start(ctx, s.cfg, s.log, func(c *aws.Config) {
 		s.raw = dynamodb.NewFromConfig(c.Copy()) // before the meter: uncounted
 		c.APIOptions = append(c.APIOptions, s.meter.register)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -29,6 +28,10 @@ type sweepRow struct {
 	calls     spread
 	seconds   spread
 	counts    sweep.Counts // of the last run
+	// The last run's calls, log and metrics (cost.go).
+	use                usage
+	logBytes, logLines float64
+	metrics            int
 }
 
 // measureSweep seeds a table per size with secret records, 99% of them
@@ -78,7 +81,8 @@ func (b *bench) sweepSize(ctx context.Context, n int) (sweepRow, error) {
 	cfg.Table, cfg.SecretPrefix = table, table
 	material := vault.New(b.s.metered.SecretsManager, cfg.SecretPrefix)
 	events := eventbus.New(eventbridge.NewFromConfig(b.s.awsCfg), config.DefaultEventBus, config.DefaultEventSource)
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	var logged logCapture
+	quiet := slog.New(slog.NewJSONHandler(&logged, nil))
 	sw := cfg.Sweeper(b.s.metered, events, sweep.DefaultSettings(), quiet, quiet)
 	for run := range b.o.runs {
 		past := time.Now().Add(-30 * time.Minute)
@@ -106,6 +110,7 @@ func (b *bench) sweepSize(ctx context.Context, n int) (sweepRow, error) {
 			return row, fmt.Errorf("material: %w", err)
 		}
 		b.s.meter.take()
+		logged.take()
 		t0 := time.Now()
 		c, err := sw.Run(ctx)
 		took := time.Since(t0)
@@ -117,6 +122,9 @@ func (b *bench) sweepSize(ctx context.Context, n int) (sweepRow, error) {
 			return row, fmt.Errorf("run %d swept %+v; want Expired %d, nothing failed or left", run+1, c, row.expired)
 		}
 		row.counts = c
+		row.use = u
+		row.logBytes, row.logLines = logged.take()
+		row.metrics = logged.metrics()
 		row.itemsRead = append(row.itemsRead, float64(u.ItemsRead))
 		row.readUnits = append(row.readUnits, u.ReadUnits)
 		row.calls = append(row.calls, float64(u.total()))

@@ -7,8 +7,10 @@
 // An HTTP event without an Authorization header gets a bearer token of the
 // demo Account Administrator client of `make run` (.local/bootstrap.json),
 // and the token events get that client's credentials. The function's
-// response goes to stdout, pretty-printed, and its logs to stderr. The exit status is 1 if the function reports an error (printed as
-// Lambda returns it) or the invocation fails.
+// response goes to stdout, pretty-printed, and its logs to stderr. The exit
+// status is 1 if the function answered an HTTP status of 400 or more (the
+// answer is printed all the same), reports an error (printed as Lambda
+// returns it), or the invocation fails.
 package main
 
 import (
@@ -87,7 +89,24 @@ func run(bootstrap, eventFile, function, bootPath string, timeout time.Duration)
 		return fmt.Errorf("the function failed: %s: %s", res.Error.ErrorType, res.Error.ErrorMessage)
 	}
 	printJSON(res.Payload)
+	// An HTTP function's answer is a success to Lambda whatever its status;
+	// a script or CI needs the status in the exit code, as curl --fail gives.
+	if status := httpStatus(res.Payload); status >= 400 {
+		return fmt.Errorf("the function answered HTTP %d", status)
+	}
 	return nil
+}
+
+// httpStatus is the statusCode of an API Gateway v2 response payload, or 0
+// for a payload that is not one (the sweeper's counts).
+func httpStatus(payload []byte) int {
+	var res struct {
+		StatusCode int `json:"statusCode"`
+	}
+	if json.Unmarshal(payload, &res) != nil {
+		return 0
+	}
+	return res.StatusCode
 }
 
 // printJSON prints b indented, or as it is if it is not JSON.

@@ -38,9 +38,15 @@ func run() error {
 	addr := flag.String("addr", "127.0.0.1:3000", "address of the API")
 	dynamoAddr := flag.String("dynamodb", "127.0.0.1:8000", "address of DynamoDB Local")
 	smAddr := flag.String("secretsmanager", "127.0.0.1:4566", "address of the Secrets Manager emulator")
+	bootPath := flag.String("bootstrap", "", "`file` to write the demo client's credentials to (default .local/bootstrap.json in the repository)")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Deferred first, so it runs last: the terminal goes back to make once
+	// everything below has stopped.
+	defer takeForeground()()
+	// SIGHUP: the terminal was closed, which now signals this process's own
+	// group only.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
 	for _, a := range []string{*addr, *dynamoAddr, *smAddr} {
@@ -114,7 +120,10 @@ func run() error {
 		"DynamoDBEndpoint":       stack.DynamoDB.Endpoint,
 		"SecretsManagerEndpoint": stack.SecretsManager.Endpoint,
 	}
-	if err := writeBootstrap(filepath.Join(root, ".local", "bootstrap.json"), boot); err != nil {
+	if *bootPath == "" {
+		*bootPath = filepath.Join(root, ".local", "bootstrap.json")
+	}
+	if err := writeBootstrap(*bootPath, boot); err != nil {
 		return err
 	}
 
