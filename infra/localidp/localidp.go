@@ -112,7 +112,7 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	// wrapServer false: the provider's own http.Handler (its legacy
 	// server adds nothing this needs).
 	router := exampleop.SetupServer(p.Issuer, p.store, nil, false)
-	p.srv = &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	p.srv = &http.Server{Handler: p.store.audienceFault(router), ReadHeaderTimeout: 10 * time.Second}
 	go p.srv.Serve(ln)
 	return p, nil
 }
@@ -242,18 +242,6 @@ func (s *idpStorage) GetClientByClientID(ctx context.Context, clientID string) (
 	return &idpClient{Client: c, profileInToken: s.profileInToken, expired: s.currentFaults().ExpiredIDTokens}, nil
 }
 
-// AuthRequestByCode carries the Audience fault into the ID token.
-func (s *idpStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	r, err := s.Storage.AuthRequestByCode(ctx, code)
-	if err != nil {
-		return nil, err
-	}
-	if aud := s.currentFaults().Audience; aud != nil {
-		return &audienceRequest{AuthRequest: r, aud: aud}, nil
-	}
-	return r, nil
-}
-
 // SigningKey signs with a key outside the JWKS under the ForeignKey fault.
 func (s *idpStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 	k, err := s.Storage.SigningKey(ctx)
@@ -276,13 +264,6 @@ func (c *idpClient) IDTokenLifetime() time.Duration {
 	}
 	return c.Client.IDTokenLifetime()
 }
-
-type audienceRequest struct {
-	op.AuthRequest
-	aud []string
-}
-
-func (r *audienceRequest) GetAudience() []string { return r.aud }
 
 type foreignKey struct {
 	id  string
