@@ -112,7 +112,7 @@ func Start(ctx context.Context, cfg Config) (*IdP, error) {
 	// wrapServer false: the provider's own http.Handler (its legacy
 	// server adds nothing this needs).
 	router := exampleop.SetupServer(p.Issuer, p.store, nil, false)
-	p.srv = &http.Server{Handler: p.store.audienceFault(router), ReadHeaderTimeout: 10 * time.Second}
+	p.srv = &http.Server{Handler: p.store.claimFaults(router), ReadHeaderTimeout: 10 * time.Second}
 	go p.srv.Serve(ln)
 	return p, nil
 }
@@ -144,6 +144,9 @@ type Faults struct {
 	ExpiredIDTokens bool
 	// Audience, when set, replaces the ID tokens' aud.
 	Audience []string
+	// Claims, when set, replace or add these claims of the ID tokens
+	// (e.g. iss, azp, nonce).
+	Claims map[string]any
 	// ForeignKey: ID tokens signed by a key that is not in the JWKS (under
 	// the kid of the published one).
 	ForeignKey bool

@@ -234,6 +234,15 @@ func (f *Federation) Finish(ctx context.Context, u signin.Upstream, code, codeVe
 	if err != nil {
 		return fail("ID token", err)
 	}
+	var claims map[string]any
+	if err := idToken.Claims(&claims); err != nil {
+		return fail("ID token", err)
+	}
+	// OpenID Connect Core 3.1.3.7 (5): an azp names the party the token
+	// was issued to, which must be this service (go-oidc leaves it).
+	if azp, ok := claims["azp"]; ok && azp != u.ClientID {
+		return fail("ID token", fmt.Errorf("the ID token's azp %v is not this service's client id %q", azp, u.ClientID))
+	}
 	if subtle.ConstantTimeCompare([]byte(idToken.Nonce), []byte(nonce)) != 1 || nonce == "" {
 		return fail("nonce", errors.New("the ID token's nonce is not the one this sign-in sent"))
 	}
@@ -241,10 +250,6 @@ func (f *Federation) Finish(ctx context.Context, u signin.Upstream, code, codeVe
 		if err := idToken.VerifyAccessToken(tok.AccessToken); err != nil {
 			return fail("ID token", err)
 		}
-	}
-	var claims map[string]any
-	if err := idToken.Claims(&claims); err != nil {
-		return fail("ID token", err)
 	}
 	id := signin.UpstreamIdentity{Issuer: idToken.Issuer, Subject: idToken.Subject, AuthTime: idToken.IssuedAt}
 	if at, ok := claims["auth_time"].(float64); ok && at > 0 {

@@ -160,6 +160,9 @@ func TestFinishRefuses(t *testing.T) {
 		{name: "a wrong audience", faults: localidp.Faults{Audience: []string{"someone-else"}}, step: "ID token", mention: "audience"},
 		{name: "an expired token", faults: localidp.Faults{ExpiredIDTokens: true}, step: "ID token", mention: "expired"},
 		{name: "a token signed by another key", faults: localidp.Faults{ForeignKey: true}, step: "ID token", mention: "signature"},
+		{name: "a token from another issuer", faults: localidp.Faults{Claims: map[string]any{"iss": "https://elsewhere.example"}}, step: "ID token", mention: "different provider"},
+		{name: "a token issued to another party", faults: localidp.Faults{Audience: []string{s.upstream.ClientID, "other"}, Claims: map[string]any{"azp": "other"}}, step: "ID token", mention: "azp"},
+		{name: "a token without a nonce", faults: localidp.Faults{Claims: map[string]any{"nonce": ""}}, step: "nonce", mention: "nonce"},
 		{name: "a wrong PKCE verifier", verifier: oauth2.GenerateVerifier(), step: "code exchange", mention: "invalid_grant"},
 		{name: "a wrong client secret", secret: "wrong-secret-0123456789", step: "code exchange", mention: "HTTP 401"},
 	} {

@@ -10,14 +10,15 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
-// audienceFault re-issues the ID token of every token response under the
-// Audience fault: the same claims with that aud, signed by the provider's
-// own key (the provider library always adds the client id to aud, so the
-// fault cannot be had through its storage).
-func (s *idpStorage) audienceFault(next http.Handler) http.Handler {
+// claimFaults re-issues the ID token of every token response under the
+// Audience and Claims faults: the same claims with those changes, signed
+// by the provider's own key (the provider library always adds the client
+// id to aud and sets iss itself, so these faults cannot be had through its
+// storage).
+func (s *idpStorage) claimFaults(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		aud := s.currentFaults().Audience
-		if aud == nil || r.URL.Path != "/oauth/token" {
+		f := s.currentFaults()
+		if (f.Audience == nil && f.Claims == nil) || r.URL.Path != "/oauth/token" {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -27,7 +28,7 @@ func (s *idpStorage) audienceFault(next http.Handler) http.Handler {
 		var res map[string]any
 		if rec.Code == http.StatusOK && json.Unmarshal(body, &res) == nil {
 			if raw, ok := res["id_token"].(string); ok {
-				if token, err := s.withAudience(r, raw, aud); err == nil {
+				if token, err := s.resign(r, raw, f); err == nil {
 					res["id_token"] = token
 					body, _ = json.Marshal(res)
 				}
@@ -42,7 +43,7 @@ func (s *idpStorage) audienceFault(next http.Handler) http.Handler {
 	})
 }
 
-func (s *idpStorage) withAudience(r *http.Request, raw string, aud []string) (string, error) {
+func (s *idpStorage) resign(r *http.Request, raw string, f Faults) (string, error) {
 	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return "", err
@@ -51,7 +52,12 @@ func (s *idpStorage) withAudience(r *http.Request, raw string, aud []string) (st
 	if err := json.NewDecoder(bytes.NewReader(jws.UnsafePayloadWithoutVerification())).Decode(&claims); err != nil {
 		return "", err
 	}
-	claims["aud"] = aud
+	if f.Audience != nil {
+		claims["aud"] = f.Audience
+	}
+	for k, v := range f.Claims {
+		claims[k] = v
+	}
 	key, err := s.Storage.SigningKey(r.Context())
 	if err != nil {
 		return "", err
