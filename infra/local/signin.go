@@ -55,8 +55,7 @@ func startSignIn(ctx context.Context, cfg config.Config, clients config.Clients,
 		return nil, err
 	}
 	upstreams := store.NewUpstreams(clients.DynamoDB, cfg.Table)
-	u := signin.Upstream{TenantID: tenantID, Issuer: idp.Issuer, ClientID: idp.ClientID, RoleClaim: localidp.RoleClaim,
-		RoleMap: map[string][]string{localidp.AdminGroup: {identity.RoleAccountAdministrator, identity.RoleAccountMember}}}
+	u := idp.Upstream(tenantID)
 	if current, err := upstreams.GetUpstream(ctx, tenantID); err == nil {
 		u.Version = current.Version
 	}

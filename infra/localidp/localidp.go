@@ -25,6 +25,9 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
+
+	"identityservice/shared/identity"
+	"identityservice/shared/signin"
 )
 
 // RoleClaim is the claim in which the local provider names a person's
@@ -60,6 +63,16 @@ type IdP struct {
 
 	srv   *http.Server
 	store *idpStorage
+}
+
+// Upstream is the provider as a tenant's upstream: its groups claim is
+// the role claim, AdminGroup gives Account Administrator and Account
+// Member, nothing else gives a role. Store it with
+// signin.UpstreamStore.PutUpstream and ClientSecret with
+// signin.UpstreamSecrets.PutUpstreamSecret.
+func (p *IdP) Upstream(tenantID string) signin.Upstream {
+	return signin.Upstream{TenantID: tenantID, Issuer: p.Issuer, ClientID: p.ClientID, RoleClaim: RoleClaim,
+		RoleMap: map[string][]string{AdminGroup: {identity.RoleAccountAdministrator, identity.RoleAccountMember}}}
 }
 
 // People are the demo people.
