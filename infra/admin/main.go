@@ -50,7 +50,7 @@ const usage = `usage:
       token items, sharded expiry index); idempotent; prints what it wrote (docs/storage.md, "Migration")
   admin sweep
       one expiration sweep now, as the scheduled SweeperFunction runs it (its variables: README, "Configuration");
-      prints the run's counts`
+      prints the run's counts` + idpUsage
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	single := len(args) == 1 && (args[0] == "sweep" || args[0] == "migrate")
@@ -92,6 +92,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		km := app.KeyManager()
 		km.Alg = a
 		return keysRotate(ctx, km, out)
+	case "idp set", "idp show", "idp remove":
+		return idpCommand(ctx, cfg, app.Clients, app.Store.Tenants, args[1], args[2:], out)
 	case "keys revoke":
 		fs := flag.NewFlagSet("keys revoke", flag.ContinueOnError)
 		kid := fs.String("kid", "", "the kid of the key to revoke (required; PublishedKids of keys rotate)")

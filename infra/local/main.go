@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,7 +48,7 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
-	for _, a := range []string{*addr, *dynamoAddr, *smAddr} {
+	for _, a := range []string{*addr, *dynamoAddr, *smAddr, *upstreamAddr} {
 		if err := portFree(a); err != nil {
 			return fmt.Errorf("%s is in use (is another `make run` running?): %w", a, err)
 		}
@@ -120,6 +119,11 @@ func run() error {
 		"DynamoDBEndpoint":       stack.DynamoDB.Endpoint,
 		"SecretsManagerEndpoint": stack.SecretsManager.Endpoint,
 	}
+	stopUpstream, err := startSignIn(ctx, cfg, app.Clients, svc, tenant.ID, apiURL, boot)
+	if err != nil {
+		return err
+	}
+	defer stopUpstream()
 	if *bootPath == "" {
 		*bootPath = filepath.Join(root, ".local", "bootstrap.json")
 	}
@@ -131,10 +135,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: demoPages(h), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	printWelcome(boot)
+	printSignIn(boot)
 
 	select {
 	case <-ctx.Done():
@@ -172,15 +177,15 @@ func writeBootstrap(path string, v map[string]string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	body, err := json.MarshalIndent(v, "", "  ")
+	body, err := bootJSON(v)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(body, '\n'), 0o600)
+	return os.WriteFile(path, body, 0o600)
 }
 
 func printWelcome(boot map[string]string) {
-	body, _ := json.MarshalIndent(boot, "", "  ")
+	body, _ := bootJSON(boot)
 	fmt.Printf(`
 The identity client service is running on %[1]s
 .local/bootstrap.json (the demo tenant's Account Administrator client; its secret is shown only here):
