@@ -14,6 +14,8 @@ import (
 	"identityservice/shared/config"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
+	"identityservice/shared/signin"
+	"identityservice/shared/signinapi"
 )
 
 // Paths of the token function's routes.
@@ -25,10 +27,29 @@ const (
 
 // Routes returns the token function's routes; none needs a bearer token.
 func Routes(app *config.App) []httpapi.Route {
+	keys := app.KeyManager()
+	st := app.SignIn()
+	return NewRoutes(app, CodeGrant{Codes: st, Sessions: st, Upstreams: app.Upstreams(), Tokens: app.PersonIssuer(keys)}, keys)
+}
+
+// CodeGrant is what the authorization_code grant needs beyond client
+// authentication.
+type CodeGrant struct {
+	Codes     signin.Codes
+	Sessions  signin.Sessions // a replayed code ends the session it was issued in
+	Upstreams signin.UpstreamStore
+	Tokens    *auth.PersonIssuer
+	Now       func() time.Time
+}
+
+// NewRoutes returns the token function's routes with the code grant's
+// parts given (tests swap them).
+func NewRoutes(app *config.App, codes CodeGrant, keys *auth.KeyManager) []httpapi.Route {
 	h := &handlers{
 		svc:    app.Service,
-		issuer: &auth.Issuer{Keys: app.KeyManager(), Audience: app.Config.Audience},
+		issuer: &auth.Issuer{Keys: keys, Audience: app.Config.Audience},
 		iss:    app.Config.Issuer,
+		codes:  codes,
 	}
 	return []httpapi.Route{
 		{Method: http.MethodPost, Path: TokenPath, Family: httpapi.OAuth, Handler: h.token},
@@ -41,6 +62,7 @@ type handlers struct {
 	svc    *identity.Service
 	issuer *auth.Issuer
 	iss    string
+	codes  CodeGrant
 }
 
 // oauthError is an RFC 6749 section 5.2 error answer; the route family's
@@ -105,12 +127,13 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 			return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", fmt.Sprintf("The parameter %s appears %d times in the body; send each parameter once.", name, len(values)))
 		}
 	}
-	switch gt := r.PostForm.Get("grant_type"); gt {
+	gt := r.PostForm.Get("grant_type")
+	switch gt {
 	case "":
-		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "grant_type is required; use client_credentials.")
-	case "client_credentials":
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "grant_type is required; use client_credentials or authorization_code.")
+	case "client_credentials", "authorization_code":
 	default:
-		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials grant is supported.")
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials and authorization_code grants are supported.")
 	}
 	id, secret, ok, err := credentials(r)
 	if errors.Is(err, errBadAuthorization) {
@@ -128,6 +151,9 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 	}
 	if err != nil {
 		return httpapi.Response{}, serverError("The token could not be issued; retry.", fmt.Errorf("token request: %w", err))
+	}
+	if gt == "authorization_code" {
+		return h.codeGrant(r, client)
 	}
 	if client.Kind != identity.ClientCredential {
 		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unauthorized_client", "This client may not use the client_credentials grant.")
@@ -165,17 +191,26 @@ func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) (httpapi.Re
 		"issuer":                                iss,
 		"jwks_uri":                              base + JWKSPath,
 		"token_endpoint":                        base + TokenPath,
-		"grant_types_supported":                 []string{"client_credentials"},
+		"authorization_endpoint":                base + signinapi.AuthorizePath,
+		"userinfo_endpoint":                     base + signinapi.UserinfoPath,
+		"end_session_endpoint":                  base + signinapi.EndSessionPath,
+		"grant_types_supported":                 []string{"client_credentials", "authorization_code", "implicit"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"response_types_supported":              []string{"token"},
+		"response_types_supported":              signin.SupportedResponseTypes,
+		"response_modes_supported":              signin.SupportedResponseModes,
+		"scopes_supported":                      signin.SupportedScopes,
+		"code_challenge_methods_supported":      []string{"S256"},
+		"prompt_values_supported":               []string{signin.PromptNone, signin.PromptLogin, signin.PromptConsent},
 		"subject_types_supported":               []string{"public"},
 		AccessTokenAlgsMember:                   algs,
-		// Required by OpenID Connect Discovery, read by generic OIDC
-		// libraries to pick the algorithms they accept. No ID tokens are
-		// issued; it lists the same algorithms, so such a library accepts
-		// the access tokens of every published key.
+		// ID tokens are signed by the same keys as access tokens.
 		"id_token_signing_alg_values_supported": algs,
-		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "tid", "role"},
+		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "tid", "role",
+			"auth_time", "nonce", "sid", "at_hash", "c_hash", "name", "email", "scope"},
+		"claims_parameter_supported":                     false,
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+		"authorization_response_iss_parameter_supported": true,
 	}}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"identityservice/shared/lambdafn"
 	"identityservice/shared/ocsapi"
 	"identityservice/shared/portal"
+	"identityservice/shared/signinapi"
 	"identityservice/shared/tokenapi"
 )
 
@@ -21,5 +22,6 @@ var functions = map[string]func(*config.App) []httpapi.Route{
 	"functions/clientsecrets":           lambdafn.ServiceRoutes(ocsapi.ClientSecretRoutes),           // ClientSecretsFunction
 	"functions/hybridclients":           lambdafn.ServiceRoutes(ocsapi.HybridClientRoutes),           // HybridClientsFunction
 	"functions/portal":                  portal.Routes,                                               // PortalFunction
+	"functions/signin":                  signinapi.Routes,                                            // SignInFunction
 	"functions/token":                   tokenapi.Routes,                                             // TokenFunction
 }
