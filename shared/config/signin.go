@@ -3,6 +3,7 @@ package config
 import (
 	"context"
 	"errors"
+	"time"
 
 	"identityservice/shared/auth"
 	"identityservice/shared/identity"
@@ -29,13 +30,21 @@ func (a *App) SigningKeyReader() *auth.KeyReader {
 }
 
 // ClientByID finds a client of any tenant by its id alone: its token item
-// names the tenant, then the client's item in the tenant (two reads).
-func (a *App) ClientByID(ctx context.Context, clientID string) (identity.Client, error) {
-	c, _, err := a.Store.ClientForAuthentication(ctx, clientID)
+// names the tenant (and its secrets), then the client's item in the
+// tenant (two reads). It says whether the client has an active secret:
+// one without could not redeem a code.
+func (a *App) ClientByID(ctx context.Context, clientID string) (identity.Client, bool, error) {
+	c, secrets, err := a.Store.ClientForAuthentication(ctx, clientID)
 	if err != nil {
-		return identity.Client{}, err
+		return identity.Client{}, false, err
 	}
-	return a.Store.GetClient(ctx, c.TenantID, c.Kind, clientID)
+	now := time.Now()
+	active := false
+	for _, sec := range secrets {
+		active = active || sec.Active(now)
+	}
+	full, err := a.Store.GetClient(ctx, c.TenantID, c.Kind, clientID)
+	return full, active, err
 }
 
 // Upstreams is each tenant's upstream provider (signin.UpstreamStore).

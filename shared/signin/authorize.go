@@ -136,7 +136,7 @@ func ParseAuthRequest(q url.Values, client *identity.Client) (AuthRequest, *Auth
 	if client == nil || client.Kind != identity.Hybrid || !client.Enabled {
 		// One answer for unknown, disabled and non-Hybrid clients: which
 		// one it is is not the browser's business.
-		return AuthRequest{}, pageError("unauthorized_client", "No enabled Hybrid client has the client_id %q; the application that sent you here is not registered, or is disabled.", q.Get("client_id"))
+		return AuthRequest{}, pageError("unauthorized_client", "No enabled Hybrid client has the client_id %q; the application that sent you here is not registered, is disabled, or has no active secret.", q.Get("client_id"))
 	}
 	for name, values := range q {
 		if len(values) > 1 {

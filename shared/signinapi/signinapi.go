@@ -50,9 +50,9 @@ const (
 // Clients finds the Hybrid client of an authorization request by its id
 // alone (the request names no tenant).
 type Clients interface {
-	// ClientByID returns the client of any tenant, every field, or
-	// identity.ErrClientNotFound.
-	ClientByID(ctx context.Context, clientID string) (identity.Client, error)
+	// ClientByID returns the client of any tenant, every field, and
+	// whether it has an active secret, or identity.ErrClientNotFound.
+	ClientByID(ctx context.Context, clientID string) (identity.Client, bool, error)
 }
 
 // Deps are what the routes need.
@@ -136,13 +136,15 @@ func params(w http.ResponseWriter, r *http.Request) (url.Values, *httpapi.Respon
 	return r.PostForm, nil
 }
 
-// lookupClient returns the client of a request, nil when there is none such.
+// lookupClient returns the client of a request, nil when there is none
+// such. A client without an active secret (all deleted, soft-deleted or
+// expired) is none: it could not redeem a code, so it gets none.
 func (h *handlers) lookupClient(ctx context.Context, id string) (*identity.Client, error) {
 	if _, err := identity.ParseGUID("client_id", id); err != nil {
 		return nil, nil
 	}
-	c, err := h.Clients.ClientByID(ctx, id)
-	if errors.Is(err, identity.ErrClientNotFound) {
+	c, active, err := h.Clients.ClientByID(ctx, id)
+	if errors.Is(err, identity.ErrClientNotFound) || (err == nil && !active) {
 		return nil, nil
 	}
 	if err != nil {
