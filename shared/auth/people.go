@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -22,39 +21,6 @@ const IDTokenLifetime = 10 * time.Minute
 // KeySource gives the current signing key set.
 type KeySource interface {
 	KeySet(ctx context.Context) (KeySet, error)
-}
-
-// KeyReader loads the signing key set without ever creating, rotating or
-// publishing one: for a function that signs with the keys but does not
-// own them (SignInFunction signs the ID tokens of the front channel). The
-// token function creates the first set, on its first request (a relying
-// party reads discovery and the JWKS before it sends anyone to sign in).
-type KeyReader struct {
-	Private PrivateKeyStore
-	Now     func() time.Time
-
-	mu       sync.Mutex
-	set      *KeySet
-	loadedAt time.Time
-}
-
-// KeySet returns the stored key set, cached for KeyRefresh.
-func (r *KeyReader) KeySet(ctx context.Context) (KeySet, error) {
-	now := time.Now()
-	if r.Now != nil {
-		now = r.Now()
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.set != nil && now.Sub(r.loadedAt) < KeyRefresh {
-		return *r.set, nil
-	}
-	ks, err := r.Private.LoadKeySet(ctx)
-	if err != nil {
-		return KeySet{}, err
-	}
-	r.set, r.loadedAt = &ks, now
-	return ks, nil
 }
 
 // PersonGrant is what tokens for a signed-in person say.

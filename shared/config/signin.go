@@ -9,7 +9,6 @@ import (
 	"identityservice/shared/identity"
 	"identityservice/shared/signin"
 	"identityservice/shared/store"
-	"identityservice/shared/vault"
 )
 
 // SignIn is the sign-in store (people, sessions, consents, codes,
@@ -17,16 +16,9 @@ import (
 func (a *App) SignIn() *store.SignIn { return store.NewSignIn(a.Clients.DynamoDB, a.Config.Table) }
 
 // PersonIssuer signs ID tokens and people's access tokens with keys (the
-// token function's KeyManager, or a KeyReader where the function does not
-// own the keys).
+// token function's KeyManager: no other function holds them).
 func (a *App) PersonIssuer(keys auth.KeySource) *auth.PersonIssuer {
 	return &auth.PersonIssuer{Keys: keys, Audience: a.Config.Audience}
-}
-
-// SigningKeyReader reads the signing keys without creating or publishing
-// any (SignInFunction).
-func (a *App) SigningKeyReader() *auth.KeyReader {
-	return &auth.KeyReader{Private: vault.NewSigningKeys(a.Clients.SecretsManager, a.Config.SecretPrefix)}
 }
 
 // ClientByID finds a client of any tenant by its id alone: its token item

@@ -59,7 +59,7 @@ const (
 
 // Bounds of what an authorization request may carry.
 const (
-	MaxStateLength     = 2048
+	MaxStateLength     = 1024 // as the no-access page's (shared/portal)
 	MaxNonceLength     = 512
 	MaxLoginHintLength = 320
 )

@@ -136,9 +136,9 @@ func newStack(t *testing.T) *stack {
 	routes := signinapi.NewRoutes(signinapi.Deps{
 		Clients: app, Upstreams: ups, Federation: fed,
 		People: st, Sessions: st, Consents: st, Codes: st, Interactions: st,
-		Tokens: app.PersonIssuer(app.SigningKeyReader()), Verifier: app.Authenticator.Verifier,
+		Verifier: app.Authenticator.Verifier,
 	})
-	routes = append(routes, tokenapi.NewRoutes(app, tokenapi.CodeGrant{Codes: st, Sessions: st, Upstreams: ups, Tokens: app.PersonIssuer(keys)}, keys)...)
+	routes = append(routes, tokenapi.NewRoutes(app, tokenapi.CodeGrant{Codes: st, Sessions: st, Interactions: st, Upstreams: ups, Tokens: app.PersonIssuer(keys)}, keys)...)
 	routes = append(routes, ocsapi.HybridClientRoutes(app.Service)...)
 	srv := httptest.NewServer(env.Tagged(httpapi.NewHandler(log, routes, httpapi.WithAuthenticator(app.Authenticator))))
 	t.Cleanup(srv.Close)

@@ -67,7 +67,11 @@ func TestAuthorizationRequestRules(t *testing.T) {
 		{name: "unknown client", change: func(v url.Values) { v.Set("client_id", identity.NewID()) }, page: true},
 		{name: "no client", change: func(v url.Values) { v.Del("client_id") }, page: true},
 		{name: "code token without AllowAccessTokensViaBrowser", change: func(v url.Values) { v.Set("response_type", "code token") }, code: "unauthorized_client", fragment: true},
-		{name: "id_token token without AllowAccessTokensViaBrowser", change: func(v url.Values) { v.Set("response_type", "id_token token"); v.Del("code_challenge"); v.Del("code_challenge_method") }, code: "unauthorized_client", fragment: true},
+		{name: "id_token token without AllowAccessTokensViaBrowser", change: func(v url.Values) {
+			v.Set("response_type", "id_token token")
+			v.Del("code_challenge")
+			v.Del("code_challenge_method")
+		}, code: "unauthorized_client", fragment: true},
 		{name: "code id_token token without AllowAccessTokensViaBrowser", change: func(v url.Values) { v.Set("response_type", "token code id_token") }, code: "unauthorized_client", fragment: true},
 		{name: "bare token", change: func(v url.Values) { v.Set("response_type", "token") }, code: "unsupported_response_type", fragment: true},
 		{name: "offline_access without AllowOfflineAccess", change: func(v url.Values) { v.Set("scope", "openid offline_access") }, code: "invalid_scope"},

@@ -65,7 +65,6 @@ type Deps struct {
 	Consents     signin.Consents
 	Codes        signin.Codes
 	Interactions signin.Interactions
-	Tokens       *auth.PersonIssuer
 	Verifier     *auth.Verifier // bearer tokens (userinfo) and id_token_hint
 	Issuer       string         // ISSUER ("" only locally: derived from the request)
 	Now          func() time.Time
@@ -487,45 +486,26 @@ func (h *handlers) consent(w http.ResponseWriter, r *http.Request) (httpapi.Resp
 	return h.respond(r, se, req)
 }
 
-// respond issues what the response type asks for: a code (stored under
-// its hash, single-use, CodeLifetime), and in the front channel an ID
-// token (with c_hash beside a code, at_hash beside an access token) and an
-// access token.
+// respond answers an authorization request whose person is signed in and
+// has consented. A code alone is issued here. An answer that carries a
+// signed token through the front channel (an ID token, an access token)
+// is finished by the token function, the only one that holds the signing
+// keys: the browser goes on to CompletePath with a single-use interaction
+// bound to its session.
 func (h *handlers) respond(r *http.Request, se signin.Session, req signin.AuthRequest) (httpapi.Response, error) {
-	iss, now := h.issuer(r), h.now()
-	out := url.Values{}
-	grant := auth.PersonGrant{Issuer: iss, ClientID: req.ClientID, TenantID: req.TenantID, Subject: se.Subject, SessionID: se.ID,
-		Roles: se.Roles, Scopes: req.Scopes, Nonce: req.Nonce, AuthTime: se.AuthTime, Name: se.Name, Email: se.Email}
-	if req.Has("code") {
-		code, err := signin.RandomToken()
-		if err != nil {
-			return httpapi.Response{}, err
-		}
-		if err := h.Codes.CreateCode(r.Context(), signin.Code{Hash: signin.HashKey(code), ClientID: req.ClientID, TenantID: req.TenantID,
-			RedirectURI: req.RedirectURI, Scopes: req.Scopes, Nonce: req.Nonce, CodeChallenge: req.CodeChallenge, Subject: se.Subject,
-			Name: se.Name, Email: se.Email, Roles: se.Roles, SessionID: se.ID, AuthTime: se.AuthTime, Expires: now.Add(signin.CodeLifetime)}); err != nil {
-			return httpapi.Response{}, err
-		}
-		out.Set("code", code)
-		grant.Code = code
+	if !req.Has("id_token") && !req.Has("token") {
+		return answer(r, answerDeps{Codes: h.Codes, Issuer: h.Issuer, Now: h.Now}, se, req)
 	}
-	if req.Has("token") || req.Has("id_token") {
-		toks, err := h.Tokens.Issue(r.Context(), grant, req.Has("token"), req.Has("id_token"))
-		if err != nil {
-			return httpapi.Response{}, fmt.Errorf("sign front-channel tokens: %w", err)
-		}
-		if toks.IDToken != "" {
-			out.Set("id_token", toks.IDToken)
-		}
-		if toks.AccessToken != "" {
-			out.Set("access_token", toks.AccessToken)
-			out.Set("token_type", "Bearer")
-			out.Set("expires_in", fmt.Sprint(toks.ExpiresIn))
-			out.Set("scope", strings.Join(req.Scopes, " "))
-		}
+	id, err := signin.RandomToken()
+	if err != nil {
+		return httpapi.Response{}, err
 	}
-	httpapi.Logger(r.Context()).InfoContext(r.Context(), "authorization answered", "tenant", req.TenantID, "client", req.ClientID, "response_type", req.ResponseType)
-	return authorizationResponse(req, iss, out), nil
+	if err := h.Interactions.CreateInteraction(r.Context(), signin.Interaction{
+		Hash: signin.HashKey(id), Request: req, SessionID: se.ID, Expires: h.now().Add(signin.CodeLifetime),
+	}); err != nil {
+		return httpapi.Response{}, err
+	}
+	return redirect(CompletePath + "?" + url.Values{"interaction": {id}}.Encode()), nil
 }
 
 // Routes returns the sign-in function's routes, wired from the app.
@@ -534,7 +514,6 @@ func Routes(app *config.App) []httpapi.Route {
 	return NewRoutes(Deps{
 		Clients: app, Upstreams: app.Upstreams(), Federation: app.Federation(),
 		People: st, Sessions: st, Consents: st, Codes: st, Interactions: st,
-		Tokens:   app.PersonIssuer(app.SigningKeyReader()),
 		Verifier: app.Authenticator.Verifier,
 		Issuer:   app.Config.Issuer,
 	})

@@ -29,17 +29,20 @@ const (
 func Routes(app *config.App) []httpapi.Route {
 	keys := app.KeyManager()
 	st := app.SignIn()
-	return NewRoutes(app, CodeGrant{Codes: st, Sessions: st, Upstreams: app.Upstreams(), Tokens: app.PersonIssuer(keys)}, keys)
+	return NewRoutes(app, CodeGrant{Codes: st, Sessions: st, Interactions: st, Upstreams: app.Upstreams(), Tokens: app.PersonIssuer(keys)}, keys)
 }
 
 // CodeGrant is what the authorization_code grant needs beyond client
 // authentication.
 type CodeGrant struct {
-	Codes     signin.Codes
-	Sessions  signin.Sessions // a replayed code ends the session it was issued in
-	Upstreams signin.UpstreamStore
-	Tokens    *auth.PersonIssuer
-	Now       func() time.Time
+	Codes    signin.Codes
+	Sessions signin.Sessions // a replayed code ends the session it was issued in
+	// Interactions hand over the authorization answers that carry signed
+	// tokens through the front channel (signinapi.CompletePath).
+	Interactions signin.Interactions
+	Upstreams    signin.UpstreamStore
+	Tokens       *auth.PersonIssuer
+	Now          func() time.Time
 }
 
 // NewRoutes returns the token function's routes with the code grant's
@@ -55,6 +58,8 @@ func NewRoutes(app *config.App, codes CodeGrant, keys *auth.KeyManager) []httpap
 		{Method: http.MethodPost, Path: TokenPath, Family: httpapi.OAuth, Handler: h.token},
 		{Method: http.MethodGet, Path: DiscoveryPath, Family: httpapi.OAuth, Handler: h.discovery},
 		{Method: http.MethodGet, Path: JWKSPath, Family: httpapi.OAuth, Handler: h.jwks},
+		signinapi.CompletionRoute(signinapi.CompletionDeps{Interactions: codes.Interactions, Sessions: codes.Sessions, Codes: codes.Codes,
+			Tokens: codes.Tokens, Issuer: app.Config.Issuer, Now: codes.Now}),
 	}
 }
 
