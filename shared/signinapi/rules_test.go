@@ -466,3 +466,39 @@ func TestSessionCookie(t *testing.T) {
 		t.Fatalf("stored session %+v (%v)", se, err)
 	}
 }
+
+// response_mode=form_post: a page whose form posts the answer (code,
+// state, iss; with an ID token for code id_token, finished by the token
+// function) to the redirect URI, works without script (a button), and
+// whose CSP lets its form go there and nowhere else.
+func TestFormPost(t *testing.T) {
+	s := newStack(t)
+	s.setUpstream(t, nil)
+	s.Upstream.Person = person
+	c := s.hybrid(t, false, false)
+	relying := newRP(t, s.URL+"/identity", c.Client.ID, c.SecretString)
+	b := browser(t)
+	for _, rt := range []string{"code", "code id_token"} {
+		t.Run(rt, func(t *testing.T) {
+			verifier := oauth2.GenerateVerifier()
+			res, body := get(t, b, relying.oauth.AuthCodeURL("fp<1>", oidc.Nonce("n1"), oauth2.S256ChallengeOption(verifier),
+				oauth2.SetAuthURLParam("response_type", rt), oauth2.SetAuthURLParam("response_mode", "form_post")))
+			if strings.Contains(body, `name="interaction"`) {
+				f := formFields(body)
+				f.Set("decision", "allow")
+				res, body = postForm(t, b, s.URL+signinapi.ConsentPath, f)
+			}
+			f := formFields(body)
+			if res.StatusCode != http.StatusOK || !strings.Contains(body, `<form method="post" action="`+rpCallback+`">`) || !strings.Contains(body, `<button type="submit">`) ||
+				f.Get("code") == "" || f.Get("state") != "fp<1>" || (f.Get("id_token") != "") != (rt == "code id_token") {
+				t.Fatalf("form_post page: status %d fields %v\n%s", res.StatusCode, f, body)
+			}
+			if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action https://rp.example") || strings.Contains(csp, "'unsafe-inline'") {
+				t.Fatalf("CSP %q", csp)
+			}
+			if _, err := relying.oauth.Exchange(context.Background(), f.Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+				t.Fatalf("the posted code: %v", err)
+			}
+		})
+	}
+}
