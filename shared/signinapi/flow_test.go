@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -153,15 +152,8 @@ func TestSignInForEveryResponseType(t *testing.T) {
 			}
 			// The person's access token on a management route: the
 			// tenant's mapping made them Account Administrator.
-			req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/Tenants/"+s.Tenant+"/HybridClient/"+client.Client.ID, nil)
-			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-			mres, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			mres.Body.Close()
-			if mres.StatusCode != http.StatusOK {
-				t.Fatalf("management route with the person's token: %d", mres.StatusCode)
+			if status := s.getClientWith(t, tok.AccessToken, client.Client.ID); status != http.StatusOK {
+				t.Fatalf("management route with the person's token: %d", status)
 			}
 		})
 	}
@@ -208,5 +200,3 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
-
-var _ = url.Values{}

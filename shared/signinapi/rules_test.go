@@ -32,6 +32,32 @@ func signIn(t *testing.T, s *stack, b *http.Client, relying *rp, rt, state strin
 	return answer(t, res), verifier
 }
 
+// personStack is a stack whose tenant's upstream signs person in, a
+// Hybrid client (no tokens via the browser, no offline access) and its
+// relying party.
+func personStack(t *testing.T) (*stack, identity.CreatedClient, *rp) {
+	t.Helper()
+	s := newStack(t)
+	s.setUpstream(t, nil)
+	s.Upstream.Person = person
+	c := s.hybrid(t, false, false)
+	return s, c, newRP(t, s.URL+"/identity", c.Client.ID, c.SecretString)
+}
+
+// getClientWith reads a Hybrid client of the stack's tenant through the
+// management API with a bearer token, and returns the status.
+func (s *stack) getClientWith(t *testing.T, token, clientID string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/Tenants/"+s.Tenant+"/HybridClient/"+clientID, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
 // person is the upstream's demo person, an administrator by the mapping.
 var person = signin.UpstreamIdentity{Subject: "upstream-7", Name: "Grace Hopper", Email: "grace@corp.example", EmailVerified: true, RoleClaimValues: []string{adminRoleTag}}
 
@@ -287,15 +313,8 @@ func TestTenantRulesForPeople(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req, _ := http.NewRequest(http.MethodGet, s.URL+"/api/Tenants/"+s.Tenant+"/HybridClient/"+c.Client.ID, nil)
-		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusForbidden {
-			t.Fatalf("status %d, want 403 for a person with no role", res.StatusCode)
+		if status := s.getClientWith(t, tok.AccessToken, c.Client.ID); status != http.StatusForbidden {
+			t.Fatalf("status %d, want 403 for a person with no role", status)
 		}
 	})
 }
@@ -305,11 +324,7 @@ func TestTenantRulesForPeople(t *testing.T) {
 // without consent answers consent_required; the consent form needs the
 // session's CSRF token.
 func TestConsent(t *testing.T) {
-	s := newStack(t)
-	s.setUpstream(t, nil)
-	s.Upstream.Person = person
-	c := s.hybrid(t, false, false)
-	relying := newRP(t, s.URL+"/identity", c.Client.ID, c.SecretString)
+	s, c, _ := personStack(t)
 	b := browser(t)
 	v := s256(oauth2.GenerateVerifier())
 	authURL := func(scope, prompt string) string {
@@ -365,7 +380,6 @@ func TestConsent(t *testing.T) {
 	if s.Upstream.Asked.Prompt != signin.PromptLogin || s.Upstream.Asked.LoginHint != "grace@corp.example" || answer(t, res).Get("code") == "" {
 		t.Fatalf("prompt=login: upstream asked %+v", s.Upstream.Asked)
 	}
-	_ = relying
 }
 
 // End session: post_logout_redirect_uri only with a valid id_token_hint
@@ -373,11 +387,7 @@ func TestConsent(t *testing.T) {
 // server-side (userinfo refuses its tokens); without a hint the person
 // confirms on a page whose form needs the session's CSRF token.
 func TestEndSession(t *testing.T) {
-	s := newStack(t)
-	s.setUpstream(t, nil)
-	s.Upstream.Person = person
-	c := s.hybrid(t, false, false)
-	relying := newRP(t, s.URL+"/identity", c.Client.ID, c.SecretString)
+	s, _, relying := personStack(t)
 	ctx := context.Background()
 	b := browser(t)
 	got, verifier := signIn(t, s, b, relying, "code", "s")
@@ -441,11 +451,7 @@ func TestEndSession(t *testing.T) {
 // The session cookie: HttpOnly, SameSite=Lax, path-scoped, not Secure on
 // loopback only; its value is never stored (only its secret's hash).
 func TestSessionCookie(t *testing.T) {
-	s := newStack(t)
-	s.setUpstream(t, nil)
-	s.Upstream.Person = person
-	c := s.hybrid(t, false, false)
-	relying := newRP(t, s.URL+"/identity", c.Client.ID, c.SecretString)
+	s, _, relying := personStack(t)
 	b := browser(t)
 	b.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	res, _ := get(t, b, relying.oauth.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
@@ -472,11 +478,7 @@ func TestSessionCookie(t *testing.T) {
 // function) to the redirect URI, works without script (a button), and
 // whose CSP lets its form go there and nowhere else.
 func TestFormPost(t *testing.T) {
-	s := newStack(t)
-	s.setUpstream(t, nil)
-	s.Upstream.Person = person
-	c := s.hybrid(t, false, false)
-	relying := newRP(t, s.URL+"/identity", c.Client.ID, c.SecretString)
+	s, _, relying := personStack(t)
 	b := browser(t)
 	for _, rt := range []string{"code", "code id_token"} {
 		t.Run(rt, func(t *testing.T) {
