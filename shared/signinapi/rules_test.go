@@ -504,3 +504,35 @@ func TestFormPost(t *testing.T) {
 		})
 	}
 }
+
+// max_age older than the session's authentication sends the person to the
+// upstream again (asked to authenticate anew); a client disabled while the
+// consent page is open gets nothing from the answer: the person sees a
+// page, and nothing goes to the redirect URI.
+func TestMaxAgeAndRevocationDuringConsent(t *testing.T) {
+	s, _, relying := personStack(t)
+	b := browser(t)
+	signIn(t, s, b, relying, "code", "first")
+	s.Upstream.Asked = signin.UpstreamRequest{}
+	got, _ := signIn(t, s, b, relying, "code", "again", oauth2.SetAuthURLParam("max_age", "0"))
+	if got.Get("code") == "" || s.Upstream.Asked.Prompt != signin.PromptLogin || s.Upstream.Asked.MaxAge == nil || *s.Upstream.Asked.MaxAge != 0 {
+		t.Fatalf("max_age=0 after a sign-in: upstream asked %+v, answer %v", s.Upstream.Asked, got)
+	}
+
+	other := s.hybrid(t, false, false)
+	rp2 := newRP(t, s.URL+"/identity", other.Client.ID, other.SecretString)
+	res, body := get(t, b, rp2.oauth.AuthCodeURL("c", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+	f := formFields(body)
+	if res.StatusCode != http.StatusOK || f.Get("interaction") == "" {
+		t.Fatalf("no consent page for a new client: %d", res.StatusCode)
+	}
+	off := false
+	if _, err := s.App.Service.UpdateClient(context.Background(), s.Tenant, identity.Hybrid, other.Client.ID, identity.ClientPatch{Enabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	f.Set("decision", "allow")
+	res, _ = postForm(t, b, s.URL+signinapi.ConsentPath, f)
+	if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" {
+		t.Fatalf("consent for a client disabled meanwhile: status %d Location %q", res.StatusCode, res.Header.Get("Location"))
+	}
+}
