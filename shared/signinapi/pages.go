@@ -3,6 +3,7 @@ package signinapi
 import (
 	"html"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"identityservice/shared/httpapi"
@@ -55,11 +56,11 @@ func consentPage(c identity.Client, se signin.Session, req signin.AuthRequest, i
 	var b strings.Builder
 	b.WriteString(`<h1 id="consent-title">` + html.EscapeString(c.Name) + ` asks to sign you in</h1>`)
 	csp := pageCSP
-	if c.LogoURI != "" {
+	if webURL(c.LogoURI) {
 		b.WriteString(`<p><img id="client-logo" src="` + html.EscapeString(c.LogoURI) + `" alt="` + html.EscapeString(c.Name) + ` logo" width="64" height="64"></p>`)
 		csp = strings.Replace(csp, "img-src 'self'", "img-src 'self' "+cspSource(c.LogoURI), 1)
 	}
-	if c.ClientURI != "" {
+	if webURL(c.ClientURI) {
 		b.WriteString(`<p>About the application: <a id="client-uri" href="` + html.EscapeString(c.ClientURI) + `" rel="noopener noreferrer">` + html.EscapeString(c.ClientURI) + `</a></p>`)
 	}
 	who := se.Name
@@ -80,6 +81,13 @@ func consentPage(c identity.Client, se signin.Session, req signin.AuthRequest, i
 	// redirects to form-action too.
 	csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+cspSource(req.RedirectURI), 1)
 	return pageResponse(http.StatusOK, "Allow "+c.Name, b.String(), csp)
+}
+
+// webURL reports whether u is an http(s) URL: only those are linked or
+// shown as images (a stored javascript: or data: URI never is).
+func webURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != ""
 }
 
 // signOutPage asks the person to confirm signing out (a sign-out request

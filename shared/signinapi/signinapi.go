@@ -342,7 +342,8 @@ func (h *handlers) callback(w http.ResponseWriter, r *http.Request) (httpapi.Res
 		if e == "login_required" || e == "interaction_required" || e == "consent_required" {
 			code = e
 		}
-		return authError(req, iss, code, "The identity provider did not sign the person in ("+e+")."), nil
+		// The upstream's own words are not passed on: only its code, mapped.
+		return authError(req, iss, code, "The identity provider did not sign the person in."), nil
 	}
 	up, res2, err := h.upstream(r.Context(), req, iss)
 	if res2 != nil || err != nil {
