@@ -1,5 +1,9 @@
 // Package tokenapi serves the token endpoint (OAuth 2.0 client credentials
-// grant, RFC 6749 section 4.4), the OpenID discovery document and the JWKS.
+// grant, RFC 6749 section 4.4, and the authorization code grant of
+// sign-in, codegrant.go), the OpenID discovery document and the JWKS; and
+// finishes sign-in's answers that carry signed tokens through the front
+// channel (signinapi.CompletePath), since only this function holds the
+// signing keys.
 package tokenapi
 
 import (
