@@ -54,6 +54,9 @@ const (
 	attrSubject  = "Subject"
 	attrRedeemed = "Redeemed"
 	attrClientID = "ClientId" // a code's client, which its redemption is conditional on
+	// RedemptionId is the random id of the RedeemCode call that redeemed a
+	// code, so that an SDK retry of that call is not mistaken for a replay.
+	attrRedemptionID = "RedemptionId"
 
 	skPerson      = "#PERSON"
 	skSession     = "#SESSION"
@@ -224,28 +227,39 @@ func (d *SignIn) CreateCode(ctx context.Context, c signin.Code) error {
 }
 
 // RedeemCode implements signin.Codes: one conditional UpdateItem sets
-// Redeemed if it is not set, the code has not expired and is the client's,
-// returning the code. When the condition fails, the item (ALL_OLD on failure) says
-// whether it was redeemed before (ErrCodeReplayed) or is unknown or
-// expired (ErrCodeInvalid).
+// Redeemed (and this call's own RedemptionId) if it is not set, the code
+// has not expired and is the client's, returning the code. When the
+// condition fails, the item (ALL_OLD on failure) says whether this very
+// call redeemed it (the SDK retried an attempt whose answer was lost:
+// success), another redeemed it before (ErrCodeReplayed), or it is
+// unknown, expired or another client's (ErrCodeInvalid).
 func (d *SignIn) RedeemCode(ctx context.Context, hash, clientID string, now time.Time) (signin.Code, error) {
+	attempt, err := signin.RandomToken()
+	if err != nil {
+		return signin.Code{}, err
+	}
 	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           &d.table,
 		Key:                                 key(codePK(hash), skCode),
-		UpdateExpression:                    aws.String("SET #r = :now"),
+		UpdateExpression:                    aws.String("SET #r = :now, #rid = :rid"),
 		ConditionExpression:                 aws.String("attribute_exists(PK) AND attribute_not_exists(#r) AND #ttl > :now AND #cid = :cid"),
-		ExpressionAttributeNames:            map[string]string{"#r": attrRedeemed, "#ttl": attrTTL, "#cid": attrClientID},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": unixN(now), ":cid": s(clientID)},
+		ExpressionAttributeNames:            map[string]string{"#r": attrRedeemed, "#rid": attrRedemptionID, "#ttl": attrTTL, "#cid": attrClientID},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": unixN(now), ":cid": s(clientID), ":rid": s(attempt)},
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		var c signin.Code
-		if ccf.Item == nil || decodeData(ccf.Item, &c) != nil {
+		if ccf.Item == nil || decodeData(ccf.Item, &c) != nil || c.ClientID != clientID {
 			return signin.Code{}, signin.ErrCodeInvalid
 		}
-		if _, redeemed := ccf.Item[attrRedeemed]; redeemed && c.ClientID == clientID {
+		if rid, ok := ccf.Item[attrRedemptionID].(*types.AttributeValueMemberS); ok && rid.Value == attempt {
+			t := now
+			c.Redeemed = &t
+			return c, nil // our own attempt, applied before its answer was lost
+		}
+		if _, redeemed := ccf.Item[attrRedeemed]; redeemed {
 			return c, signin.ErrCodeReplayed
 		}
 		return signin.Code{}, signin.ErrCodeInvalid

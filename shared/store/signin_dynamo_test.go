@@ -145,3 +145,36 @@ func TestSignInInteractionsSessionsPeople(t *testing.T) {
 		t.Fatalf("same upstream sub at another issuer: %+v %v", other, err)
 	}
 }
+
+// retried sends every UpdateItem twice, as the SDK's retryer does when an
+// attempt's answer is lost after DynamoDB applied it, and answers the
+// second.
+type retried struct{ *dynamodb.Client }
+
+func (r retried) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if _, err := r.Client.UpdateItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return r.Client.UpdateItem(ctx, in, opts...)
+}
+
+// A redemption whose first attempt was applied but whose answer was lost
+// (the SDK sends it again) is the redemption, not a replay; a later
+// redemption is the replay.
+func TestSignInRedemptionRetriedBySDKIsNotAReplay(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	client := identity.NewID()
+	code := signin.Code{Hash: signin.HashKey(identity.NewID()), ClientID: client, SessionID: "s2", Expires: now.Add(signin.CodeLifetime)}
+	plain := store.NewSignIn(env.Clients.DynamoDB, env.Config.Table)
+	if err := plain.CreateCode(ctx, code); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.NewSignIn(retried{env.Clients.DynamoDB}, env.Config.Table).RedeemCode(ctx, code.Hash, client, now)
+	if err != nil || got.SessionID != "s2" {
+		t.Fatalf("retried redemption: %+v %v", got, err)
+	}
+	if _, err := plain.RedeemCode(ctx, code.Hash, client, now); !errors.Is(err, signin.ErrCodeReplayed) {
+		t.Fatalf("a second redemption: %v, want a replay", err)
+	}
+}
