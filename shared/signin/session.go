@@ -64,7 +64,8 @@ func (s Session) Live(now time.Time) bool { return now.Before(s.ExpiresAt()) }
 
 // Sessions keeps sessions.
 type Sessions interface {
-	// CreateSession stores a new session (conditional: its id is new).
+	// CreateSession stores a new session (conditional: its id is new; ids
+	// are random, so one that exists is this write retried, not an error).
 	CreateSession(ctx context.Context, s Session) error
 	// GetSession returns a session by id, or ErrNotFound.
 	GetSession(ctx context.Context, id string) (Session, error)
@@ -191,7 +192,8 @@ var (
 
 // Codes keeps authorization codes.
 type Codes interface {
-	// CreateCode stores a new code (conditional: its hash is new).
+	// CreateCode stores a new code (conditional: its hash is new; as
+	// CreateSession, one that exists is this write retried).
 	CreateCode(ctx context.Context, c Code) error
 	// RedeemCode marks the code redeemed at now, on the condition that it
 	// was not and has not expired, and returns it. A code redeemed before
@@ -217,7 +219,8 @@ type Interaction struct {
 
 // Interactions keeps interactions.
 type Interactions interface {
-	// CreateInteraction stores one (conditional: its hash is new).
+	// CreateInteraction stores one (conditional: its hash is new; as
+	// CreateSession, one that exists is this write retried).
 	CreateInteraction(ctx context.Context, i Interaction) error
 	// TakeInteraction removes and returns one that has not expired at now
 	// (conditional delete: two takes never both get it), or ErrNotFound.

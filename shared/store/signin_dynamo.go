@@ -159,7 +159,18 @@ func (d *SignIn) SavePerson(ctx context.Context, p signin.Person, newSubject str
 
 // CreateSession implements signin.Sessions.
 func (d *SignIn) CreateSession(ctx context.Context, se signin.Session) error {
-	return d.put(ctx, "create session", sessionPK(se.ID), skSession, se, se.ExpiresAt(), "attribute_not_exists(PK)")
+	return ownRetry(d.put(ctx, "create session", sessionPK(se.ID), skSession, se, se.ExpiresAt(), "attribute_not_exists(PK)"))
+}
+
+// ownRetry reads a failed "is new" condition of an item keyed by a random
+// id (a session's UUID, the SHA-256 of a 256-bit code or interaction id)
+// as what it can only be: the SDK's retry of this very write, whose first
+// attempt DynamoDB applied but whose answer was lost.
+func ownRetry(err error) error {
+	if conditionFailed(err) {
+		return nil
+	}
+	return err
 }
 
 // GetSession implements signin.Sessions. A session past its end (which TTL
@@ -223,7 +234,7 @@ func (d *SignIn) RevokeConsent(ctx context.Context, tenantID, subject, clientID 
 
 // CreateCode implements signin.Codes.
 func (d *SignIn) CreateCode(ctx context.Context, c signin.Code) error {
-	return d.put(ctx, "create code", codePK(c.Hash), skCode, c, c.Expires, "attribute_not_exists(PK)", attrClientID, s(c.ClientID))
+	return ownRetry(d.put(ctx, "create code", codePK(c.Hash), skCode, c, c.Expires, "attribute_not_exists(PK)", attrClientID, s(c.ClientID)))
 }
 
 // RedeemCode implements signin.Codes: one conditional UpdateItem sets
@@ -278,7 +289,7 @@ func (d *SignIn) RedeemCode(ctx context.Context, hash, clientID string, now time
 
 // CreateInteraction implements signin.Interactions.
 func (d *SignIn) CreateInteraction(ctx context.Context, i signin.Interaction) error {
-	return d.put(ctx, "create interaction", interactionPK(i.Hash), skInteraction, i, i.Expires, "attribute_not_exists(PK)")
+	return ownRetry(d.put(ctx, "create interaction", interactionPK(i.Hash), skInteraction, i, i.Expires, "attribute_not_exists(PK)"))
 }
 
 // TakeInteraction implements signin.Interactions: a DeleteItem on the
