@@ -137,7 +137,7 @@ func newStack(t *testing.T) *stack {
 		People: st, Sessions: st, Consents: st, Codes: st, Interactions: st,
 		Verifier: app.Authenticator.Verifier,
 	})
-	routes = append(routes, tokenapi.NewRoutes(app, tokenapi.CodeGrant{Codes: st, Sessions: st, Interactions: st, Upstreams: ups, Tokens: app.PersonIssuer(keys)}, keys)...)
+	routes = append(routes, tokenapi.NewRoutes(app, tokenapi.CodeGrant{Codes: st, Sessions: st, Interactions: st, Refresh: st, Upstreams: ups, Tokens: app.PersonIssuer(keys)}, keys)...)
 	routes = append(routes, ocsapi.HybridClientRoutes(app.Service)...)
 	srv := httptest.NewServer(env.Tagged(httpapi.NewHandler(log, routes, httpapi.WithAuthenticator(app.Authenticator))))
 	t.Cleanup(srv.Close)

@@ -2,6 +2,7 @@ package signinapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -534,5 +535,84 @@ func TestMaxAgeAndRevocationDuringConsent(t *testing.T) {
 	res, _ = postForm(t, b, s.URL+signinapi.ConsentPath, f)
 	if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" {
 		t.Fatalf("consent for a client disabled meanwhile: status %d Location %q", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+// refresh asks the token endpoint for a refresh (client_secret_basic).
+func refresh(t *testing.T, s *stack, c identity.CreatedClient, rt, scope string) (int, map[string]any) {
+	t.Helper()
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+	if scope != "" {
+		form.Set("scope", scope)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/identity/connect/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(c.Client.ID), url.QueryEscape(c.SecretString))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&body)
+	return res.StatusCode, body
+}
+
+// Offline access: a refresh token only with offline_access (which only a
+// client with AllowOfflineAccess may ask); each refresh rotates it; a spent
+// one used again revokes its whole family; a replayed code revokes the
+// family it started; a refresh narrows scopes, never widens them.
+func TestRefreshTokens(t *testing.T) {
+	s := newStack(t)
+	s.setUpstream(t, nil)
+	s.Upstream.Person = person
+	c := s.hybrid(t, false, true)
+	relying := newRP(t, s.URL+"/identity", c.Client.ID, c.SecretString, "offline_access")
+	plainRP := newRP(t, s.URL+"/identity", c.Client.ID, c.SecretString)
+	ctx := context.Background()
+	b := browser(t)
+
+	got, verifier := signIn(t, s, b, plainRP, "code", "p")
+	tok, err := plainRP.oauth.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil || tok.RefreshToken != "" {
+		t.Fatalf("without offline_access: refresh token %q (%v)", tok.RefreshToken, err)
+	}
+
+	got, verifier = signIn(t, s, b, relying, "code", "o")
+	tok, err = relying.oauth.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatalf("with offline_access: no refresh token (%v)", err)
+	}
+	first := tok.RefreshToken
+	status, body := refresh(t, s, c, first, "openid")
+	second, _ := body["refresh_token"].(string)
+	if status != http.StatusOK || second == "" || second == first || body["scope"] != "openid" {
+		t.Fatalf("refresh: %d %v", status, body)
+	}
+	if raw, _ := body["id_token"].(string); raw == "" {
+		t.Fatal("refresh: no ID token")
+	} else if _, err := relying.verifier.Verify(ctx, raw); err != nil {
+		t.Fatalf("refresh's ID token: %v", err)
+	}
+	if status, body := refresh(t, s, c, second, "openid email"); status != http.StatusBadRequest || body["error"] != "invalid_scope" {
+		t.Fatalf("widening scope: %d %v", status, body)
+	}
+	// The refused widening spent the second token (the scope is checked
+	// against what the spent token holds); the first, spent long before,
+	// used again is a reuse.
+	if status, body := refresh(t, s, c, first, ""); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Fatalf("reusing a spent refresh token: %d %v", status, body)
+	}
+
+	// A replayed code revokes the family it started.
+	got, verifier = signIn(t, s, b, relying, "code", "r")
+	tok, err = relying.oauth.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatal(err)
+	}
+	_, err = relying.oauth.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+	wantOAuthError(t, err, "invalid_grant")
+	if status, body := refresh(t, s, c, tok.RefreshToken, ""); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Fatalf("refresh token of a replayed code: %d %v", status, body)
 	}
 }

@@ -25,6 +25,8 @@ import (
 //	CONSENT#<tenant>#<subject>                      CLIENT#<id>   a consent
 //	CODE#<sha256(code)>                             #CODE         an authorization code
 //	INTERACTION#<sha256(id)>                        #INTERACTION  an authorization request on its way
+//	REFRESH#<sha256(token)>                         #REFRESH      a refresh token (spent or not)
+//	FAMILY#<family id>                              #FAMILY       a revoked refresh token family
 //
 // Each item keeps its fields as one JSON document (Data); short-lived ones
 // carry TTL (unix seconds, the table's TimeToLiveSpecification) and are
@@ -37,11 +39,12 @@ type SignIn struct {
 }
 
 var (
-	_ signin.People       = (*SignIn)(nil)
-	_ signin.Sessions     = (*SignIn)(nil)
-	_ signin.Consents     = (*SignIn)(nil)
-	_ signin.Codes        = (*SignIn)(nil)
-	_ signin.Interactions = (*SignIn)(nil)
+	_ signin.People        = (*SignIn)(nil)
+	_ signin.Sessions      = (*SignIn)(nil)
+	_ signin.Consents      = (*SignIn)(nil)
+	_ signin.Codes         = (*SignIn)(nil)
+	_ signin.Interactions  = (*SignIn)(nil)
+	_ signin.RefreshTokens = (*SignIn)(nil)
 )
 
 // NewSignIn returns the sign-in store on the named table.
@@ -62,6 +65,9 @@ const (
 	skSession     = "#SESSION"
 	skCode        = "#CODE"
 	skInteraction = "#INTERACTION"
+	skRefresh     = "#REFRESH"
+	skFamily      = "#FAMILY"
+	attrSpent     = "Spent"
 )
 
 func personPK(tenantID, issuer, upstreamSub string) string {
@@ -73,6 +79,8 @@ func consentPK(tenantID, subject string) string { return "CONSENT#" + tenantID +
 func consentSK(clientID string) string          { return "CLIENT#" + clientID }
 func codePK(hash string) string                 { return "CODE#" + hash }
 func interactionPK(hash string) string          { return "INTERACTION#" + hash }
+func refreshPK(hash string) string              { return "REFRESH#" + hash }
+func familyPK(id string) string                 { return "FAMILY#" + id }
 func ttl(t time.Time) types.AttributeValue      { return n(t.Unix()) }
 func unixN(t time.Time) *types.AttributeValueMemberN {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
@@ -314,4 +322,69 @@ func (d *SignIn) TakeInteraction(ctx context.Context, hash string, now time.Time
 		return signin.Interaction{}, err
 	}
 	return i, nil
+}
+
+// CreateRefresh implements signin.RefreshTokens.
+func (d *SignIn) CreateRefresh(ctx context.Context, t signin.RefreshToken) error {
+	return ownRetry(d.put(ctx, "create refresh token", refreshPK(t.Hash), skRefresh, t, t.Expires, "attribute_not_exists(PK)", attrClientID, s(t.ClientID)))
+}
+
+// UseRefresh implements signin.RefreshTokens: a conditional UpdateItem
+// spends the token (with this call's own id, so that the SDK's retry of
+// an applied attempt is not a reuse), then a GetItem of its family says
+// whether it was revoked.
+func (d *SignIn) UseRefresh(ctx context.Context, hash, clientID string, now time.Time) (signin.RefreshToken, error) {
+	attempt, err := signin.RandomToken()
+	if err != nil {
+		return signin.RefreshToken{}, err
+	}
+	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           &d.table,
+		Key:                                 key(refreshPK(hash), skRefresh),
+		UpdateExpression:                    aws.String("SET #sp = :now, #rid = :rid"),
+		ConditionExpression:                 aws.String("attribute_exists(PK) AND attribute_not_exists(#sp) AND #ttl > :now AND #cid = :cid"),
+		ExpressionAttributeNames:            map[string]string{"#sp": attrSpent, "#rid": attrRedemptionID, "#ttl": attrTTL, "#cid": attrClientID},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": unixN(now), ":cid": s(clientID), ":rid": s(attempt)},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var t signin.RefreshToken
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		if ccf.Item == nil || decodeData(ccf.Item, &t) != nil || t.ClientID != clientID {
+			return signin.RefreshToken{}, signin.ErrRefreshInvalid
+		}
+		rid, _ := ccf.Item[attrRedemptionID].(*types.AttributeValueMemberS)
+		if _, spent := ccf.Item[attrSpent]; !spent {
+			return signin.RefreshToken{}, signin.ErrRefreshInvalid // expired
+		}
+		if rid == nil || rid.Value != attempt {
+			if err := d.RevokeFamily(ctx, t.FamilyID); err != nil {
+				return signin.RefreshToken{}, err
+			}
+			return t, signin.ErrRefreshReused
+		}
+	case err != nil:
+		return signin.RefreshToken{}, storageError("use refresh token", err)
+	default:
+		if err := decodeData(out.Attributes, &t); err != nil {
+			return signin.RefreshToken{}, err
+		}
+	}
+	var fam struct{ Revoked bool }
+	revoked, err := d.get(ctx, "read refresh family", familyPK(t.FamilyID), skFamily, &fam)
+	if err != nil {
+		return signin.RefreshToken{}, err
+	}
+	if revoked {
+		return signin.RefreshToken{}, signin.ErrRefreshInvalid
+	}
+	return t, nil
+}
+
+// RevokeFamily implements signin.RefreshTokens: the family's item, which
+// lives as long as any of its tokens could.
+func (d *SignIn) RevokeFamily(ctx context.Context, familyID string) error {
+	return d.put(ctx, "revoke refresh family", familyPK(familyID), skFamily, struct{ Revoked bool }{true}, time.Now().Add(signin.RefreshLifetime), "")
 }

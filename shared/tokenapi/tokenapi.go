@@ -33,7 +33,7 @@ const (
 func Routes(app *config.App) []httpapi.Route {
 	keys := app.KeyManager()
 	st := app.SignIn()
-	return NewRoutes(app, CodeGrant{Codes: st, Sessions: st, Interactions: st, Upstreams: app.Upstreams(), Tokens: app.PersonIssuer(keys)}, keys)
+	return NewRoutes(app, CodeGrant{Codes: st, Sessions: st, Interactions: st, Refresh: st, Upstreams: app.Upstreams(), Tokens: app.PersonIssuer(keys)}, keys)
 }
 
 // CodeGrant is what the authorization_code grant needs beyond client
@@ -44,9 +44,12 @@ type CodeGrant struct {
 	// Interactions hand over the authorization answers that carry signed
 	// tokens through the front channel (signinapi.CompletePath).
 	Interactions signin.Interactions
-	Upstreams    signin.UpstreamStore
-	Tokens       *auth.PersonIssuer
-	Now          func() time.Time
+	// Refresh keeps the refresh tokens of offline access (rotated; a
+	// reuse revokes the family).
+	Refresh   signin.RefreshTokens
+	Upstreams signin.UpstreamStore
+	Tokens    *auth.PersonIssuer
+	Now       func() time.Time
 }
 
 // NewRoutes returns the token function's routes with the code grant's
@@ -139,10 +142,10 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 	gt := r.PostForm.Get("grant_type")
 	switch gt {
 	case "":
-		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "grant_type is required; use client_credentials or authorization_code.")
-	case "client_credentials", "authorization_code":
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "grant_type is required; use client_credentials, authorization_code or refresh_token.")
+	case "client_credentials", "authorization_code", "refresh_token":
 	default:
-		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials and authorization_code grants are supported.")
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials, authorization_code and refresh_token grants are supported.")
 	}
 	id, secret, ok, err := credentials(r)
 	if errors.Is(err, errBadAuthorization) {
@@ -161,8 +164,11 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 	if err != nil {
 		return httpapi.Response{}, serverError("The token could not be issued; retry.", fmt.Errorf("token request: %w", err))
 	}
-	if gt == "authorization_code" {
+	switch gt {
+	case "authorization_code":
 		return h.codeGrant(r, client)
+	case "refresh_token":
+		return h.refreshGrant(r, client)
 	}
 	if client.Kind != identity.ClientCredential {
 		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unauthorized_client", "This client may not use the client_credentials grant.")
@@ -203,7 +209,7 @@ func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) (httpapi.Re
 		"authorization_endpoint":                base + signinapi.AuthorizePath,
 		"userinfo_endpoint":                     base + signinapi.UserinfoPath,
 		"end_session_endpoint":                  base + signinapi.EndSessionPath,
-		"grant_types_supported":                 []string{"client_credentials", "authorization_code", "implicit"},
+		"grant_types_supported":                 []string{"client_credentials", "authorization_code", "refresh_token", "implicit"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"response_types_supported":              signin.SupportedResponseTypes,
 		"response_modes_supported":              signin.SupportedResponseModes,
