@@ -1,7 +1,8 @@
 //go:build upstreamhalf
 
 // This test needs the upstream half of sign-in (issue 16's other branch:
-// infra/localidp, shared/federation, store.NewUpstreams, vault.NewUpstreams),
+// the local upstream provider (package localidp), the Federation (package
+// federation), store.NewUpstreams and vault.NewUpstreams),
 // and shared/config/signin.go's App.Upstreams and App.Federation wired to
 // them. It passed on a merge of both branches (docs/signin.md); once they are
 // merged, delete the build constraint above and this comment.
