@@ -11,6 +11,6 @@ import (
 
 func main() {
 	lambdafn.Main(func(a *config.App) []httpapi.Route {
-		return tokenapi.Routes(tokenapi.Deps{Clients: a.Service, Tokens: a.TokenIssuer(), IssuerURL: a.IssuerURL})
+		return tokenapi.Routes(tokenapi.NewDeps(a.Service, a.TokenIssuer(), a.IssuerURL, a.SignIn(), a.Upstreams()))
 	})
 }

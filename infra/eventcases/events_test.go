@@ -216,6 +216,13 @@ var expected = map[string][]struct {
 		{"api-profile", 200},    // who the events' admin token speaks for
 		{"api-last-sweep", 200}, // Recorded false until a sweep has run
 	},
+	"signin": {
+		{"authorize-unregistered-redirect-uri", 400}, // an error page, never a redirect
+		{"authorize-missing-client-id", 400},
+		{"callback-without-sign-in", 400}, // no sign-in started in this browser
+		{"userinfo-without-token", 401},
+		{"endsession-without-session", 200}, // the signed-out page
+	},
 	"token": {
 		{"discovery", 200},
 		{"jwks", 200},
@@ -383,10 +390,17 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 					if opID == "" {
 						t.Fatalf("no Operation-Id header: %v %v", out.Headers, out.MultiValueHeaders)
 					}
-					if c.status >= 400 {
+					if c.status >= 400 && strings.HasPrefix(header(out, "Content-Type"), "text/html") {
+						// Sign-in's pages answer people, not programs: an
+						// HTML page that says what went wrong, with the
+						// pages' security headers.
+						if !strings.Contains(out.Body, `id="error"`) || !strings.Contains(header(out, "Content-Security-Policy"), "frame-ancestors 'none'") {
+							t.Fatalf("error page without its notice or its security headers: %v\n%s", out.Headers, out.Body)
+						}
+					} else if c.status >= 400 {
 						checkErrorBody(t, fam, c.status, opID, out.Body)
 					}
-					if oauth && c.status == 401 {
+					if function == "token" && c.status == 401 {
 						if invalidClientBody == "" {
 							invalidClientBody = out.Body
 						} else if out.Body != invalidClientBody {

@@ -17,14 +17,16 @@ func TestEachFunctionWritesOnlyItsPartitions(t *testing.T) {
 		t.Fatal(err)
 	}
 	stack := iam.Stack{Name: "prod", Physical: map[string]string{"ClientsTable": "prod-table", "HttpApi": "abc123"}}
-	partitions := []string{"TENANT#5f0c3a52", "CLIENT#4a5b6c7d", "SWEEPER", "SIGNINGKEYS", "SOMETHING-NEW"}
+	partitions := []string{"TENANT#5f0c3a52", "CLIENT#4a5b6c7d", "SWEEPER", "SIGNINGKEYS", "SOMETHING-NEW",
+		"PERSON#5f0c3a52#ab12", "SESSION#6e1f", "CONSENT#5f0c3a52#p1", "CODE#9a8b", "INTERACTION#7c6d", "REFRESH#5e4f", "FAMILY#9a8b"}
 	// The partitions each function may write; any other write is denied.
 	owns := map[string][]string{
 		"ClientCredentialClientsFunction": {"TENANT#5f0c3a52", "CLIENT#4a5b6c7d"},
 		"HybridClientsFunction":           {"TENANT#5f0c3a52", "CLIENT#4a5b6c7d"},
 		"ClientSecretsFunction":           {"CLIENT#4a5b6c7d"},
 		"ApplicationSecretsFunction":      {"CLIENT#4a5b6c7d"},
-		"TokenFunction":                   {"SIGNINGKEYS", "CLIENT#4a5b6c7d"}, // LastUsed
+		"TokenFunction":                   {"SIGNINGKEYS", "CLIENT#4a5b6c7d", "CODE#9a8b", "INTERACTION#7c6d", "SESSION#6e1f", "REFRESH#5e4f", "FAMILY#9a8b"}, // LastUsed; codes, front-channel answers, a replayed code's session, refresh tokens
+		"SignInFunction":                  {"PERSON#5f0c3a52#ab12", "SESSION#6e1f", "CONSENT#5f0c3a52#p1", "CODE#9a8b", "INTERACTION#7c6d"},
 		"SweeperFunction":                 {"CLIENT#4a5b6c7d", "SWEEPER"},
 		"PortalFunction":                  {}, // read-only
 		"TenantsFunction":                 {}, // read-only

@@ -105,7 +105,10 @@ func TestOnlyTheTokenFunctionReadsSigningKeys(t *testing.T) {
 				}
 				for _, r := range s.Resources {
 					signing := strings.Contains(r, "${AWS::StackName}/signing-keys")
-					clients := strings.Contains(r, "${AWS::StackName}/clients/")
+					// clients/: client secret verifiers; upstreams/: the
+					// client secret this service uses at each tenant's
+					// upstream (sign-in).
+					clients := strings.Contains(r, "${AWS::StackName}/clients/") || strings.Contains(r, "${AWS::StackName}/upstreams/")
 					switch {
 					case !signing && !clients:
 						t.Errorf("%s/%s: %s on %q, outside the service's prefixes", id, s.Sid, a, r)

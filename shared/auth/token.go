@@ -37,6 +37,10 @@ type Claims struct {
 	ClientID  string           `json:"client_id"`
 	TenantID  string           `json:"tid"`
 	Roles     []string         `json:"role"`
+	// A person's access token (PersonIssuer) also says what was consented
+	// to and in which session; a client's has neither.
+	Scope     string `json:"scope,omitempty"`
+	SessionID string `json:"sid,omitempty"`
 }
 
 func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.Expiry, nil }
@@ -82,6 +86,11 @@ type Principal struct {
 	ClientID string
 	TenantID string
 	Roles    []string
+	// Of a person's token (empty for a client's): who, in which session,
+	// with which scopes.
+	Subject   string
+	SessionID string
+	Scope     string
 }
 
 // APIIDPlaceholder in a configured ISSUER stands for the id of the HTTP
@@ -397,5 +406,5 @@ func (v *Verifier) Verify(ctx context.Context, raw, issuer string) (Principal, e
 		}
 		return Principal{}, ErrInvalidToken
 	}
-	return Principal{ClientID: c.ClientID, TenantID: c.TenantID, Roles: c.Roles}, nil
+	return Principal{ClientID: c.ClientID, TenantID: c.TenantID, Roles: c.Roles, Subject: c.Subject, SessionID: c.SessionID, Scope: c.Scope}, nil
 }

@@ -64,4 +64,9 @@ func TestEmbeddedPagesLoad(t *testing.T) {
 			t.Fatalf("%s: shared parts not in place", name)
 		}
 	}
+	// Sign-in sends a person the tenant does not admit to the no-access
+	// page (shared/signinapi): it says so without script.
+	if !strings.Contains(pages["noaccess.html"], `id="person-no-access"`) {
+		t.Fatal("the no-access page says nothing to a person turned away at sign-in")
+	}
 }

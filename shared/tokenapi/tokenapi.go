@@ -1,5 +1,9 @@
 // Package tokenapi serves the token endpoint (OAuth 2.0 client credentials
-// grant, RFC 6749 section 4.4), the OpenID discovery document and the JWKS.
+// grant, RFC 6749 section 4.4, and the authorization code grant of
+// sign-in, codegrant.go), the OpenID discovery document and the JWKS; and
+// finishes sign-in's answers that carry signed tokens through the front
+// channel (signinapi.CompletePath), since only this function holds the
+// signing keys.
 package tokenapi
 
 import (
@@ -14,6 +18,8 @@ import (
 	"identityservice/shared/auth"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
+	"identityservice/shared/signin"
+	"identityservice/shared/signinapi"
 )
 
 // Paths of the token function's routes.
@@ -29,6 +35,47 @@ type Deps struct {
 	Tokens  TokenIssuer         // signs tokens and states the keys (auth.Issuer)
 	// IssuerURL is the tokens' iss for a request (auth.IssuerURL).
 	IssuerURL func(*http.Request) string
+	// Codes is what the authorization_code and refresh_token grants need
+	// beyond client authentication (NewCodeGrant).
+	Codes CodeGrant
+}
+
+// CodeGrant is what the authorization_code grant needs beyond client
+// authentication.
+type CodeGrant struct {
+	Codes    signin.Codes
+	Sessions signin.Sessions // a replayed code ends the session it was issued in
+	// Interactions hand over the authorization answers that carry signed
+	// tokens through the front channel (signinapi.CompletePath).
+	Interactions signin.Interactions
+	// Refresh keeps the refresh tokens of offline access (rotated; a
+	// reuse revokes the family).
+	Refresh   signin.RefreshTokens
+	Upstreams signin.UpstreamStore
+	Tokens    *auth.PersonIssuer
+	Now       func() time.Time
+}
+
+// SignInStore is the sign-in storage the code grant reads and writes.
+type SignInStore interface {
+	signin.Codes
+	signin.Sessions
+	signin.Interactions
+	signin.RefreshTokens
+}
+
+// NewDeps wires the token function: client authentication, the client
+// credentials grant's issuer and, over the same keys, the code grant.
+func NewDeps(clients ClientAuthenticator, issuer *auth.Issuer, issuerURL func(*http.Request) string, st SignInStore, upstreams signin.UpstreamStore) Deps {
+	return Deps{Clients: clients, Tokens: issuer, IssuerURL: issuerURL, Codes: NewCodeGrant(st, upstreams, issuer)}
+}
+
+// NewCodeGrant wires the code grant over the sign-in store, the tenants'
+// upstreams and the token function's own signing keys (those of issuer:
+// one key manager, one cache).
+func NewCodeGrant(st SignInStore, upstreams signin.UpstreamStore, issuer *auth.Issuer) CodeGrant {
+	return CodeGrant{Codes: st, Sessions: st, Interactions: st, Refresh: st, Upstreams: upstreams,
+		Tokens: &auth.PersonIssuer{Keys: issuer.Keys, Audience: issuer.Audience}}
 }
 
 // ClientAuthenticator checks a client's id and secret: the client, or
@@ -50,11 +97,13 @@ type TokenIssuer interface {
 
 // Routes returns the token function's routes; none needs a bearer token.
 func Routes(d Deps) []httpapi.Route {
-	h := &handlers{clients: d.Clients, tokens: d.Tokens, iss: d.IssuerURL}
+	h := &handlers{clients: d.Clients, tokens: d.Tokens, iss: d.IssuerURL, codes: d.Codes}
 	return []httpapi.Route{
 		{Method: http.MethodPost, Path: TokenPath, Family: httpapi.OAuth, Handler: h.token},
 		{Method: http.MethodGet, Path: DiscoveryPath, Family: httpapi.OAuth, Handler: h.discovery},
 		{Method: http.MethodGet, Path: JWKSPath, Family: httpapi.OAuth, Handler: h.jwks},
+		signinapi.CompletionRoute(signinapi.CompletionDeps{Interactions: d.Codes.Interactions, Sessions: d.Codes.Sessions, Codes: d.Codes.Codes,
+			Tokens: d.Codes.Tokens, IssuerURL: d.IssuerURL, Now: d.Codes.Now}),
 	}
 }
 
@@ -62,6 +111,7 @@ type handlers struct {
 	clients ClientAuthenticator
 	tokens  TokenIssuer
 	iss     func(*http.Request) string
+	codes   CodeGrant
 }
 
 // oauthError is an RFC 6749 section 5.2 error answer; the route family's
@@ -126,12 +176,13 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 			return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", fmt.Sprintf("The parameter %s appears %d times in the body; send each parameter once.", name, len(values)))
 		}
 	}
-	switch gt := r.PostForm.Get("grant_type"); gt {
+	gt := r.PostForm.Get("grant_type")
+	switch gt {
 	case "":
-		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "grant_type is required; use client_credentials.")
-	case "client_credentials":
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "grant_type is required; use client_credentials, authorization_code or refresh_token.")
+	case "client_credentials", "authorization_code", "refresh_token":
 	default:
-		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials grant is supported.")
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials, authorization_code and refresh_token grants are supported.")
 	}
 	id, secret, ok, err := credentials(r)
 	if errors.Is(err, errBadAuthorization) {
@@ -149,6 +200,12 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 	}
 	if err != nil {
 		return httpapi.Response{}, serverError("The token could not be issued; retry.", fmt.Errorf("token request: %w", err))
+	}
+	switch gt {
+	case "authorization_code":
+		return h.codeGrant(r, client)
+	case "refresh_token":
+		return h.refreshGrant(r, client)
 	}
 	if client.Kind != identity.ClientCredential {
 		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unauthorized_client", "This client may not use the client_credentials grant.")
@@ -186,17 +243,26 @@ func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) (httpapi.Re
 		"issuer":                                iss,
 		"jwks_uri":                              base + JWKSPath,
 		"token_endpoint":                        base + TokenPath,
-		"grant_types_supported":                 []string{"client_credentials"},
+		"authorization_endpoint":                base + signinapi.AuthorizePath,
+		"userinfo_endpoint":                     base + signinapi.UserinfoPath,
+		"end_session_endpoint":                  base + signinapi.EndSessionPath,
+		"grant_types_supported":                 []string{"client_credentials", "authorization_code", "refresh_token", "implicit"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"response_types_supported":              []string{"token"},
+		"response_types_supported":              signin.SupportedResponseTypes,
+		"response_modes_supported":              signin.SupportedResponseModes,
+		"scopes_supported":                      signin.SupportedScopes,
+		"code_challenge_methods_supported":      []string{"S256"},
+		"prompt_values_supported":               []string{signin.PromptNone, signin.PromptLogin, signin.PromptConsent},
 		"subject_types_supported":               []string{"public"},
 		AccessTokenAlgsMember:                   algs,
-		// Required by OpenID Connect Discovery, read by generic OIDC
-		// libraries to pick the algorithms they accept. No ID tokens are
-		// issued; it lists the same algorithms, so such a library accepts
-		// the access tokens of every published key.
+		// ID tokens are signed by the same keys as access tokens.
 		"id_token_signing_alg_values_supported": algs,
-		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "tid", "role"},
+		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "tid", "role",
+			"auth_time", "nonce", "sid", "at_hash", "c_hash", "name", "email", "scope"},
+		"claims_parameter_supported":                     false,
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+		"authorization_response_iss_parameter_supported": true,
 	}}, nil
 }
 

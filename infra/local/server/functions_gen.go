@@ -9,6 +9,7 @@ import (
 	"identityservice/shared/lambdafn"
 	"identityservice/shared/ocsapi"
 	"identityservice/shared/portal"
+	"identityservice/shared/signinapi"
 	"identityservice/shared/tokenapi"
 )
 
@@ -23,8 +24,9 @@ var functions = map[string]func(*config.App) []httpapi.Route{
 	"functions/portal": func(a *config.App) []httpapi.Route {
 		return portal.Routes(portal.Deps{Sweeps: a.Store.Runs, Clients: a.Service, Tenants: a.Store.Tenants})
 	}, // PortalFunction
+	"functions/signin":  signinapi.Routes,                            // SignInFunction
 	"functions/tenants": lambdafn.ServiceRoutes(ocsapi.TenantRoutes), // TenantsFunction
 	"functions/token": func(a *config.App) []httpapi.Route {
-		return tokenapi.Routes(tokenapi.Deps{Clients: a.Service, Tokens: a.TokenIssuer(), IssuerURL: a.IssuerURL})
+		return tokenapi.Routes(tokenapi.NewDeps(a.Service, a.TokenIssuer(), a.IssuerURL, a.SignIn(), a.Upstreams()))
 	}, // TokenFunction
 }

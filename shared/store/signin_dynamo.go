@@ -1,0 +1,391 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"identityservice/shared/signin"
+	"identityservice/shared/store/layout"
+)
+
+// SignIn is the DynamoDB store of sign-in: people, sessions, consents,
+// authorization codes and interactions, each in partitions of its own
+// (so each function's policy names the ones it writes):
+//
+//	PERSON#<tenant>#<sha256(issuer, upstream sub)>  #PERSON       a person (Subject, Name, Email)
+//	SESSION#<session id>                            #SESSION      a session (cookie secret as SHA-256)
+//	CONSENT#<tenant>#<subject>                      CLIENT#<id>   a consent
+//	CODE#<sha256(code)>                             #CODE         an authorization code
+//	INTERACTION#<sha256(id)>                        #INTERACTION  an authorization request on its way
+//	REFRESH#<sha256(token)>                         #REFRESH      a refresh token (spent or not)
+//	FAMILY#<family id>                              #FAMILY       a revoked refresh token family
+//
+// Each item keeps its fields as one JSON document (Data); short-lived ones
+// carry TTL (unix seconds, the table's TimeToLiveSpecification) and are
+// also refused on read once past it. It is built on the DynamoDB client and
+// the table name alone, beside Dynamo, sharing only its key and error
+// helpers.
+type SignIn struct {
+	api   API
+	table string
+}
+
+var (
+	_ signin.People        = (*SignIn)(nil)
+	_ signin.Sessions      = (*SignIn)(nil)
+	_ signin.Consents      = (*SignIn)(nil)
+	_ signin.Codes         = (*SignIn)(nil)
+	_ signin.Interactions  = (*SignIn)(nil)
+	_ signin.RefreshTokens = (*SignIn)(nil)
+)
+
+// NewSignIn returns the sign-in store on the named table.
+func NewSignIn(api API, table string) *SignIn { return &SignIn{api: api, table: table} }
+
+// Sign-in attributes and keys.
+const (
+	attrData     = "Data"
+	attrTTL      = "TTL" // template.yaml's TimeToLiveSpecification.AttributeName
+	attrSubject  = "Subject"
+	attrRedeemed = "Redeemed"
+	attrClientID = "ClientId" // a code's client, which its redemption is conditional on
+	// RedemptionId is the random id of the RedeemCode call that redeemed a
+	// code, so that an SDK retry of that call is not mistaken for a replay.
+	attrRedemptionID = "RedemptionId"
+
+	skPerson      = "#PERSON"
+	skSession     = "#SESSION"
+	skCode        = "#CODE"
+	skInteraction = "#INTERACTION"
+	skRefresh     = "#REFRESH"
+	skFamily      = "#FAMILY"
+	attrSpent     = "Spent"
+)
+
+func personPK(tenantID, issuer, upstreamSub string) string {
+	sum := sha256.Sum256([]byte(issuer + "\x00" + upstreamSub))
+	return "PERSON#" + tenantID + "#" + hex.EncodeToString(sum[:])
+}
+func sessionPK(id string) string                { return "SESSION#" + id }
+func consentPK(tenantID, subject string) string { return "CONSENT#" + tenantID + "#" + subject }
+func consentSK(clientID string) string          { return "CLIENT#" + clientID }
+func codePK(hash string) string                 { return "CODE#" + hash }
+func interactionPK(hash string) string          { return "INTERACTION#" + hash }
+func refreshPK(hash string) string              { return "REFRESH#" + hash }
+func familyPK(id string) string                 { return "FAMILY#" + id }
+func ttl(t time.Time) types.AttributeValue      { return layout.N(t.Unix()) }
+func unixN(t time.Time) *types.AttributeValueMemberN {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
+}
+
+// put writes an item of key pk/sk holding v, expiring at exp (zero: never),
+// on the condition cond (empty: none).
+// extra are more attributes, as name, value pairs.
+func (d *SignIn) put(ctx context.Context, op, pk, sk string, v any, exp time.Time, cond string, extra ...any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	it := layout.Key(pk, sk)
+	it[attrData] = layout.S(string(data))
+	if !exp.IsZero() {
+		it[attrTTL] = ttl(exp)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		it[extra[i].(string)] = extra[i+1].(types.AttributeValue)
+	}
+	in := &dynamodb.PutItemInput{TableName: &d.table, Item: it}
+	if cond != "" {
+		in.ConditionExpression = aws.String(cond)
+	}
+	if _, err := d.api.PutItem(ctx, in); err != nil {
+		return storageError(op, err)
+	}
+	return nil
+}
+
+// get reads the item pk/sk (strongly consistent) into v: false when absent.
+func (d *SignIn) get(ctx context.Context, op, pk, sk string, v any) (bool, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(pk, sk), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, storageError(op, err)
+	}
+	if out.Item == nil {
+		return false, nil
+	}
+	return true, decodeData(out.Item, v)
+}
+
+func decodeData(it map[string]types.AttributeValue, v any) error {
+	data, ok := it[attrData].(*types.AttributeValueMemberS)
+	if !ok {
+		return errors.New("sign-in item without Data")
+	}
+	return json.Unmarshal([]byte(data.Value), v)
+}
+
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+// SavePerson implements signin.People: one UpdateItem that keeps a stored
+// Subject (if_not_exists), so two first sign-ins at once agree on it.
+func (d *SignIn) SavePerson(ctx context.Context, p signin.Person, newSubject string) (signin.Person, error) {
+	profile := p
+	profile.Subject = ""
+	data, err := json.Marshal(profile)
+	if err != nil {
+		return signin.Person{}, err
+	}
+	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &d.table,
+		Key:                       layout.Key(personPK(p.TenantID, p.Issuer, p.UpstreamSubject), skPerson),
+		UpdateExpression:          aws.String("SET #sub = if_not_exists(#sub, :sub), #data = :data"),
+		ExpressionAttributeNames:  map[string]string{"#sub": attrSubject, "#data": attrData},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":sub": layout.S(newSubject), ":data": layout.S(string(data))},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return signin.Person{}, storageError("save person", err)
+	}
+	sub, _ := out.Attributes[attrSubject].(*types.AttributeValueMemberS)
+	if sub == nil || sub.Value == "" {
+		return signin.Person{}, errors.New("person stored without a subject")
+	}
+	p.Subject = sub.Value
+	return p, nil
+}
+
+// CreateSession implements signin.Sessions.
+func (d *SignIn) CreateSession(ctx context.Context, se signin.Session) error {
+	return ownRetry(d.put(ctx, "create session", sessionPK(se.ID), skSession, se, se.ExpiresAt(), "attribute_not_exists(PK)"))
+}
+
+// ownRetry reads a failed "is new" condition of an item keyed by a random
+// id (a session's UUID, the SHA-256 of a 256-bit code or interaction id)
+// as what it can only be: the SDK's retry of this very write, whose first
+// attempt DynamoDB applied but whose answer was lost.
+func ownRetry(err error) error {
+	if conditionFailed(err) {
+		return nil
+	}
+	return err
+}
+
+// GetSession implements signin.Sessions. A session past its end (which TTL
+// has not deleted yet) is not found.
+func (d *SignIn) GetSession(ctx context.Context, id string) (signin.Session, error) {
+	var se signin.Session
+	ok, err := d.get(ctx, "read session", sessionPK(id), skSession, &se)
+	if err != nil {
+		return signin.Session{}, err
+	}
+	if !ok || !se.Live(time.Now()) {
+		return signin.Session{}, signin.ErrNotFound
+	}
+	return se, nil
+}
+
+// TouchSession implements signin.Sessions: the new LastSeen is written only
+// while the session exists (an ended session is not revived).
+func (d *SignIn) TouchSession(ctx context.Context, se signin.Session, now time.Time) error {
+	se.LastSeen = now
+	err := d.put(ctx, "touch session", sessionPK(se.ID), skSession, se, se.ExpiresAt(), "attribute_exists(PK)")
+	if conditionFailed(err) {
+		return signin.ErrNotFound
+	}
+	return err
+}
+
+// EndSession implements signin.Sessions.
+func (d *SignIn) EndSession(ctx context.Context, id string) error {
+	if _, err := d.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &d.table, Key: layout.Key(sessionPK(id), skSession)}); err != nil {
+		return storageError("end session", err)
+	}
+	return nil
+}
+
+// GetConsent implements signin.Consents.
+func (d *SignIn) GetConsent(ctx context.Context, tenantID, subject, clientID string) (signin.Consent, error) {
+	var c signin.Consent
+	ok, err := d.get(ctx, "read consent", consentPK(tenantID, subject), consentSK(clientID), &c)
+	if err != nil {
+		return signin.Consent{}, err
+	}
+	if !ok {
+		return signin.Consent{}, signin.ErrNotFound
+	}
+	return c, nil
+}
+
+// PutConsent implements signin.Consents.
+func (d *SignIn) PutConsent(ctx context.Context, c signin.Consent) error {
+	return d.put(ctx, "store consent", consentPK(c.TenantID, c.Subject), consentSK(c.ClientID), c, time.Time{}, "")
+}
+
+// RevokeConsent implements signin.Consents.
+func (d *SignIn) RevokeConsent(ctx context.Context, tenantID, subject, clientID string) error {
+	if _, err := d.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &d.table, Key: layout.Key(consentPK(tenantID, subject), consentSK(clientID))}); err != nil {
+		return storageError("revoke consent", err)
+	}
+	return nil
+}
+
+// CreateCode implements signin.Codes.
+func (d *SignIn) CreateCode(ctx context.Context, c signin.Code) error {
+	return ownRetry(d.put(ctx, "create code", codePK(c.Hash), skCode, c, c.Expires, "attribute_not_exists(PK)", attrClientID, layout.S(c.ClientID)))
+}
+
+// RedeemCode implements signin.Codes: one conditional UpdateItem sets
+// Redeemed (and this call's own RedemptionId) if it is not set, the code
+// has not expired and is the client's, returning the code. When the
+// condition fails, the item (ALL_OLD on failure) says whether this very
+// call redeemed it (the SDK retried an attempt whose answer was lost:
+// success), another redeemed it before (ErrCodeReplayed), or it is
+// unknown, expired or another client's (ErrCodeInvalid).
+func (d *SignIn) RedeemCode(ctx context.Context, hash, clientID string, now time.Time) (signin.Code, error) {
+	attempt, err := signin.RandomToken()
+	if err != nil {
+		return signin.Code{}, err
+	}
+	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           &d.table,
+		Key:                                 layout.Key(codePK(hash), skCode),
+		UpdateExpression:                    aws.String("SET #r = :now, #rid = :rid"),
+		ConditionExpression:                 aws.String("attribute_exists(PK) AND attribute_not_exists(#r) AND #ttl > :now AND #cid = :cid"),
+		ExpressionAttributeNames:            map[string]string{"#r": attrRedeemed, "#rid": attrRedemptionID, "#ttl": attrTTL, "#cid": attrClientID},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": unixN(now), ":cid": layout.S(clientID), ":rid": layout.S(attempt)},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		var c signin.Code
+		if ccf.Item == nil || decodeData(ccf.Item, &c) != nil || c.ClientID != clientID {
+			return signin.Code{}, signin.ErrCodeInvalid
+		}
+		if rid, ok := ccf.Item[attrRedemptionID].(*types.AttributeValueMemberS); ok && rid.Value == attempt {
+			t := now
+			c.Redeemed = &t
+			return c, nil // our own attempt, applied before its answer was lost
+		}
+		if _, redeemed := ccf.Item[attrRedeemed]; redeemed {
+			return c, signin.ErrCodeReplayed
+		}
+		return signin.Code{}, signin.ErrCodeInvalid
+	}
+	if err != nil {
+		return signin.Code{}, storageError("redeem code", err)
+	}
+	var c signin.Code
+	if err := decodeData(out.Attributes, &c); err != nil {
+		return signin.Code{}, err
+	}
+	t := now
+	c.Redeemed = &t
+	return c, nil
+}
+
+// CreateInteraction implements signin.Interactions.
+func (d *SignIn) CreateInteraction(ctx context.Context, i signin.Interaction) error {
+	return ownRetry(d.put(ctx, "create interaction", interactionPK(i.Hash), skInteraction, i, i.Expires, "attribute_not_exists(PK)"))
+}
+
+// TakeInteraction implements signin.Interactions: a DeleteItem on the
+// condition that the item exists and has not expired, returning it.
+func (d *SignIn) TakeInteraction(ctx context.Context, hash string, now time.Time) (signin.Interaction, error) {
+	out, err := d.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &d.table,
+		Key:                       layout.Key(interactionPK(hash), skInteraction),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND #ttl > :now"),
+		ExpressionAttributeNames:  map[string]string{"#ttl": attrTTL},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": unixN(now)},
+		ReturnValues:              types.ReturnValueAllOld,
+	})
+	if conditionFailed(err) {
+		return signin.Interaction{}, signin.ErrNotFound
+	}
+	if err != nil {
+		return signin.Interaction{}, storageError("take interaction", err)
+	}
+	var i signin.Interaction
+	if err := decodeData(out.Attributes, &i); err != nil {
+		return signin.Interaction{}, err
+	}
+	return i, nil
+}
+
+// CreateRefresh implements signin.RefreshTokens.
+func (d *SignIn) CreateRefresh(ctx context.Context, t signin.RefreshToken) error {
+	return ownRetry(d.put(ctx, "create refresh token", refreshPK(t.Hash), skRefresh, t, t.Expires, "attribute_not_exists(PK)", attrClientID, layout.S(t.ClientID)))
+}
+
+// UseRefresh implements signin.RefreshTokens: a conditional UpdateItem
+// spends the token (with this call's own id, so that the SDK's retry of
+// an applied attempt is not a reuse), then a GetItem of its family says
+// whether it was revoked.
+func (d *SignIn) UseRefresh(ctx context.Context, hash, clientID string, now time.Time) (signin.RefreshToken, error) {
+	attempt, err := signin.RandomToken()
+	if err != nil {
+		return signin.RefreshToken{}, err
+	}
+	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           &d.table,
+		Key:                                 layout.Key(refreshPK(hash), skRefresh),
+		UpdateExpression:                    aws.String("SET #sp = :now, #rid = :rid"),
+		ConditionExpression:                 aws.String("attribute_exists(PK) AND attribute_not_exists(#sp) AND #ttl > :now AND #cid = :cid"),
+		ExpressionAttributeNames:            map[string]string{"#sp": attrSpent, "#rid": attrRedemptionID, "#ttl": attrTTL, "#cid": attrClientID},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": unixN(now), ":cid": layout.S(clientID), ":rid": layout.S(attempt)},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var t signin.RefreshToken
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		if ccf.Item == nil || decodeData(ccf.Item, &t) != nil || t.ClientID != clientID {
+			return signin.RefreshToken{}, signin.ErrRefreshInvalid
+		}
+		rid, _ := ccf.Item[attrRedemptionID].(*types.AttributeValueMemberS)
+		if _, spent := ccf.Item[attrSpent]; !spent {
+			return signin.RefreshToken{}, signin.ErrRefreshInvalid // expired
+		}
+		if rid == nil || rid.Value != attempt {
+			if err := d.RevokeFamily(ctx, t.FamilyID); err != nil {
+				return signin.RefreshToken{}, err
+			}
+			return t, signin.ErrRefreshReused
+		}
+	case err != nil:
+		return signin.RefreshToken{}, storageError("use refresh token", err)
+	default:
+		if err := decodeData(out.Attributes, &t); err != nil {
+			return signin.RefreshToken{}, err
+		}
+	}
+	var fam struct{ Revoked bool }
+	revoked, err := d.get(ctx, "read refresh family", familyPK(t.FamilyID), skFamily, &fam)
+	if err != nil {
+		return signin.RefreshToken{}, err
+	}
+	if revoked {
+		return signin.RefreshToken{}, signin.ErrRefreshInvalid
+	}
+	return t, nil
+}
+
+// RevokeFamily implements signin.RefreshTokens: the family's item, which
+// lives as long as any of its tokens could.
+func (d *SignIn) RevokeFamily(ctx context.Context, familyID string) error {
+	return d.put(ctx, "revoke refresh family", familyPK(familyID), skFamily, struct{ Revoked bool }{true}, time.Now().Add(signin.RefreshLifetime), "")
+}
