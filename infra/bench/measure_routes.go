@@ -24,6 +24,22 @@ type routeResult struct {
 
 // routeScenarios returns template.yaml's routes with their scenarios, in
 // the template's order, or an error naming a route without one.
+// notYetMeasured are the routes the bench does not drive yet, each with
+// why; the report lists them, so that a gap is said, never hidden. A
+// route of template.yaml neither here nor in scenarios fails the bench.
+var notYetMeasured = map[string]string{}
+
+func init() {
+	const signIn = "a person's sign-in: needs a browser session through the tenant's upstream (the local provider's login form); the sign-in scenarios are not written yet"
+	for _, r := range []string{
+		"GET /identity/connect/authorize", "POST /identity/connect/authorize", "GET /identity/connect/upstream/callback",
+		"POST /identity/connect/consent", "GET /identity/connect/userinfo", "POST /identity/connect/userinfo",
+		"GET /identity/connect/endsession", "POST /identity/connect/endsession", "GET /identity/connect/authorize/complete",
+	} {
+		notYetMeasured[r] = signIn
+	}
+}
+
 func (b *bench) routeScenarios() ([]*routeResult, []scenario, error) {
 	all := b.scenarios()
 	var rs []*routeResult
@@ -33,6 +49,10 @@ func (b *bench) routeScenarios() ([]*routeResult, []scenario, error) {
 			continue
 		}
 		sc, ok := all[r.Method+" "+r.Path]
+		if why, later := notYetMeasured[r.Method+" "+r.Path]; !ok && later {
+			b.rep.unmeasured = append(b.rep.unmeasured, "`"+r.Method+" "+r.Path+"`: "+why)
+			continue
+		}
 		if !ok {
 			return nil, nil, fmt.Errorf("route %s %s has no bench scenario: add one in infra/bench/routes.go", r.Method, r.Path)
 		}

@@ -13,6 +13,8 @@ import (
 
 // report is everything measured, rendered by markdown.
 type report struct {
+	// unmeasured are the routes the bench does not drive yet, with why.
+	unmeasured []string
 	began      time.Time
 	elapsed    time.Duration
 	opts       options
@@ -311,6 +313,23 @@ func (r *report) costTable(b *strings.Builder) {
 		rows = append(rows, []string{"`" + x.method + " " + x.path + "`", x.note, x.cost.String(), units(x.cost.ReadUnits), units(x.cost.WriteUnits), itoa(x.cost.ItemsRead), m.calls, m.why})
 	}
 	mdTable(b, []string{"route", "request", "AWS calls", "RCU", "WCU", "items read", "minimum the data model allows", "why"}, rows)
+	if len(r.unmeasured) > 0 {
+		fmt.Fprintf(b, "Not measured yet:\n\n- %s\n\n", strings.Join(dedupe(r.unmeasured), "\n- "))
+	}
+}
+
+// dedupe keeps the first of each line, in order (the route list is read
+// more than once per run).
+func dedupe(lines []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range lines {
+		if !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (r *report) latencyTable(b *strings.Builder) {
