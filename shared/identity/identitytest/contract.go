@@ -340,6 +340,7 @@ var contract = []contractCase{
 		next := c
 		next.Name, next.Enabled, next.Tags, next.Version = "renamed", false, []string{"new"}, c.Version+1
 		next.RoleIDs = []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}
+		next.AccessTokenLifetime = 120
 		if err := f.Clients.UpdateClient(f.ctx, c, next); err != nil {
 			t.Fatal(err)
 		}
@@ -348,7 +349,7 @@ var contract = []contractCase{
 			t.Fatalf("updated %+v\nwant    %+v", got, next)
 		}
 		auth, _, err := f.Credentials.ClientForAuthentication(f.ctx, c.ID)
-		if err != nil || auth.Enabled || !slices.Equal(auth.RoleIDs, next.RoleIDs) {
+		if err != nil || auth.Enabled || !slices.Equal(auth.RoleIDs, next.RoleIDs) || auth.AccessTokenLifetime != 120 {
 			t.Fatalf("token item after update: %+v, %v", auth, err)
 		}
 		byOld, _ := f.Clients.ListClients(f.ctx, ten.ID, identity.ClientCredential, identity.ListOptions{Count: 10, Tags: []string{"old"}})
