@@ -68,6 +68,15 @@ func (b *bench) coldEvents(dir string) (noCall, first request, noCallWhat, first
 	case "functions/applicationsecrets":
 		p := fmt.Sprintf(keyRot, rd.tenant, b.fx.ccc[0].id)
 		return request{method: "GET", path: p}, b.get(rd, p, nil), "401 (no token)", "GET secrets (reads the JWKS)"
+	case "functions/tenants":
+		p := "/api/v1/Tenants/" + rd.tenant
+		return request{method: "GET", path: p}, b.get(rd, p, nil), "401 (no token)", "GET tenant (reads the JWKS)"
+	case "functions/signin":
+		// The first request reads the client (an unregistered redirect
+		// URI: an error page, never a redirect).
+		return request{method: "GET", path: "/identity/connect/userinfo"},
+			request{method: "GET", path: "/identity/connect/authorize?response_type=code&scope=openid&client_id=" + b.fx.hyb[0].id + "&redirect_uri=https%3A%2F%2Funregistered.example%2Fcb"},
+			"userinfo 401 (no token)", "authorize with an unregistered redirect URI (reads the client)"
 	}
 	return request{}, request{}, "", ""
 }
