@@ -62,16 +62,16 @@ func ClientSecretRoutes(svc *identity.Service) []httpapi.Route {
 		h := secretHandlers{svc: svc, kind: kind}
 		base := secretBase[kind]
 		routes = append(routes,
-			httpapi.Route{Method: http.MethodGet, Path: base, Roles: rolesAdmin, Handler: h.list},
+			httpapi.Route{Method: http.MethodGet, Path: base, Roles: rolesAdmin, Handler: listSecrets(h, secretDto, nil)},
 			httpapi.Route{Method: http.MethodPost, Path: base, Roles: rolesAdmin, Handler: h.add},
-			httpapi.Route{Method: http.MethodGet, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: h.get},
+			httpapi.Route{Method: http.MethodGet, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: getSecret(h, secretDto)},
 			httpapi.Route{Method: http.MethodPut, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: h.update},
 			httpapi.Route{Method: http.MethodDelete, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: h.delete},
 		)
 	}
 	obsolete := secretHandlers{svc: svc, anyKind: true}
 	routes = append(routes,
-		httpapi.Route{Method: http.MethodGet, Path: obsoleteSecretBase, Roles: rolesAdmin, Handler: obsolete.list},
+		httpapi.Route{Method: http.MethodGet, Path: obsoleteSecretBase, Roles: rolesAdmin, Handler: listSecrets(obsolete, secretDto, nil)},
 		httpapi.Route{Method: http.MethodPut, Path: obsoleteSecretBase + "/{secretId}", Roles: rolesAdmin, Handler: obsolete.update},
 	)
 	return append(routes, clientSecretV1Routes(svc)...)
@@ -122,42 +122,49 @@ func (h secretHandlers) deprecation(res *httpapi.Response, r *http.Request, kind
 	res.Header["Link"] = "<" + successor + `>; rel="successor-version"`
 }
 
-func (h secretHandlers) list(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
-	tenantID, clientID, _, err := h.ids(r, false)
-	if err != nil {
-		return httpapi.Response{}, err
+// listSecrets answers a client's secrets in a family's shape (dto, and
+// modelID for the 207's child errors).
+func listSecrets[D any](h secretHandlers, dto func(identity.Secret) D, modelID func(string) any) httpapi.Handler {
+	return func(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
+		tenantID, clientID, _, err := h.ids(r, false)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		page, err := httpapi.ListParams(r, "")
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		kind, err := h.clientKind(r, tenantID, clientID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		secrets, err := h.svc.ListSecrets(r.Context(), tenantID, kind, clientID, false, page.Skip, page.Count)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		dtos := make([]D, len(secrets.Secrets))
+		for i, s := range secrets.Secrets {
+			dtos[i] = dto(s)
+		}
+		res := listResult(r, tenantID, secrets.Total, dtos, nil, modelID)
+		h.deprecation(&res, r, kind, tenantID, clientID, "")
+		return res, nil
 	}
-	page, err := httpapi.ListParams(r, "")
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	kind, err := h.clientKind(r, tenantID, clientID)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	secrets, err := h.svc.ListSecrets(r.Context(), tenantID, kind, clientID, false, page.Skip, page.Count)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	dtos := make([]ClientSecretDto, len(secrets.Secrets))
-	for i, s := range secrets.Secrets {
-		dtos[i] = secretDto(s)
-	}
-	res := listResult(r, tenantID, secrets.Total, dtos, nil, nil)
-	h.deprecation(&res, r, kind, tenantID, clientID, "")
-	return res, nil
 }
 
-func (h secretHandlers) get(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
-	tenantID, clientID, secretID, err := h.ids(r, true)
-	if err != nil {
-		return httpapi.Response{}, err
+// getSecret answers one secret in a family's shape.
+func getSecret[D any](h secretHandlers, dto func(identity.Secret) D) httpapi.Handler {
+	return func(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
+		tenantID, clientID, secretID, err := h.ids(r, true)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		s, err := h.svc.GetSecret(r.Context(), tenantID, h.kind, clientID, secretID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		return httpapi.Response{Status: http.StatusOK, Body: dto(s)}, nil
 	}
-	s, err := h.svc.GetSecret(r.Context(), tenantID, h.kind, clientID, secretID)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.Response{Status: http.StatusOK, Body: secretDto(s)}, nil
 }
 
 func (h secretHandlers) add(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {

@@ -86,9 +86,9 @@ func clientSecretV1Routes(svc *identity.Service) []httpapi.Route {
 		h := v1Secrets{secretHandlers{svc: svc, kind: kind}}
 		base := v1SecretBase[kind]
 		routes = append(routes,
-			httpapi.Route{Method: http.MethodGet, Path: base, Roles: rolesAdmin, Handler: h.list},
+			httpapi.Route{Method: http.MethodGet, Path: base, Roles: rolesAdmin, Handler: listSecrets(h.secretHandlers, secretV1, v1ModelID)},
 			httpapi.Route{Method: http.MethodPost, Path: base, Roles: rolesAdmin, Handler: h.add},
-			httpapi.Route{Method: http.MethodGet, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: h.get},
+			httpapi.Route{Method: http.MethodGet, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: getSecret(h.secretHandlers, secretV1)},
 			httpapi.Route{Method: http.MethodPut, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: h.update},
 			httpapi.Route{Method: http.MethodDelete, Path: base + "/{secretId}", Roles: rolesAdmin, Handler: h.delete},
 		)
@@ -98,38 +98,6 @@ func clientSecretV1Routes(svc *identity.Service) []httpapi.Route {
 
 // v1Secrets serves one kind's v1 secret routes; delete is v1-preview's.
 type v1Secrets struct{ secretHandlers }
-
-func (h v1Secrets) list(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
-	tenantID, clientID, _, err := h.ids(r, false)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	page, err := httpapi.ListParams(r, "")
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	secrets, err := h.svc.ListSecrets(r.Context(), tenantID, h.kind, clientID, false, page.Skip, page.Count)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	dtos := make([]ClientSecretV1, len(secrets.Secrets))
-	for i, s := range secrets.Secrets {
-		dtos[i] = secretV1(s)
-	}
-	return listResult(r, tenantID, secrets.Total, dtos, nil, v1ModelID), nil
-}
-
-func (h v1Secrets) get(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
-	tenantID, clientID, secretID, err := h.ids(r, true)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	s, err := h.svc.GetSecret(r.Context(), tenantID, h.kind, clientID, secretID)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.Response{Status: http.StatusOK, Body: secretV1(s)}, nil
-}
 
 func (h v1Secrets) add(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	tenantID, clientID, _, err := h.ids(r, false)
