@@ -65,73 +65,38 @@ const cccBase = "/api/v1-preview/Tenants/{tenantId}/ClientCredentialClients"
 // ClientCredentialClientRoutes returns the routes of the
 // ClientCredentialClients function: v1-preview, and v1 (v1clients.go).
 func ClientCredentialClientRoutes(svc *identity.Service) []httpapi.Route {
-	h := cccHandlers{svc: svc}
-	res := clientResource[ClientCredentialClientDto]{svc: svc, kind: identity.ClientCredential, dto: cccDto, tagParam: "tags"}
-	return append([]httpapi.Route{
-		{Method: http.MethodPost, Path: cccBase, Roles: rolesAdmin, Handler: h.create},
-		{Method: http.MethodGet, Path: cccBase, Roles: rolesAdminMember, Handler: res.list},
-		{Method: http.MethodGet, Path: cccBase + "/{clientId}", Roles: rolesAdminMember, Handler: res.get},
-		{Method: http.MethodPut, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: h.update},
-		{Method: http.MethodDelete, Path: cccBase + "/{clientId}", Roles: rolesAdmin, Handler: res.delete},
-	}, clientCredentialClientV1Routes(svc)...)
+	h := cccHandlers{clientResource[ClientCredentialClientDto]{svc: svc, kind: identity.ClientCredential, dto: cccDto, tagParam: "tags"}}
+	return append(h.routes(cccBase, h.create, h.update, rolesAdminMember), clientCredentialClientV1Routes(svc)...)
 }
 
-type cccHandlers struct{ svc *identity.Service }
+type cccHandlers struct {
+	clientResource[ClientCredentialClientDto]
+}
 
 func (h cccHandlers) create(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
-	tenantID, err := httpapi.PathGUID(r, "tenantId")
-	if err != nil {
-		return httpapi.Response{}, err
-	}
 	var in clientCredentialClientCreate
-	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
-		return httpapi.Response{}, err
-	}
-	exp, err := parseOptionalTime("SecretExpirationDate", in.SecretExpirationDate)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	created, err := h.svc.CreateClient(r.Context(), tenantID, identity.NewClient{
-		ID:                deref(in.ClientId),
-		Kind:              identity.ClientCredential,
-		Name:              deref(in.Name),
-		Enabled:           in.Enabled,
-		RoleIDs:           in.RoleIds,
-		Tags:              deref(in.Tags),
-		SecretDescription: deref(in.SecretDescription),
-		SecretExpiration:  exp,
+	return h.createWith(w, r, &in, func() (identity.NewClient, error) {
+		exp, err := parseOptionalTime("SecretExpirationDate", in.SecretExpirationDate)
+		return identity.NewClient{
+			ID: deref(in.ClientId), Name: deref(in.Name), Enabled: in.Enabled, RoleIDs: in.RoleIds, Tags: deref(in.Tags),
+			SecretDescription: deref(in.SecretDescription), SecretExpiration: exp,
+		}, err
+	}, func(created identity.CreatedClient) any {
+		return ClientCredentialClientResponseDto{
+			ClientSecret:              created.SecretString,
+			SecretId:                  created.Secret.ID,
+			SecretDescription:         created.Secret.Description,
+			SecretExpirationDate:      formatTime(created.Secret.Expiration),
+			ClientCredentialClientDto: cccDto(created.Client),
+		}
 	})
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.Response{Status: http.StatusCreated, Body: ClientCredentialClientResponseDto{
-		ClientSecret:              created.SecretString,
-		SecretId:                  created.Secret.ID,
-		SecretDescription:         created.Secret.Description,
-		SecretExpirationDate:      formatTime(created.Secret.Expiration),
-		ClientCredentialClientDto: cccDto(created.Client),
-	}, Header: httpapi.NoStore(map[string]string{"Location": r.URL.Path + "/" + created.Client.ID})}, nil
 }
 
 func (h cccHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
-	tenantID, clientID, err := tenantAndClient(r)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
 	var in clientCredentialClientUpdate
-	if err := httpapi.DecodeJSON(w, r, &in); err != nil {
-		return httpapi.Response{}, err
-	}
-	if err := sameClientID("ClientId", in.ClientId, clientID); err != nil {
-		return httpapi.Response{}, err
-	}
-	c, err := h.svc.UpdateClient(r.Context(), tenantID, identity.ClientCredential, clientID, identity.ClientPatch{
-		Name: in.Name, Enabled: in.Enabled, RoleIDs: in.RoleIds, Tags: in.Tags,
+	return h.updateWith(w, r, &in, func() (*string, identity.ClientPatch) {
+		return in.ClientId, identity.ClientPatch{Name: in.Name, Enabled: in.Enabled, RoleIDs: in.RoleIds, Tags: in.Tags}
 	})
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.Response{Status: http.StatusOK, Body: cccDto(c)}, nil
 }
 
 // sameClientID refuses a body client id (property field: ClientId, or

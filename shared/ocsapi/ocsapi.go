@@ -120,6 +120,86 @@ type clientResource[D any] struct {
 	// modelID is the 207's ModelId of an unreadable client (nil: the
 	// v1-preview form, listResult).
 	modelID func(string) any
+	// v1 marks the v1 family: unknown body properties are ignored (as the
+	// original service ignored them), the body's client id is "Id", and
+	// the list refuses the id filter (v1List).
+	v1 bool
+}
+
+// routes is a client family's five routes under base: create and update
+// are the family's own, the reads and the delete are shared; read is the
+// role set the reference allows to read.
+func (c clientResource[D]) routes(base string, create, update httpapi.Handler, read []string) []httpapi.Route {
+	list := c.list
+	if c.v1 {
+		list = v1List(c)
+	}
+	return []httpapi.Route{
+		{Method: http.MethodPost, Path: base, Roles: rolesAdmin, Handler: create},
+		{Method: http.MethodGet, Path: base, Roles: read, Handler: list},
+		{Method: http.MethodGet, Path: base + "/{clientId}", Roles: read, Handler: c.get},
+		{Method: http.MethodPut, Path: base + "/{clientId}", Roles: rolesAdmin, Handler: update},
+		{Method: http.MethodDelete, Path: base + "/{clientId}", Roles: rolesAdmin, Handler: c.delete},
+	}
+}
+
+// decode reads a request body by the family's rule for unknown properties.
+func (c clientResource[D]) decode(w http.ResponseWriter, r *http.Request, in any) error {
+	if c.v1 {
+		_, err := httpapi.DecodeJSONIgnoringUnknown(w, r, in)
+		return err
+	}
+	return httpapi.DecodeJSON(w, r, in)
+}
+
+// createWith is every family's create: the body is decoded into in, build
+// turns it into the new client, answer into the 201's body (the client
+// and its first secret, in the family's shape).
+func (c clientResource[D]) createWith(w http.ResponseWriter, r *http.Request, in any, build func() (identity.NewClient, error), answer func(identity.CreatedClient) any) (httpapi.Response, error) {
+	tenantID, err := httpapi.PathGUID(r, "tenantId")
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := c.decode(w, r, in); err != nil {
+		return httpapi.Response{}, err
+	}
+	nc, err := build()
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	nc.Kind = c.kind
+	created, err := c.svc.CreateClient(r.Context(), tenantID, nc)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusCreated, Body: answer(created),
+		Header: httpapi.NoStore(map[string]string{"Location": r.URL.Path + "/" + created.Client.ID})}, nil
+}
+
+// updateWith is every family's update: the body is decoded into in, patch
+// names the body's client id (which must be absent or the path's) and the
+// change.
+func (c clientResource[D]) updateWith(w http.ResponseWriter, r *http.Request, in any, patch func() (id *string, p identity.ClientPatch)) (httpapi.Response, error) {
+	tenantID, clientID, err := tenantAndClient(r)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := c.decode(w, r, in); err != nil {
+		return httpapi.Response{}, err
+	}
+	id, p := patch()
+	idProperty := "ClientId"
+	if c.v1 {
+		idProperty = "Id"
+	}
+	if err := sameClientID(idProperty, id, clientID); err != nil {
+		return httpapi.Response{}, err
+	}
+	updated, err := c.svc.UpdateClient(r.Context(), tenantID, c.kind, clientID, p)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.Response{Status: http.StatusOK, Body: c.dto(updated)}, nil
 }
 
 func (c clientResource[D]) get(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {

@@ -139,29 +139,15 @@ func v1ModelID(id string) any { return id }
 // clientCredentialClientV1Routes are the v1 routes the
 // ClientCredentialClients function serves beside v1-preview.
 func clientCredentialClientV1Routes(svc *identity.Service) []httpapi.Route {
-	res := clientResource[ClientCredentialClientV1]{svc: svc, kind: identity.ClientCredential, dto: cccV1, tagParam: "tag", modelID: v1ModelID}
-	h := v1Clients[ClientCredentialClientV1]{svc: svc, kind: identity.ClientCredential, dto: cccV1}
-	return []httpapi.Route{
-		{Method: http.MethodPost, Path: v1CCCBase, Roles: rolesAdmin, Handler: h.createCCC},
-		{Method: http.MethodGet, Path: v1CCCBase, Roles: rolesAdminMember, Handler: v1List(res)},
-		{Method: http.MethodGet, Path: v1CCCBase + "/{clientId}", Roles: rolesAdminMember, Handler: res.get},
-		{Method: http.MethodPut, Path: v1CCCBase + "/{clientId}", Roles: rolesAdmin, Handler: h.updateCCC},
-		{Method: http.MethodDelete, Path: v1CCCBase + "/{clientId}", Roles: rolesAdmin, Handler: res.delete},
-	}
+	h := v1Clients[ClientCredentialClientV1]{clientResource[ClientCredentialClientV1]{svc: svc, kind: identity.ClientCredential, dto: cccV1, tagParam: "tag", modelID: v1ModelID, v1: true}}
+	return h.routes(v1CCCBase, h.createCCC, h.updateCCC, rolesAdminMember)
 }
 
 // hybridClientV1Routes are the v1 routes the HybridClients function
 // serves beside /api/Tenants/{tenantId}/HybridClient, with its roles.
 func hybridClientV1Routes(svc *identity.Service) []httpapi.Route {
-	res := clientResource[HybridClientV1]{svc: svc, kind: identity.Hybrid, dto: hybridV1, tagParam: "tag", modelID: v1ModelID}
-	h := v1Clients[HybridClientV1]{svc: svc, kind: identity.Hybrid, dto: hybridV1}
-	return []httpapi.Route{
-		{Method: http.MethodPost, Path: v1HybridBase, Roles: rolesAdmin, Handler: h.createHybrid},
-		{Method: http.MethodGet, Path: v1HybridBase, Roles: rolesAdminCluster, Handler: v1List(res)},
-		{Method: http.MethodGet, Path: v1HybridBase + "/{clientId}", Roles: rolesAdminCluster, Handler: res.get},
-		{Method: http.MethodPut, Path: v1HybridBase + "/{clientId}", Roles: rolesAdmin, Handler: h.updateHybrid},
-		{Method: http.MethodDelete, Path: v1HybridBase + "/{clientId}", Roles: rolesAdmin, Handler: res.delete},
-	}
+	h := v1Clients[HybridClientV1]{clientResource[HybridClientV1]{svc: svc, kind: identity.Hybrid, dto: hybridV1, tagParam: "tag", modelID: v1ModelID, v1: true}}
+	return h.routes(v1HybridBase, h.createHybrid, h.updateHybrid, rolesAdminCluster)
 }
 
 // v1List is a v1 list: the shared list, after refusing the id filter,
@@ -179,57 +165,35 @@ func v1List[D any](res clientResource[D]) httpapi.Handler {
 
 // v1Clients serves the v1 creates and updates of one kind.
 type v1Clients[D any] struct {
-	svc  *identity.Service
-	kind identity.ClientKind
-	dto  func(identity.Client) D
+	clientResource[D]
 }
 
-// created answers a v1 create.
-func (h v1Clients[D]) created(r *http.Request, c identity.CreatedClient) httpapi.Response {
-	return httpapi.Response{Status: http.StatusCreated, Body: ClientCreateResponseV1[D]{
+// created is a v1 create's answer: {"Client": {...}, "Secret": ...}.
+func (h v1Clients[D]) created(c identity.CreatedClient) any {
+	return ClientCreateResponseV1[D]{
 		Secret:         c.SecretString,
 		Id:             c.Secret.ID,
 		Description:    c.Secret.Description,
 		ExpirationDate: formatTime(c.Secret.Expiration),
 		Client:         h.dto(c.Client),
-	}, Header: httpapi.NoStore(map[string]string{"Location": r.URL.Path + "/" + c.Client.ID})}
-}
-
-func (h v1Clients[D]) create(w http.ResponseWriter, r *http.Request, in any, build func() (identity.NewClient, error)) (httpapi.Response, error) {
-	tenantID, err := httpapi.PathGUID(r, "tenantId")
-	if err != nil {
-		return httpapi.Response{}, err
 	}
-	if _, err := httpapi.DecodeJSONIgnoringUnknown(w, r, in); err != nil {
-		return httpapi.Response{}, err
-	}
-	nc, err := build()
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	nc.Kind = h.kind
-	created, err := h.svc.CreateClient(r.Context(), tenantID, nc)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return h.created(r, created), nil
 }
 
 func (h v1Clients[D]) createCCC(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	var in clientCredentialClientCreateV1
-	return h.create(w, r, &in, func() (identity.NewClient, error) {
+	return h.createWith(w, r, &in, func() (identity.NewClient, error) {
 		exp, err := parseOptionalTime("SecretExpirationDate", in.SecretExpirationDate)
 		return identity.NewClient{
 			ID: deref(in.Id), Name: deref(in.Name), Enabled: in.Enabled, RoleIDs: in.RoleIds, Tags: deref(in.Tags),
 			AccessTokenLifetime: in.AccessTokenLifetime,
 			SecretDescription:   deref(in.SecretDescription), SecretExpiration: exp,
 		}, err
-	})
+	}, h.created)
 }
 
 func (h v1Clients[D]) createHybrid(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	var in hybridClientCreateV1
-	return h.create(w, r, &in, func() (identity.NewClient, error) {
+	return h.createWith(w, r, &in, func() (identity.NewClient, error) {
 		exp, err := parseOptionalTime("SecretExpirationDate", in.SecretExpirationDate)
 		return identity.NewClient{
 			ID: deref(in.Id), Name: deref(in.Name), Enabled: in.Enabled, Tags: deref(in.Tags),
@@ -242,38 +206,19 @@ func (h v1Clients[D]) createHybrid(w http.ResponseWriter, r *http.Request) (http
 			LogoURI:                     deref(in.LogoUri),
 			SecretDescription:           deref(in.SecretDescription), SecretExpiration: exp,
 		}, err
-	})
-}
-
-func (h v1Clients[D]) update(w http.ResponseWriter, r *http.Request, in any, patch func() (id *string, p identity.ClientPatch)) (httpapi.Response, error) {
-	tenantID, clientID, err := tenantAndClient(r)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if _, err := httpapi.DecodeJSONIgnoringUnknown(w, r, in); err != nil {
-		return httpapi.Response{}, err
-	}
-	id, p := patch()
-	if err := sameClientID("Id", id, clientID); err != nil {
-		return httpapi.Response{}, err
-	}
-	c, err := h.svc.UpdateClient(r.Context(), tenantID, h.kind, clientID, p)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	return httpapi.Response{Status: http.StatusOK, Body: h.dto(c)}, nil
+	}, h.created)
 }
 
 func (h v1Clients[D]) updateCCC(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	var in clientCredentialClientUpdateV1
-	return h.update(w, r, &in, func() (*string, identity.ClientPatch) {
+	return h.updateWith(w, r, &in, func() (*string, identity.ClientPatch) {
 		return in.Id, identity.ClientPatch{Name: in.Name, Enabled: in.Enabled, RoleIDs: in.RoleIds, Tags: in.Tags, AccessTokenLifetime: in.AccessTokenLifetime}
 	})
 }
 
 func (h v1Clients[D]) updateHybrid(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	var in hybridClientUpdateV1
-	return h.update(w, r, &in, func() (*string, identity.ClientPatch) {
+	return h.updateWith(w, r, &in, func() (*string, identity.ClientPatch) {
 		return in.Id, identity.ClientPatch{
 			Name: in.Name, Enabled: in.Enabled, Tags: in.Tags, AccessTokenLifetime: in.AccessTokenLifetime,
 			AllowOfflineAccess: in.AllowOfflineAccess, AllowAccessTokensViaBrowser: in.AllowAccessTokensViaBrowser,
