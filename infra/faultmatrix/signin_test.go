@@ -452,7 +452,7 @@ func signInInvariants(r *mrun) violations {
 			continue
 		}
 		if res := s.refresh(w, w.cleanH, rt); res.Status != http.StatusBadRequest {
-			v.addf("refresh token of a revoked family or an ended session answered %s", res)
+			v.addf("a refresh token of a revoked family or an ended session answered %d (family revoked %v, session %q)", res.Status, items.families[row.family], items.sessions[row.session])
 		}
 	}
 	items = readSignIn(w)
