@@ -52,16 +52,6 @@ func answered(resp events.APIGatewayV2HTTPResponse) error {
 // route of template.yaml neither here nor in scenarios fails the bench.
 var notYetMeasured = map[string]string{}
 
-func init() {
-	const signIn = "a person's sign-in page or answer beyond authorize, the upstream callback and the token grants (infra/bench/signin.go); its scenario is not written yet"
-	for _, r := range []string{
-		"POST /identity/connect/consent", "GET /identity/connect/userinfo", "POST /identity/connect/userinfo",
-		"GET /identity/connect/endsession", "POST /identity/connect/endsession", "GET /identity/connect/authorize/complete",
-	} {
-		notYetMeasured[r] = signIn
-	}
-}
-
 func (b *bench) routeScenarios() ([]*routeResult, []scenario, error) {
 	all := b.scenarios()
 	var rs []*routeResult

@@ -121,10 +121,13 @@ func codeIn(res events.APIGatewayV2HTTPResponse) string {
 
 // authorizeRequest asks for a code with PKCE, in a browser with the
 // session cookie (none: ""); it returns the request and the verifier.
-func (b *bench) authorizeRequest(session string) (request, string) {
+func (b *bench) authorizeRequest(session string, extra ...string) (request, string) {
 	verifier := oauth2.GenerateVerifier()
 	q := url.Values{"client_id": {b.si.client.id}, "redirect_uri": {siRedirect}, "response_type": {"code"}, "scope": {siScopes},
 		"state": {"st"}, "nonce": {"n"}, "code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
 	r := request{method: "GET", path: signinapi.AuthorizePath, query: q, header: map[string]string{}}
 	if session != "" {
 		r.header["cookie"] = signinapi.SessionCookie + "=" + session
@@ -245,6 +248,129 @@ func (b *bench) signInScenarios(sc map[string]scenario) {
 			}
 			return out, nil
 		}, func(r request) request { return r })}
+	b.moreSignInScenarios(sc)
+}
+
+// sessionGrants makes n sessions of their own (a sign-in at the upstream
+// each, then the code exchanged): their ID tokens, to be ended.
+func (b *bench) sessionGrants(ctx context.Context, n int) ([]string, error) {
+	out := make([]string, n)
+	for i := range out {
+		cb, verifier, err := b.pendingCallback(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res, err := b.s.fn(signInF).invoke(ctx, cb.event())
+		if err != nil {
+			return nil, err
+		}
+		code := codeIn(res)
+		if code == "" {
+			return nil, fmt.Errorf("callback: %d %q", res.StatusCode, res.Headers["Location"])
+		}
+		tok, err := b.s.fn("functions/token").invoke(ctx, b.exchangeRequest(code, verifier).event())
+		if err != nil {
+			return nil, err
+		}
+		_, after, _ := strings.Cut(tok.Body, `"id_token":"`)
+		if out[i], _, _ = strings.Cut(after, `"`); out[i] == "" {
+			return nil, fmt.Errorf("code exchange: %d %s", tok.StatusCode, truncate(tok.Body, 300))
+		}
+	}
+	return out, nil
+}
+
+// accessToken is a person's access token of the fixture session.
+func (b *bench) accessToken(ctx context.Context) (string, error) {
+	cs, err := b.codes(ctx, 1)
+	if err != nil {
+		return "", err
+	}
+	res, err := b.s.fn("functions/token").invoke(ctx, b.exchangeRequest(cs[0][0], cs[0][1]).event())
+	if err != nil {
+		return "", err
+	}
+	_, after, _ := strings.Cut(res.Body, `"access_token":"`)
+	at, _, _ := strings.Cut(after, `"`)
+	if at == "" {
+		return "", fmt.Errorf("code exchange: %d %s", res.StatusCode, truncate(res.Body, 300))
+	}
+	return at, nil
+}
+
+// interactions makes n authorize answers of the fixture session that wait
+// for a second request: the consent page (prompt=consent: its form's
+// fields) or the front-channel completion (code id_token: its URL).
+func (b *bench) interactions(ctx context.Context, n int, extra ...string) ([]events.APIGatewayV2HTTPResponse, error) {
+	out := make([]events.APIGatewayV2HTTPResponse, n)
+	err := parallel(n, 4, func(i int) error {
+		req, _ := b.authorizeRequest(b.si.session, extra...)
+		res, err := b.s.fn(signInF).invoke(ctx, req.event())
+		if err != nil {
+			return err
+		}
+		if out[i] = res; res.StatusCode != http.StatusOK && res.StatusCode != http.StatusFound {
+			return fmt.Errorf("authorize %v: %d %s", extra, res.StatusCode, truncate(res.Body, 300))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (b *bench) sessionCookie() map[string]string {
+	return map[string]string{"cookie": signinapi.SessionCookie + "=" + b.si.session}
+}
+
+func formRequest(method, path string, form url.Values, header map[string]string) request {
+	h := map[string]string{"content-type": "application/x-www-form-urlencoded"}
+	for k, v := range header {
+		h[k] = v
+	}
+	return request{method: method, path: path, body: form.Encode(), header: h}
+}
+
+// moreSignInScenarios are userinfo, end session, consent and the
+// front-channel completion.
+func (b *bench) moreSignInScenarios(sc map[string]scenario) {
+	bearer := func(method string) func(context.Context, int, int) (func(int, int) request, error) {
+		return func(ctx context.Context, _, _ int) (func(int, int) request, error) {
+			at, err := b.accessToken(ctx)
+			if err != nil {
+				return nil, err
+			}
+			req := request{method: method, path: signinapi.UserinfoPath, header: map[string]string{"authorization": "Bearer " + at}}
+			return func(int, int) request { return req }, nil
+		}
+	}
+	sc["GET "+signinapi.UserinfoPath] = scenario{fn: signInF, note: "a person's access token (scope profile): its session read", prepare: bearer("GET")}
+	sc["POST "+signinapi.UserinfoPath] = scenario{fn: signInF, note: "as GET", prepare: bearer("POST")}
+	sc["GET "+signinapi.EndSessionPath] = scenario{fn: signInF, note: "id_token_hint of a session of its own: the session ends",
+		prepare: perRequestFrom(b.sessionGrants, func(hint string) request {
+			return request{method: "GET", path: signinapi.EndSessionPath, query: url.Values{"id_token_hint": {hint}}}
+		})}
+	sc["POST "+signinapi.EndSessionPath] = scenario{fn: signInF, note: "as GET, a form",
+		prepare: perRequestFrom(b.sessionGrants, func(hint string) request {
+			return formRequest("POST", signinapi.EndSessionPath, url.Values{"id_token_hint": {hint}}, nil)
+		})}
+	sc["POST "+signinapi.ConsentPath] = scenario{fn: signInF, note: "allow (prompt=consent): the consent stored, a code issued",
+		prepare: perRequestFrom(func(ctx context.Context, n int) ([]events.APIGatewayV2HTTPResponse, error) {
+			return b.interactions(ctx, n, "prompt", "consent")
+		}, func(page events.APIGatewayV2HTTPResponse) request {
+			form := url.Values{"decision": {"allow"}}
+			for _, name := range []string{"interaction", "csrf"} {
+				_, after, _ := strings.Cut(page.Body, `name="`+name+`" value="`)
+				v, _, _ := strings.Cut(after, `"`)
+				form.Set(name, v)
+			}
+			return formRequest("POST", signinapi.ConsentPath, form, b.sessionCookie())
+		})}
+	sc["GET "+signinapi.CompletePath] = scenario{fn: "functions/token", note: "response_type=code id_token: the code stored, the ID token signed",
+		prepare: perRequestFrom(func(ctx context.Context, n int) ([]events.APIGatewayV2HTTPResponse, error) {
+			return b.interactions(ctx, n, "response_type", "code id_token")
+		}, func(res events.APIGatewayV2HTTPResponse) request {
+			u, _ := url.Parse(res.Headers["Location"])
+			return request{method: "GET", path: u.Path, query: u.Query(), header: b.sessionCookie()}
+		})}
 }
 
 // tokenVariants are the token route's other grants, each its own row.
