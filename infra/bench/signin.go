@@ -108,15 +108,10 @@ func cookieOf(res events.APIGatewayV2HTTPResponse, name string) string {
 
 // codeIn is the code of an answer that sent the browser to the client.
 func codeIn(res events.APIGatewayV2HTTPResponse) string {
-	to := res.Headers["Location"]
-	if res.StatusCode != http.StatusFound || !strings.HasPrefix(to, siRedirect+"?") {
+	if res.StatusCode != http.StatusFound {
 		return ""
 	}
-	u, err := url.Parse(to)
-	if err != nil {
-		return ""
-	}
-	return u.Query().Get("code")
+	return localidp.CodeAt(res.Headers["Location"], siRedirect)
 }
 
 // authorizeRequest asks for a code with PKCE, in a browser with the

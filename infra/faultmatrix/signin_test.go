@@ -206,15 +206,10 @@ func (s *signInRun) authorize(w *world, h http.Handler, ctx context.Context, coo
 // codeOf reads the code of an answer that sent the browser to the
 // client's redirect URI ("" if it did not).
 func codeOf(res response) string {
-	to := res.Header.Get("Location")
-	if res.Status != http.StatusFound || !strings.HasPrefix(to, siRedirect+"?") {
+	if res.Status != http.StatusFound {
 		return ""
 	}
-	u, err := url.Parse(to)
-	if err != nil {
-		return ""
-	}
-	return u.Query().Get("code")
+	return localidp.CodeAt(res.Header.Get("Location"), siRedirect)
 }
 
 // startSignIn takes a browser from authorize (clean) through the local
