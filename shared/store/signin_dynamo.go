@@ -349,8 +349,8 @@ func (d *SignIn) CreateRefresh(ctx context.Context, t signin.RefreshToken) error
 
 // UseRefresh implements signin.RefreshTokens: a conditional UpdateItem
 // spends the token (with this call's own id, so that the SDK's retry of
-// an applied attempt is not a reuse), then a GetItem of its family says
-// whether it was revoked, and one of its session whether that was ended.
+// an applied attempt is not a reuse), then one BatchGetItem of its
+// family's item (present: revoked) and its session's (Ended: signed out).
 func (d *SignIn) UseRefresh(ctx context.Context, hash, clientID string, now time.Time) (signin.RefreshToken, error) {
 	attempt, err := signin.RandomToken()
 	if err != nil {
@@ -390,24 +390,22 @@ func (d *SignIn) UseRefresh(ctx context.Context, hash, clientID string, now time
 			return signin.RefreshToken{}, err
 		}
 	}
-	var fam struct{ Revoked bool }
-	revoked, err := d.get(ctx, "read refresh family", familyPK(t.FamilyID), skFamily, &fam)
+	// One strongly consistent read of two items: the family's revocation
+	// and the session's end. A family of a session ended by sign-out
+	// issues nothing more; one whose session merely expired lives on
+	// (offline access).
+	keys := []item{layout.Key(familyPK(t.FamilyID), skFamily)}
+	if t.SessionID != "" {
+		keys = append(keys, layout.Key(sessionPK(t.SessionID), skSession))
+	}
+	found, err := (&base{api: d.api, table: d.table}).batchGet(ctx, keys)
 	if err != nil {
 		return signin.RefreshToken{}, err
 	}
-	if revoked {
-		return signin.RefreshToken{}, signin.ErrRefreshInvalid
-	}
-	// A family of a session ended by sign-out issues nothing more (the
-	// session's item says Ended); one whose session merely expired lives
-	// on (offline access).
-	if t.SessionID != "" {
-		out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(sessionPK(t.SessionID), skSession),
-			ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String(attrEnded)})
-		if err != nil {
-			return signin.RefreshToken{}, storageError("read refresh session", err)
-		}
-		if _, ended := out.Item[attrEnded]; ended {
+	for _, it := range found {
+		pk, _ := it[layout.AttrPK].(*types.AttributeValueMemberS)
+		_, ended := it[attrEnded]
+		if revoked := pk != nil && pk.Value == familyPK(t.FamilyID); revoked || ended {
 			return signin.RefreshToken{}, signin.ErrRefreshInvalid
 		}
 	}
