@@ -62,7 +62,7 @@ func (b *bench) measureDollars(ctx context.Context) error {
 	}
 	m := &costModel{prices: prices, routes: map[string]*routeModel{}}
 	for _, r := range b.rep.routes {
-		key := r.method + " " + r.path
+		key := r.label()
 		in := requestInput{use: r.cost, logBytes: r.logBytes, logEvents: r.logLines,
 			cpuMS: r.cpuC1.median(), wallMS: r.p50[0].median(), memoryMB: mem[r.fn]}
 		lines, dur := prices.requestCost(in)

@@ -69,8 +69,10 @@ func (b *bench) load(ctx context.Context, f *function, perWorker [][][]byte) (lo
 				t0 := time.Now()
 				resp, err := f.invoke(ctx, ev)
 				d := time.Since(t0)
-				if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
-					err = fmt.Errorf("%s answered %d: %s\nlast errors logged:\n%s", f.name, resp.StatusCode, truncate(resp.Body, 300), b.s.errors.last())
+				if err == nil {
+					if err = answered(resp); err != nil {
+						err = fmt.Errorf("%s %w\nlast errors logged:\n%s", f.name, err, b.s.errors.last())
+					}
 				}
 				if err != nil {
 					mu.Lock()

@@ -143,6 +143,7 @@ type bench struct {
 	o   options
 	s   *stack
 	fx  fixtures
+	si  *signInFixtures // signin.go
 	rep report
 	log func(format string, args ...any)
 	// failures are loads that had a few failed requests (see load).

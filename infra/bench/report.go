@@ -309,8 +309,8 @@ func (r *report) costTable(b *strings.Builder) {
 	fmt.Fprintf(b, "A warm request (the second of two in a row), counted by the SDK middleware. RCU/WCU: read and write capacity units as DynamoDB Local reports them. Items read: items the reads returned or scanned. SM: Secrets Manager. The read tenant holds %d clients of each kind.\n\n", r.opts.routeTenant)
 	var rows [][]string
 	for _, x := range r.routes {
-		m := minimums[x.method+" "+x.path]
-		rows = append(rows, []string{"`" + x.method + " " + x.path + "`", x.note, x.cost.String(), units(x.cost.ReadUnits), units(x.cost.WriteUnits), itoa(x.cost.ItemsRead), m.calls, m.why})
+		m := minimums[x.label()]
+		rows = append(rows, []string{"`" + x.label() + "`", x.note, x.cost.String(), units(x.cost.ReadUnits), units(x.cost.WriteUnits), itoa(x.cost.ItemsRead), m.calls, m.why})
 	}
 	mdTable(b, []string{"route", "request", "AWS calls", "RCU", "WCU", "items read", "minimum the data model allows", "why"}, rows)
 	if len(r.unmeasured) > 0 {
@@ -350,7 +350,7 @@ func (r *report) latencyTable(b *strings.Builder) {
 		if x.list {
 			q = " Q"
 		}
-		rows = append(rows, []string{"`" + x.method + " " + x.path + "`", msf(x.p50[0]), msf(x.p99[0]), ratiof(x.ratio[0]) + q, msf(x.p50[1]), msf(x.p99[1]), ratiof(x.ratio[1]) + q})
+		rows = append(rows, []string{"`" + x.label() + "`", msf(x.p50[0]), msf(x.p99[0]), ratiof(x.ratio[0]) + q, msf(x.p50[1]), msf(x.p99[1]), ratiof(x.ratio[1]) + q})
 	}
 	mdTable(b, []string{"route", c("p50 c=%d", c1), c("p99 c=%d", c1), c("×raw c=%d", c1), c("p50 c=%d", c16), c("p99 c=%d", c16), c("×raw c=%d", c16)}, rows)
 }

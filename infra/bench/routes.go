@@ -18,6 +18,9 @@ type scenario struct {
 	prepare func(ctx context.Context, c, per int) (func(w, k int) request, error)
 	note    string // what the request is
 	list    bool   // a list: its raw baseline is the Query, not the GetItem
+	// variant names one of a route's scenarios beyond its first (the
+	// token route's other grants), measured as a row of its own.
+	variant string
 }
 
 // fixtures are what the read scenarios share.
@@ -59,7 +62,7 @@ func (b *bench) prepareFixtures(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return b.prepareSignIn(ctx)
 }
 
 const (
@@ -234,7 +237,8 @@ func (b *bench) scenarios() map[string]scenario {
 	// OCS secret routes, one set per kind.
 	b.secretScenarios(sc, cc, "/api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}/Secret", ocsCCCSec, `{"Description":"bench"}`, "add with Description", func() fixtureClient { return b.fx.ccc[0] })
 	b.secretScenarios(sc, hy, "/api/v1-preview/Tenants/{tenantId}/HybridClients/{clientId}/Secret", ocsHybSec, `{"Description":"bench"}`, "add with Description", func() fixtureClient { return b.fx.hyb[0] })
-	b.addV1Scenarios(sc) // routes_v1.go
+	b.addV1Scenarios(sc)  // routes_v1.go
+	b.signInScenarios(sc) // signin.go
 	return sc
 }
 

@@ -65,6 +65,7 @@ type mrun struct {
 	token  string                 // a token held before the operation
 	before snapshot
 	err    error // a non-HTTP operation's error
+	state  any   // an operation's own state for its run (sign-in: *signInRun)
 }
 
 func (r *mrun) know(c identity.CreatedClient) {
@@ -664,7 +665,7 @@ func (w *world) newHandler() http.Handler {
 }
 
 func operations() []operation {
-	return []operation{
+	return append([]operation{
 		createClientOp(identity.ClientCredential),
 		createClientOp(identity.Hybrid),
 		addSecretOp(false),
@@ -681,7 +682,7 @@ func operations() []operation {
 		tokenOp(true),
 		rotationOp(),
 		sweepOp(),
-	}
+	}, signInOperations()...)
 }
 
 // TestFaultMatrix fails every call of every mutating operation in turn,

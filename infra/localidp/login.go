@@ -124,3 +124,18 @@ func StopAt(prefix string) func(*http.Request, []*http.Request) error {
 		return nil
 	}
 }
+
+// CodeAt reads the authorization code of a redirect (location) to a
+// relying party's redirectURI, in its query (response_mode query); "" when
+// location is not one. The fault matrix and the bench, which serve
+// requests without a browser, read their codes with it.
+func CodeAt(location, redirectURI string) string {
+	if !strings.HasPrefix(location, redirectURI+"?") {
+		return ""
+	}
+	u, err := url.Parse(location)
+	if err != nil {
+		return ""
+	}
+	return u.Query().Get("code")
+}

@@ -220,7 +220,7 @@ func (f *Federation) Finish(ctx context.Context, u signin.Upstream, code, codeVe
 		return signin.UpstreamIdentity{}, err
 	}
 	if err != nil {
-		return fail("client secret", err)
+		return fail("client secret", fmt.Errorf("%w: %w", signin.ErrOwnStorage, err))
 	}
 	tok, err := f.config(c, u, secret, redirectURI).Exchange(f.ctx(ctx), code, oauth2.VerifierOption(codeVerifier))
 	if err != nil {

@@ -22,7 +22,7 @@ type RefreshToken struct {
 	ClientID  string
 	TenantID  string
 	Subject   string
-	SessionID string // the session of the sign-in (a refresh does not need it to live)
+	SessionID string // the session of the sign-in: it may expire (offline access), but once ended by sign-out its families issue nothing
 	Roles     []string
 	Scopes    []string
 	Name      string
@@ -33,8 +33,8 @@ type RefreshToken struct {
 
 // Errors of refresh.
 var (
-	// ErrRefreshInvalid: unknown, expired, another client's, or of a
-	// revoked family.
+	// ErrRefreshInvalid: unknown, expired, another client's, of a
+	// revoked family, or of a session ended by sign-out.
 	ErrRefreshInvalid = errors.New("the refresh token is not valid")
 	// ErrRefreshReused: spent before; its family is now revoked.
 	ErrRefreshReused = errors.New("the refresh token was used before; its family is revoked")

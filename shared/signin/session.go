@@ -71,7 +71,9 @@ type Sessions interface {
 	GetSession(ctx context.Context, id string) (Session, error)
 	// TouchSession records a use at now, if the session still exists.
 	TouchSession(ctx context.Context, s Session, now time.Time) error
-	// EndSession removes a session; ending one that is gone is not an error.
+	// EndSession ends a session (sign-out): it authorizes nothing more,
+	// and its refresh token families issue nothing more; ending one that
+	// is gone is not an error.
 	EndSession(ctx context.Context, id string) error
 }
 

@@ -50,6 +50,12 @@ type Upstream struct {
 // that tenant can sign in.
 var ErrUpstreamNotFound = errors.New("the tenant has no upstream identity provider")
 
+// ErrOwnStorage marks a Federation failure on this service's side (its
+// stores: the upstream's client secret could not be read), as opposed to
+// an upstream answer refused: the person sees this service's error page,
+// and the client is not told the person was denied.
+var ErrOwnStorage = errors.New("this service's storage failed")
+
 // UpstreamStore keeps each tenant's upstream provider (one per tenant).
 type UpstreamStore interface {
 	// PutUpstream creates or replaces the tenant's upstream.

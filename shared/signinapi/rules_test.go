@@ -615,4 +615,24 @@ func TestRefreshTokens(t *testing.T) {
 	if status, body := refresh(t, s, c, tok.RefreshToken, ""); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
 		t.Fatalf("refresh token of a replayed code: %d %v", status, body)
 	}
+
+	// Sign-out ends the session's refresh token families: the live token
+	// of a family that rotated fine before is refused after it.
+	got, verifier = signIn(t, s, b, relying, "code", "e")
+	tok, err = relying.oauth.Exchange(ctx, got.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil || tok.RefreshToken == "" {
+		t.Fatal(err)
+	}
+	status, body = refresh(t, s, c, tok.RefreshToken, "")
+	live, _ := body["refresh_token"].(string)
+	if status != http.StatusOK || live == "" {
+		t.Fatalf("refresh before sign-out: %d %v", status, body)
+	}
+	hint, _ := tok.Extra("id_token").(string)
+	if res, _ := get(t, b, s.URL+signinapi.EndSessionPath+"?"+url.Values{"id_token_hint": {hint}}.Encode()); res.StatusCode != http.StatusOK {
+		t.Fatalf("sign-out: %d", res.StatusCode)
+	}
+	if status, body := refresh(t, s, c, live, ""); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Fatalf("refresh after sign-out: %d %v", status, body)
+	}
 }

@@ -350,6 +350,9 @@ func (h *handlers) callback(w http.ResponseWriter, r *http.Request) (httpapi.Res
 		return deref(res2), err
 	}
 	who, err := h.Federation.Finish(r.Context(), up, q.Get("code"), it.Verifier, it.Nonce, callbackURL(iss))
+	if errors.Is(err, signin.ErrOwnStorage) {
+		return httpapi.Response{}, err // ours, not the upstream's refusal: an error page
+	}
 	if err != nil {
 		httpapi.Logger(r.Context()).WarnContext(r.Context(), "upstream answer refused", "tenant", req.TenantID, "error", err.Error())
 		return authError(req, iss, "access_denied", "The identity provider's answer could not be verified."), nil

@@ -69,6 +69,9 @@ const (
 	skRefresh     = "#REFRESH"
 	skFamily      = "#FAMILY"
 	attrSpent     = "Spent"
+	// Ended marks a session ended by sign-out (or a replayed code), as
+	// opposed to one that expired.
+	attrEnded = "Ended"
 )
 
 func personPK(tenantID, issuer, upstreamSub string) string {
@@ -185,12 +188,18 @@ func ownRetry(err error) error {
 // GetSession implements signin.Sessions. A session past its end (which TTL
 // has not deleted yet) is not found.
 func (d *SignIn) GetSession(ctx context.Context, id string) (signin.Session, error) {
-	var se signin.Session
-	ok, err := d.get(ctx, "read session", sessionPK(id), skSession, &se)
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(sessionPK(id), skSession), ConsistentRead: aws.Bool(true)})
 	if err != nil {
+		return signin.Session{}, storageError("read session", err)
+	}
+	if _, ended := out.Item[attrEnded]; out.Item == nil || ended {
+		return signin.Session{}, signin.ErrNotFound
+	}
+	var se signin.Session
+	if err := decodeData(out.Item, &se); err != nil {
 		return signin.Session{}, err
 	}
-	if !ok || !se.Live(time.Now()) {
+	if !se.Live(time.Now()) {
 		return signin.Session{}, signin.ErrNotFound
 	}
 	return se, nil
@@ -200,16 +209,24 @@ func (d *SignIn) GetSession(ctx context.Context, id string) (signin.Session, err
 // while the session exists (an ended session is not revived).
 func (d *SignIn) TouchSession(ctx context.Context, se signin.Session, now time.Time) error {
 	se.LastSeen = now
-	err := d.put(ctx, "touch session", sessionPK(se.ID), skSession, se, se.ExpiresAt(), "attribute_exists(PK)")
+	err := d.put(ctx, "touch session", sessionPK(se.ID), skSession, se, se.ExpiresAt(), "attribute_exists(PK) AND attribute_not_exists("+attrEnded+")")
 	if conditionFailed(err) {
 		return signin.ErrNotFound
 	}
 	return err
 }
 
-// EndSession implements signin.Sessions.
+// EndSession implements signin.Sessions: the session's item becomes its
+// end (Ended, and nothing of the person), kept as long as a refresh token
+// of the session could live, so that its refresh token families stop at
+// once (UseRefresh reads it) while those of a session that merely expired
+// keep their offline access.
 func (d *SignIn) EndSession(ctx context.Context, id string) error {
-	if _, err := d.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &d.table, Key: layout.Key(sessionPK(id), skSession)}); err != nil {
+	now := time.Now()
+	it := layout.Key(sessionPK(id), skSession)
+	it[attrEnded] = unixN(now)
+	it[attrTTL] = ttl(now.Add(signin.RefreshLifetime))
+	if _, err := d.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: &d.table, Item: it}); err != nil {
 		return storageError("end session", err)
 	}
 	return nil
@@ -332,8 +349,8 @@ func (d *SignIn) CreateRefresh(ctx context.Context, t signin.RefreshToken) error
 
 // UseRefresh implements signin.RefreshTokens: a conditional UpdateItem
 // spends the token (with this call's own id, so that the SDK's retry of
-// an applied attempt is not a reuse), then a GetItem of its family says
-// whether it was revoked.
+// an applied attempt is not a reuse), then one BatchGetItem of its
+// family's item (present: revoked) and its session's (Ended: signed out).
 func (d *SignIn) UseRefresh(ctx context.Context, hash, clientID string, now time.Time) (signin.RefreshToken, error) {
 	attempt, err := signin.RandomToken()
 	if err != nil {
@@ -373,13 +390,24 @@ func (d *SignIn) UseRefresh(ctx context.Context, hash, clientID string, now time
 			return signin.RefreshToken{}, err
 		}
 	}
-	var fam struct{ Revoked bool }
-	revoked, err := d.get(ctx, "read refresh family", familyPK(t.FamilyID), skFamily, &fam)
+	// One strongly consistent read of two items: the family's revocation
+	// and the session's end. A family of a session ended by sign-out
+	// issues nothing more; one whose session merely expired lives on
+	// (offline access).
+	keys := []item{layout.Key(familyPK(t.FamilyID), skFamily)}
+	if t.SessionID != "" {
+		keys = append(keys, layout.Key(sessionPK(t.SessionID), skSession))
+	}
+	found, err := (&base{api: d.api, table: d.table}).batchGet(ctx, keys)
 	if err != nil {
 		return signin.RefreshToken{}, err
 	}
-	if revoked {
-		return signin.RefreshToken{}, signin.ErrRefreshInvalid
+	for _, it := range found {
+		pk, _ := it[layout.AttrPK].(*types.AttributeValueMemberS)
+		_, ended := it[attrEnded]
+		if revoked := pk != nil && pk.Value == familyPK(t.FamilyID); revoked || ended {
+			return signin.RefreshToken{}, signin.ErrRefreshInvalid
+		}
 	}
 	return t, nil
 }
