@@ -120,6 +120,7 @@ func (u *testUpstream) Finish(_ context.Context, up signin.Upstream, code, verif
 // HTTP server (their routes are disjoint, as in template.yaml).
 type stack struct {
 	URL       string
+	Handler   http.Handler // what the server serves (for API Gateway events through the Lambda adapter)
 	App       *config.App
 	Upstream  *testUpstream
 	Upstreams signin.UpstreamStore
@@ -141,13 +142,14 @@ func newStack(t *testing.T) *stack {
 	routes = append(routes, tokenapi.Routes(tokenapi.Deps{Clients: app.Service, Tokens: &auth.Issuer{Keys: keys, Audience: app.Config.Audience}, IssuerURL: app.IssuerURL,
 		Codes: tokenapi.CodeGrant{Codes: st, Sessions: st, Interactions: st, Refresh: st, Upstreams: ups, Tokens: app.PersonIssuer(keys)}})...)
 	routes = append(routes, ocsapi.HybridClientRoutes(app.Service)...)
-	srv := httptest.NewServer(env.Tagged(httpapi.NewHandler(log, routes, httpapi.WithAuthenticator(app.Authenticator))))
+	h := env.Tagged(httpapi.NewHandler(log, routes, httpapi.WithAuthenticator(app.Authenticator)))
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	tenant := identity.NewID()
 	if _, err := app.Service.CreateTenant(context.Background(), tenant, "sign-in tests", 0); err != nil {
 		t.Fatal(err)
 	}
-	return &stack{URL: srv.URL, App: app, Upstream: tu, Upstreams: ups, Tenant: tenant}
+	return &stack{URL: srv.URL, Handler: h, App: app, Upstream: tu, Upstreams: ups, Tenant: tenant}
 }
 
 // Redirect and post-logout URIs of the test clients: a relying party that
