@@ -681,6 +681,7 @@ func operations() []operation {
 		tokenOp(true),
 		rotationOp(),
 		sweepOp(),
+		revocationOp(), // revocation_test.go
 	}
 }
 
