@@ -28,10 +28,20 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+	if err := run(identity.WithActor(context.Background(), operator()), os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "admin:", err)
 		os.Exit(1)
 	}
+}
+
+// operator is the actor of the CLI's writes: the local user who ran it
+// (USER, else "admin CLI"), recorded on what it writes as ChangedBy.
+func operator() identity.Actor {
+	who := "admin CLI"
+	if u := os.Getenv("USER"); u != "" {
+		who = "admin CLI (" + u + ")"
+	}
+	return identity.Actor{Operator: who}
 }
 
 const usage = `usage:

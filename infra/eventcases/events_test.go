@@ -232,6 +232,10 @@ var expected = map[string][]struct {
 		{"token-unknown-client", 401}, // the same body as a wrong secret
 		{"token-unsupported-grant", 400},
 		{"token-json-body", 400},
+		{"revoke-unknown-token", 200}, // RFC 7009 2.2: nothing to revoke is no error
+		{"revoke-access-token", 400},  // unsupported_token_type: access tokens are self-contained
+		{"revoke-missing-token", 400}, // invalid_request
+		{"revoke-wrong-secret", 401},  // the token endpoint's invalid_client body
 	},
 	"hybridclients": {
 		{"create", 201},
@@ -273,6 +277,7 @@ var expectedHeaders = map[string]map[string]string{
 	"token/token-client-secret-post":       {"Cache-Control": "no-store"},
 	"token/token-client-secret-basic":      {"Cache-Control": "no-store"},
 	"token/token-wrong-secret":             {"Cache-Control": "no-store"},
+	"token/revoke-unknown-token":           {"Cache-Control": "no-store"},
 	"applicationsecrets/list":              {"Total-Count": "2"},
 	"clientcredentialclients/create-v1":    {"Cache-Control": "no-store"},
 	"clientsecrets/cc-add-v1":              {"Cache-Control": "no-store"},

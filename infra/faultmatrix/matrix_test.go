@@ -682,6 +682,7 @@ func operations() []operation {
 		tokenOp(true),
 		rotationOp(),
 		sweepOp(),
+		revocationOp(), // revocation_test.go
 	}, signInOperations()...)
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,6 +97,11 @@ func (p *PersonIssuer) Issue(ctx context.Context, g PersonGrant, access, id bool
 			Expiry: jwt.NewNumericDate(now.Add(TokenLifetime)), IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
 			ID: uuid.NewString(), ClientID: g.ClientID, TenantID: g.TenantID, Roles: roles,
 			Scope: strings.Join(g.Scopes, " "), SessionID: g.SessionID,
+		}
+		// The name only with the person's consent to profile, as in the
+		// ID token: the client can read its access token too.
+		if slices.Contains(g.Scopes, "profile") {
+			c.Name = g.Name
 		}
 		if out.AccessToken, err = sign(c, tokenType); err != nil {
 			return PersonTokens{}, err

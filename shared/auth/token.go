@@ -41,6 +41,9 @@ type Claims struct {
 	// to and in which session; a client's has neither.
 	Scope     string `json:"scope,omitempty"`
 	SessionID string `json:"sid,omitempty"`
+	// Name is the person's name, when the person consented to profile: the
+	// management routes record it as who made a write.
+	Name string `json:"name,omitempty"`
 }
 
 func (c *Claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.Expiry, nil }
@@ -91,6 +94,7 @@ type Principal struct {
 	Subject   string
 	SessionID string
 	Scope     string
+	Name      string // the person's name, when their token states it (scope profile)
 }
 
 // APIIDPlaceholder in a configured ISSUER stands for the id of the HTTP
@@ -406,5 +410,5 @@ func (v *Verifier) Verify(ctx context.Context, raw, issuer string) (Principal, e
 		}
 		return Principal{}, ErrInvalidToken
 	}
-	return Principal{ClientID: c.ClientID, TenantID: c.TenantID, Roles: c.Roles, Subject: c.Subject, SessionID: c.SessionID, Scope: c.Scope}, nil
+	return Principal{ClientID: c.ClientID, TenantID: c.TenantID, Roles: c.Roles, Subject: c.Subject, SessionID: c.SessionID, Scope: c.Scope, Name: c.Name}, nil
 }

@@ -111,7 +111,15 @@ func NewHandler(log *slog.Logger, routes []Route, opts ...Option) http.Handler {
 					WriteError(w, r, err)
 					return
 				}
-				r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
+				// Every write of the request records who made it: the
+				// client, and the person when the token is a person's (a
+				// machine token's sub is its client id).
+				actor := identity.Actor{ClientID: p.ClientID}
+				if p.Subject != "" && p.Subject != p.ClientID {
+					actor.Subject, actor.Name = p.Subject, p.Name
+				}
+				ctx := identity.WithActor(r.Context(), actor)
+				r = r.WithContext(context.WithValue(ctx, principalKey, p))
 			}
 			serve(rt.Handler, w, r)
 		})

@@ -91,6 +91,9 @@ type Tenant struct {
 	ClientCount int                // clients of both kinds: what the limit counts
 	KindCounts  map[ClientKind]int // clients of each kind: a list's Total-Count
 	CreatedAt   time.Time
+	// LastChange is who created the tenant, and when (nil for a tenant
+	// written before it was recorded).
+	LastChange *Change
 }
 
 // Client is an OAuth 2.0 client of either kind. Hybrid-only fields are zero
@@ -127,6 +130,9 @@ type Client struct {
 	// its transaction (too many changes), removed right after or, should
 	// that fail, by the next update or the delete.
 	StaleTags []string
+	// LastChange is who created or last updated the client, and when
+	// (nil for a client written before it was recorded).
+	LastChange *Change
 }
 
 // Secret is the record of one client secret. The secret itself is never
@@ -146,6 +152,9 @@ type Secret struct {
 	// Swept: the sweeper destroyed the material of this expired or
 	// soft-deleted secret; the record stays listed until it is purged.
 	Swept bool
+	// LastChange is who added, last updated or soft-deleted the secret,
+	// and when (nil for a record written before it was recorded).
+	LastChange *Change
 }
 
 // Active reports whether the secret can authenticate at instant now.

@@ -95,7 +95,7 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 	if err != nil {
 		return CreatedSecret{}, err
 	}
-	sec := Secret{TenantID: tenantID, ClientID: clientID, ID: NewID(), Kind: kind, Description: description, Expiration: expiration, CreatedAt: now}
+	sec := Secret{TenantID: tenantID, ClientID: clientID, ID: NewID(), Kind: kind, Description: description, Expiration: expiration, CreatedAt: now, LastChange: changeOf(ctx, now)}
 	ref := MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: sec.ID}
 	if err := s.Vault.PutVerifier(ctx, ref, verifier); err != nil {
 		return CreatedSecret{}, Internal("store secret material", err)
@@ -109,7 +109,7 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 		s.discardMaterial(ctx, ref, err)
 		return CreatedSecret{}, err
 	}
-	s.logger().InfoContext(ctx, "secret added", "tenant", tenantID, "client", clientID, "secret", sec.ID)
+	s.logger().InfoContext(ctx, "secret added", "operation", "add secret", "tenant", tenantID, "client", clientID, "secret", sec.ID, "actor", ActorOf(ctx))
 	return CreatedSecret{Secret: stored, SecretString: plain}, nil
 }
 
@@ -208,14 +208,14 @@ func (s *Service) UpdateSecret(ctx context.Context, tenantID string, kind Client
 			return Secret{}, secretExpired(cur)
 		}
 		sec, err := s.Secrets.UpdateSecret(ctx, SecretChange{TenantID: tenantID, Kind: kind, ClientID: clientID, SecretID: secretID,
-			Description: description, Expiration: expiration, ChangeableAt: now})
+			Description: description, Expiration: expiration, ChangeableAt: now, Change: changeOf(ctx, now)})
 		if errors.Is(err, ErrSecretChanged) && attempt < 3 {
 			continue
 		}
 		if err != nil {
 			return Secret{}, err
 		}
-		s.logger().InfoContext(ctx, "secret updated", "tenant", tenantID, "client", clientID, "secret", secretID)
+		s.logger().InfoContext(ctx, "secret updated", "operation", "update secret", "tenant", tenantID, "client", clientID, "secret", secretID, "actor", ActorOf(ctx))
 		return sec, nil
 	}
 }
@@ -238,7 +238,7 @@ func (s *Service) DeleteSecret(ctx context.Context, tenantID string, kind Client
 		return s.secretNotFound(ctx, tenantID, kind, clientID, err)
 	}
 	s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
-	s.logger().InfoContext(ctx, "secret deleted", "tenant", tenantID, "client", clientID, "secret", secretID)
+	s.logger().InfoContext(ctx, "secret deleted", "operation", "delete secret", "tenant", tenantID, "client", clientID, "secret", secretID, "actor", ActorOf(ctx))
 	return nil
 }
 
@@ -248,12 +248,12 @@ func (s *Service) SoftDeleteSecret(ctx context.Context, tenantID string, kind Cl
 	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
 		return Secret{}, err
 	}
-	sec, err := s.Secrets.SoftDeleteSecret(ctx, tenantID, kind, clientID, secretID, s.now())
+	sec, err := s.Secrets.SoftDeleteSecret(ctx, tenantID, kind, clientID, secretID, *changeOf(ctx, s.now()))
 	if err != nil {
 		return Secret{}, s.secretNotFound(ctx, tenantID, kind, clientID, err)
 	}
 	s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
-	s.logger().InfoContext(ctx, "secret soft-deleted", "tenant", tenantID, "client", clientID, "secret", secretID)
+	s.logger().InfoContext(ctx, "secret soft-deleted", "operation", "soft-delete secret", "tenant", tenantID, "client", clientID, "secret", secretID, "actor", ActorOf(ctx))
 	return sec, nil
 }
 

@@ -81,7 +81,8 @@ func (s *Service) CreateClient(ctx context.Context, tenantID string, in NewClien
 	if err := ValidateExpiration("SecretExpirationDate", in.SecretExpiration, now); err != nil {
 		return CreatedClient{}, err
 	}
-	sec := Secret{TenantID: tenantID, ClientID: c.ID, ID: NewID(), Kind: c.Kind, Description: in.SecretDescription, Expiration: in.SecretExpiration, CreatedAt: now}
+	c.LastChange = changeOf(ctx, now)
+	sec := Secret{TenantID: tenantID, ClientID: c.ID, ID: NewID(), Kind: c.Kind, Description: in.SecretDescription, Expiration: in.SecretExpiration, CreatedAt: now, LastChange: c.LastChange}
 	plain, verifier, err := GenerateSecret()
 	if err != nil {
 		return CreatedClient{}, err
@@ -94,7 +95,7 @@ func (s *Service) CreateClient(ctx context.Context, tenantID string, in NewClien
 		s.discardMaterial(ctx, ref, err)
 		return CreatedClient{}, err
 	}
-	s.logger().InfoContext(ctx, "client created", "tenant", tenantID, "client", c.ID, "kind", c.Kind.String(), "secret", sec.ID)
+	s.logger().InfoContext(ctx, "client created", "operation", "create client", "tenant", tenantID, "client", c.ID, "kind", c.Kind.String(), "secret", sec.ID, "actor", ActorOf(ctx))
 	return CreatedClient{Client: c, Secret: sec, SecretString: plain}, nil
 }
 
@@ -291,6 +292,7 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind Client
 			return Client{}, err
 		}
 		c = cur.patched(p, s.now())
+		c.LastChange = changeOf(ctx, c.UpdatedAt)
 		err = s.Clients.UpdateClient(ctx, cur, c)
 		if errors.Is(err, ErrClientChanged) {
 			if attempt < maxUpdateAttempts {
@@ -304,7 +306,7 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind Client
 		}
 		break
 	}
-	s.logger().InfoContext(ctx, "client updated", "tenant", tenantID, "client", clientID, "kind", kind.String())
+	s.logger().InfoContext(ctx, "client updated", "operation", "update client", "tenant", tenantID, "client", clientID, "kind", kind.String(), "actor", ActorOf(ctx))
 	return c, nil
 }
 
@@ -369,7 +371,7 @@ func (s *Service) DeleteClient(ctx context.Context, tenantID string, kind Client
 	for _, sec := range secrets {
 		s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: sec.ID})
 	}
-	s.logger().InfoContext(ctx, "client deleted", "tenant", tenantID, "client", clientID, "kind", kind.String(), "secrets", len(secrets))
+	s.logger().InfoContext(ctx, "client deleted", "operation", "delete client", "tenant", tenantID, "client", clientID, "kind", kind.String(), "secrets", len(secrets), "actor", ActorOf(ctx))
 	return nil
 }
 

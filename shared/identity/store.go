@@ -84,7 +84,8 @@ type Secrets interface {
 	DeleteSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string) error
 	// SoftDeleteSecret marks a secret record deleted at now (again: no
 	// change), or answers ErrSecretNotFound.
-	SoftDeleteSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string, now time.Time) (Secret, error)
+	// ch is who deletes it and when (ch.At is the deletion's instant).
+	SoftDeleteSecret(ctx context.Context, tenantID string, kind ClientKind, clientID, secretID string, ch Change) (Secret, error)
 }
 
 // Credentials is what a token request reads and writes: one small item
@@ -138,6 +139,8 @@ type SecretChange struct {
 	Description  *string
 	Expiration   *time.Time
 	ChangeableAt time.Time
+	// Change is who makes it and when, recorded on the record.
+	Change *Change
 }
 
 // SecretSet is what the secret limit is decided on: a client's secrets

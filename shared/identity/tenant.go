@@ -20,11 +20,12 @@ func (s *Service) CreateTenant(ctx context.Context, id, name string, clientLimit
 	if clientLimit < 0 {
 		return Tenant{}, Invalid("The client limit %d is negative.", "Use a positive limit, or 0 for the default.", clientLimit)
 	}
-	t := Tenant{ID: id, Name: name, ClientLimit: clientLimit, CreatedAt: s.now()}
+	now := s.now()
+	t := Tenant{ID: id, Name: name, ClientLimit: clientLimit, CreatedAt: now, LastChange: changeOf(ctx, now)}
 	if err := s.Tenants.CreateTenant(ctx, t); err != nil {
 		return Tenant{}, err
 	}
-	s.logger().InfoContext(ctx, "tenant created", "tenant", t.ID)
+	s.logger().InfoContext(ctx, "tenant created", "operation", "create tenant", "tenant", t.ID, "actor", ActorOf(ctx))
 	return t, nil
 }
 

@@ -38,6 +38,9 @@ var (
 	ErrRefreshInvalid = errors.New("the refresh token is not valid")
 	// ErrRefreshReused: spent before; its family is now revoked.
 	ErrRefreshReused = errors.New("the refresh token was used before; its family is revoked")
+	// ErrRefreshNotYours: the token exists but was issued to another
+	// client, which alone may revoke it (RFC 7009 2.1).
+	ErrRefreshNotYours = errors.New("the refresh token was issued to another client")
 )
 
 // RefreshTokens keeps refresh tokens and their families.
@@ -52,4 +55,10 @@ type RefreshTokens interface {
 	UseRefresh(ctx context.Context, hash, clientID string, now time.Time) (RefreshToken, error)
 	// RevokeFamily revokes every refresh token of a family, at once.
 	RevokeFamily(ctx context.Context, familyID string) error
+	// RevokeRefresh is RFC 7009 revocation by clientID of the refresh
+	// token of this hash, spent or not: its whole family is revoked (a
+	// conditional write: a family revoked before stays as it was) and the
+	// token returned. Unknown or expired: ErrRefreshInvalid (nothing to
+	// revoke); another client's: ErrRefreshNotYours, and nothing changes.
+	RevokeRefresh(ctx context.Context, hash, clientID string, now time.Time) (RefreshToken, error)
 }

@@ -13,6 +13,7 @@ import (
 
 	"identityservice/shared/signin"
 	"identityservice/shared/signinapi"
+	"identityservice/shared/tokenapi"
 )
 
 // rp is an independent relying party: coreos/go-oidc and x/oauth2,
@@ -169,6 +170,8 @@ func TestDiscoveryListsSignIn(t *testing.T) {
 		Authorization string   `json:"authorization_endpoint"`
 		Userinfo      string   `json:"userinfo_endpoint"`
 		EndSession    string   `json:"end_session_endpoint"`
+		Revocation    string   `json:"revocation_endpoint"`
+		RevocationAM  []string `json:"revocation_endpoint_auth_methods_supported"`
 		ResponseTypes []string `json:"response_types_supported"`
 		ResponseModes []string `json:"response_modes_supported"`
 		Scopes        []string `json:"scopes_supported"`
@@ -183,7 +186,8 @@ func TestDiscoveryListsSignIn(t *testing.T) {
 	if err := p.Claims(&d); err != nil {
 		t.Fatal(err)
 	}
-	if d.Authorization != s.URL+signinapi.AuthorizePath || d.Userinfo != s.URL+signinapi.UserinfoPath || d.EndSession != s.URL+signinapi.EndSessionPath {
+	if d.Authorization != s.URL+signinapi.AuthorizePath || d.Userinfo != s.URL+signinapi.UserinfoPath || d.EndSession != s.URL+signinapi.EndSessionPath ||
+		d.Revocation != s.URL+tokenapi.RevocationPath || strings.Join(d.RevocationAM, ",") != "client_secret_basic,client_secret_post" {
 		t.Fatalf("endpoints %+v", d)
 	}
 	if strings.Join(d.PKCE, ",") != "S256" || !contains(d.Grants, "authorization_code") || !contains(d.ResponseTypes, "code id_token") ||

@@ -120,6 +120,8 @@ func (u *testUpstream) Finish(_ context.Context, up signin.Upstream, code, verif
 // HTTP server (their routes are disjoint, as in template.yaml).
 type stack struct {
 	URL       string
+	Handler   http.Handler // what the server serves (for API Gateway events through the Lambda adapter)
+	Logs      *logBuffer   // the service's log lines
 	App       *config.App
 	Upstream  *testUpstream
 	Upstreams signin.UpstreamStore
@@ -128,7 +130,8 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
 	app := config.NewApp(env.Config, env.Clients, log)
 	ups, fed, tu := upstreamSide(t)
 	st := app.SignIn()
@@ -141,13 +144,33 @@ func newStack(t *testing.T) *stack {
 	routes = append(routes, tokenapi.Routes(tokenapi.Deps{Clients: app.Service, Tokens: &auth.Issuer{Keys: keys, Audience: app.Config.Audience}, IssuerURL: app.IssuerURL,
 		Codes: tokenapi.CodeGrant{Codes: st, Sessions: st, Interactions: st, Refresh: st, Upstreams: ups, Tokens: app.PersonIssuer(keys)}})...)
 	routes = append(routes, ocsapi.HybridClientRoutes(app.Service)...)
-	srv := httptest.NewServer(env.Tagged(httpapi.NewHandler(log, routes, httpapi.WithAuthenticator(app.Authenticator))))
+	routes = append(routes, ocsapi.ClientSecretRoutes(app.Service)...)
+	h := env.Tagged(httpapi.NewHandler(log, routes, httpapi.WithAuthenticator(app.Authenticator)))
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	tenant := identity.NewID()
 	if _, err := app.Service.CreateTenant(context.Background(), tenant, "sign-in tests", 0); err != nil {
 		t.Fatal(err)
 	}
-	return &stack{URL: srv.URL, App: app, Upstream: tu, Upstreams: ups, Tenant: tenant}
+	return &stack{URL: srv.URL, Handler: h, Logs: logs, App: app, Upstream: tu, Upstreams: ups, Tenant: tenant}
+}
+
+// logBuffer keeps log lines written from the server's goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Redirect and post-logout URIs of the test clients: a relying party that

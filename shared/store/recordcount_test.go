@@ -48,7 +48,7 @@ func TestStoreCapsSecretRecords(t *testing.T) {
 		}
 		// Soft-deleted: retained, still counted, out of the token item.
 		at := time.Now().UTC().Add(time.Duration(-i) * time.Minute)
-		if _, err := st.Secrets.SoftDeleteSecret(ctx, tenant.ID, kind, c.ID, sec.ID, at); err != nil {
+		if _, err := st.Secrets.SoftDeleteSecret(ctx, tenant.ID, kind, c.ID, sec.ID, identity.Change{At: at}); err != nil {
 			t.Fatal(err)
 		}
 		deletedAt = append(deletedAt, at)

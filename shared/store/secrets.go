@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -163,6 +162,10 @@ func (d *Secrets) UpdateSecret(ctx context.Context, ch identity.SecretChange) (i
 	if len(sets) == 0 {
 		return d.GetSecret(ctx, tenantID, kind, clientID, secretID)
 	}
+	if ch.Change != nil {
+		sets = append(sets, layout.AttrChangedBy+" = :cb", layout.AttrChangedAt+" = :ca")
+		values[":cb"], values[":ca"] = layout.ChangeAttrs(*ch.Change)
+	}
 	upd := &types.Update{
 		TableName:                 &d.table,
 		Key:                       layout.Key(layout.ClientPK(clientID), layout.SecretSK(secretID)),
@@ -228,16 +231,20 @@ func (d *Secrets) DeleteSecret(ctx context.Context, tenantID string, kind identi
 // removes it from the token item, in one transaction: it stops
 // authenticating, stays listed there, and enters the expiry index at its
 // deletion time so the sweeper purges the record after the retention
-// period. Soft-deleting it again changes nothing.
-func (d *Secrets) SoftDeleteSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string, now time.Time) (identity.Secret, error) {
+// period. Soft-deleting it again changes nothing but ChangedBy and
+// ChangedAt, which every call records (ch: who, and ch.At the instant).
+func (d *Secrets) SoftDeleteSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string, ch identity.Change) (identity.Secret, error) {
+	now := ch.At
+	by, at := layout.ChangeAttrs(ch)
 	reasons, err := d.transact(ctx, []types.TransactWriteItem{
 		{Update: &types.Update{
 			TableName:           &d.table,
 			Key:                 layout.Key(layout.ClientPK(clientID), layout.SecretSK(secretID)),
-			UpdateExpression:    aws.String("SET DeletedAt = if_not_exists(DeletedAt, :now), ExpiryPK = :p, ExpiresAt = if_not_exists(DeletedUnix, :nowUnix), DeletedUnix = if_not_exists(DeletedUnix, :nowUnix)"),
+			UpdateExpression:    aws.String("SET DeletedAt = if_not_exists(DeletedAt, :now), ExpiryPK = :p, ExpiresAt = if_not_exists(DeletedUnix, :nowUnix), DeletedUnix = if_not_exists(DeletedUnix, :nowUnix), ChangedBy = :cb, ChangedAt = :ca"),
 			ConditionExpression: aws.String("attribute_exists(PK) AND TenantId = :tenant AND Kind = :kind"),
 			ExpressionAttributeValues: item{
 				":now": layout.Ts(now), ":nowUnix": layout.N(now.Unix()), ":p": layout.S(layout.ExpiryPK(layout.ExpiryPartition, secretID)), ":tenant": layout.S(tenantID), ":kind": layout.S(kind.String()),
+				":cb": by, ":ca": at,
 			},
 		}},
 		d.forget(clientID, secretID, false),

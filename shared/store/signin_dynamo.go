@@ -417,3 +417,28 @@ func (d *SignIn) UseRefresh(ctx context.Context, hash, clientID string, now time
 func (d *SignIn) RevokeFamily(ctx context.Context, familyID string) error {
 	return d.put(ctx, "revoke refresh family", familyPK(familyID), skFamily, struct{ Revoked bool }{true}, time.Now().Add(signin.RefreshLifetime), "")
 }
+
+// RevokeRefresh implements signin.RefreshTokens: a strongly consistent
+// GetItem of the token (its family and client), then a PutItem of the
+// family's revocation on the condition that there is none yet (a
+// revocation already stored is left as it is, so the call is idempotent
+// and never shortens or extends the first one). The revocation lives as
+// long as the family could (its Expires).
+func (d *SignIn) RevokeRefresh(ctx context.Context, hash, clientID string, now time.Time) (signin.RefreshToken, error) {
+	out, err := d.api.GetItem(ctx, &dynamodb.GetItemInput{TableName: &d.table, Key: layout.Key(refreshPK(hash), skRefresh), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return signin.RefreshToken{}, storageError("read refresh token", err)
+	}
+	var t signin.RefreshToken
+	if out.Item == nil || decodeData(out.Item, &t) != nil || !now.Before(t.Expires) {
+		return signin.RefreshToken{}, signin.ErrRefreshInvalid
+	}
+	if t.ClientID != clientID {
+		return signin.RefreshToken{}, signin.ErrRefreshNotYours
+	}
+	err = d.put(ctx, "revoke refresh family", familyPK(t.FamilyID), skFamily, struct{ Revoked bool }{true}, t.Expires, "attribute_not_exists(PK)")
+	if err != nil && !conditionFailed(err) {
+		return signin.RefreshToken{}, err
+	}
+	return t, nil
+}

@@ -182,3 +182,46 @@ func TestSignInRedemptionRetriedBySDKIsNotAReplay(t *testing.T) {
 		t.Fatalf("a second redemption: %v, want a replay", err)
 	}
 }
+
+// RFC 7009 revocation of a refresh token revokes its family, once (a
+// conditional write: a second revocation changes nothing); another
+// client's token is refused and its family stays usable; an unknown or
+// expired token is nothing to revoke.
+func TestRevokeRefresh(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSignIn(env.Clients.DynamoDB, env.Config.Table)
+	now := time.Now()
+	client, other := identity.NewID(), identity.NewID()
+	tok := func(c, family string, expires time.Time) signin.RefreshToken {
+		rt := signin.RefreshToken{Hash: signin.HashKey(identity.NewID()), FamilyID: family, ClientID: c, TenantID: "t", Subject: "p", SessionID: "s", Expires: expires}
+		if err := st.CreateRefresh(ctx, rt); err != nil {
+			t.Fatal(err)
+		}
+		return rt
+	}
+	mine := tok(client, signin.HashKey(identity.NewID()), now.Add(time.Hour))
+	sibling := tok(client, mine.FamilyID, now.Add(time.Hour))
+	theirs := tok(other, signin.HashKey(identity.NewID()), now.Add(time.Hour))
+	expired := tok(client, signin.HashKey(identity.NewID()), now.Add(-time.Second))
+
+	if _, err := st.RevokeRefresh(ctx, theirs.Hash, client, now); !errors.Is(err, signin.ErrRefreshNotYours) {
+		t.Fatalf("another client's token: %v", err)
+	}
+	if _, err := st.UseRefresh(ctx, theirs.Hash, other, now); err != nil {
+		t.Fatalf("the other client's token after a refused revocation: %v", err)
+	}
+	for name, h := range map[string]string{"unknown": signin.HashKey("unknown"), "expired": expired.Hash} {
+		if _, err := st.RevokeRefresh(ctx, h, client, now); !errors.Is(err, signin.ErrRefreshInvalid) {
+			t.Fatalf("%s token: %v", name, err)
+		}
+	}
+	for range 2 {
+		got, err := st.RevokeRefresh(ctx, mine.Hash, client, now)
+		if err != nil || got.FamilyID != mine.FamilyID {
+			t.Fatalf("revoke: %+v %v", got, err)
+		}
+	}
+	if _, err := st.UseRefresh(ctx, sibling.Hash, client, now); !errors.Is(err, signin.ErrRefreshInvalid) {
+		t.Fatalf("a token of the revoked family: %v", err)
+	}
+}

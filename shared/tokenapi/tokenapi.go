@@ -100,6 +100,7 @@ func Routes(d Deps) []httpapi.Route {
 	h := &handlers{clients: d.Clients, tokens: d.Tokens, iss: d.IssuerURL, codes: d.Codes}
 	return []httpapi.Route{
 		{Method: http.MethodPost, Path: TokenPath, Family: httpapi.OAuth, Handler: h.token},
+		{Method: http.MethodPost, Path: RevocationPath, Family: httpapi.OAuth, Handler: h.revoke},
 		{Method: http.MethodGet, Path: DiscoveryPath, Family: httpapi.OAuth, Handler: h.discovery},
 		{Method: http.MethodGet, Path: JWKSPath, Family: httpapi.OAuth, Handler: h.jwks},
 		signinapi.CompletionRoute(signinapi.CompletionDeps{Interactions: d.Codes.Interactions, Sessions: d.Codes.Sessions, Codes: d.Codes.Codes,
@@ -159,22 +160,57 @@ func credentials(r *http.Request) (id, secret string, ok bool, err error) {
 	return "", "", false, nil
 }
 
-func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
+// parseForm reads the form body of a token or revocation request (RFC
+// 6749 3.2, RFC 7009 2.1): form-encoded, at most 16 KiB, each parameter
+// once. Every answer of these routes, errors included, is no-store.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	ct := r.Header.Get("Content-Type")
 	if !strings.HasPrefix(strings.ToLower(ct), "application/x-www-form-urlencoded") {
-		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "Send the request as application/x-www-form-urlencoded.")
+		return oauthError(http.StatusBadRequest, "invalid_request", "Send the request as application/x-www-form-urlencoded.")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
+		return oauthError(http.StatusBadRequest, "invalid_request", "The request body is not a valid form.")
 	}
 	// RFC 6749 3.2: request parameters must not be included more than once.
 	for name, values := range r.PostForm {
 		if len(values) > 1 {
-			return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", fmt.Sprintf("The parameter %s appears %d times in the body; send each parameter once.", name, len(values)))
+			return oauthError(http.StatusBadRequest, "invalid_request", fmt.Sprintf("The parameter %s appears %d times in the body; send each parameter once.", name, len(values)))
 		}
+	}
+	return nil
+}
+
+// authenticate checks the client credentials of a parsed token or
+// revocation request (client_secret_basic or client_secret_post): the
+// client, or the OAuth error to answer (401 invalid_client, one answer for
+// every failed authentication).
+func (h *handlers) authenticate(r *http.Request) (identity.Client, error) {
+	id, secret, ok, err := credentials(r)
+	if errors.Is(err, errBadAuthorization) {
+		return identity.Client{}, oauthError(http.StatusUnauthorized, "invalid_client", "The Authorization header is not valid HTTP Basic client authentication; send Basic base64(client_id:client_secret), or no Authorization header and the credentials in the body.")
+	}
+	if err != nil {
+		return identity.Client{}, oauthError(http.StatusBadRequest, "invalid_request", err.Error())
+	}
+	if !ok {
+		return identity.Client{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Message)
+	}
+	client, err := h.clients.AuthenticateClient(r.Context(), id, secret)
+	if errors.Is(err, identity.ErrInvalidClient) {
+		return identity.Client{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Message)
+	}
+	if err != nil {
+		return identity.Client{}, serverError("The request could not be authenticated; retry.", fmt.Errorf("client authentication: %w", err))
+	}
+	return client, nil
+}
+
+func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
+	if err := parseForm(w, r); err != nil {
+		return httpapi.Response{}, err
 	}
 	gt := r.PostForm.Get("grant_type")
 	switch gt {
@@ -184,22 +220,9 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) (httpapi.Respon
 	default:
 		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unsupported_grant_type", "Only the client_credentials, authorization_code and refresh_token grants are supported.")
 	}
-	id, secret, ok, err := credentials(r)
-	if errors.Is(err, errBadAuthorization) {
-		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", "The Authorization header is not valid HTTP Basic client authentication; send Basic base64(client_id:client_secret), or no Authorization header and the credentials in the body.")
-	}
+	client, err := h.authenticate(r)
 	if err != nil {
-		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_request", err.Error())
-	}
-	if !ok {
-		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Message)
-	}
-	client, err := h.clients.AuthenticateClient(r.Context(), id, secret)
-	if errors.Is(err, identity.ErrInvalidClient) {
-		return httpapi.Response{}, oauthError(http.StatusUnauthorized, "invalid_client", identity.ErrInvalidClient.Message)
-	}
-	if err != nil {
-		return httpapi.Response{}, serverError("The token could not be issued; retry.", fmt.Errorf("token request: %w", err))
+		return httpapi.Response{}, err
 	}
 	switch gt {
 	case "authorization_code":
@@ -240,21 +263,24 @@ func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) (httpapi.Re
 	iss := h.iss(r)
 	base := strings.TrimSuffix(iss, "/identity")
 	return httpapi.Response{Status: http.StatusOK, Header: map[string]string{"Cache-Control": "public, max-age=300"}, Body: map[string]any{
-		"issuer":                                iss,
-		"jwks_uri":                              base + JWKSPath,
-		"token_endpoint":                        base + TokenPath,
-		"authorization_endpoint":                base + signinapi.AuthorizePath,
-		"userinfo_endpoint":                     base + signinapi.UserinfoPath,
-		"end_session_endpoint":                  base + signinapi.EndSessionPath,
-		"grant_types_supported":                 []string{"client_credentials", "authorization_code", "refresh_token", "implicit"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"response_types_supported":              signin.SupportedResponseTypes,
-		"response_modes_supported":              signin.SupportedResponseModes,
-		"scopes_supported":                      signin.SupportedScopes,
-		"code_challenge_methods_supported":      []string{"S256"},
-		"prompt_values_supported":               []string{signin.PromptNone, signin.PromptLogin, signin.PromptConsent},
-		"subject_types_supported":               []string{"public"},
-		AccessTokenAlgsMember:                   algs,
+		"issuer":                 iss,
+		"jwks_uri":               base + JWKSPath,
+		"token_endpoint":         base + TokenPath,
+		"authorization_endpoint": base + signinapi.AuthorizePath,
+		"userinfo_endpoint":      base + signinapi.UserinfoPath,
+		"end_session_endpoint":   base + signinapi.EndSessionPath,
+		"revocation_endpoint":    base + RevocationPath,
+		// RFC 8414 2: the same client authentication as the token endpoint.
+		"revocation_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"grant_types_supported":                      []string{"client_credentials", "authorization_code", "refresh_token", "implicit"},
+		"token_endpoint_auth_methods_supported":      []string{"client_secret_basic", "client_secret_post"},
+		"response_types_supported":                   signin.SupportedResponseTypes,
+		"response_modes_supported":                   signin.SupportedResponseModes,
+		"scopes_supported":                           signin.SupportedScopes,
+		"code_challenge_methods_supported":           []string{"S256"},
+		"prompt_values_supported":                    []string{signin.PromptNone, signin.PromptLogin, signin.PromptConsent},
+		"subject_types_supported":                    []string{"public"},
+		AccessTokenAlgsMember:                        algs,
 		// ID tokens are signed by the same keys as access tokens.
 		"id_token_signing_alg_values_supported": algs,
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "tid", "role",

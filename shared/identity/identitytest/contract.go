@@ -380,7 +380,7 @@ var contract = []contractCase{
 		c, first := f.client(ten.ID, identity.Hybrid, "t")
 		added := f.mustAdd(c, nil)
 		soft := f.mustAdd(c, nil)
-		if _, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, soft.ID, now()); err != nil {
+		if _, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, soft.ID, identity.Change{At: now()}); err != nil {
 			t.Fatal(err)
 		}
 		removed, err := f.Clients.DeleteClient(f.ctx, ten.ID, c.Kind, c.ID)
@@ -464,7 +464,7 @@ var contract = []contractCase{
 		c, first := f.client(ten.ID, identity.ClientCredential)
 		second := f.mustAdd(c, nil)
 		at := now().Add(-time.Minute)
-		if _, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, second.ID, at); err != nil {
+		if _, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, second.ID, identity.Change{At: at}); err != nil {
 			t.Fatal(err)
 		}
 		before := f.set(c)
@@ -527,7 +527,7 @@ var contract = []contractCase{
 		ten := f.tenant(0)
 		c, first := f.client(ten.ID, identity.Hybrid)
 		soft := f.mustAdd(c, nil)
-		if _, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, soft.ID, now()); err != nil {
+		if _, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, soft.ID, identity.Change{At: now()}); err != nil {
 			t.Fatal(err)
 		}
 		all, err := f.Secrets.ClientSecrets(f.ctx, ten.ID, c.Kind, c.ID)
@@ -562,7 +562,7 @@ var contract = []contractCase{
 		exp := now().Add(time.Hour)
 		expiring := f.mustAdd(c, &exp)
 		soft := f.mustAdd(c, nil)
-		if _, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, soft.ID, now()); err != nil {
+		if _, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, soft.ID, identity.Change{At: now()}); err != nil {
 			t.Fatal(err)
 		}
 		change := func(tenantID string, kind identity.ClientKind, secretID string, at time.Time) error {
@@ -600,7 +600,7 @@ var contract = []contractCase{
 		ten, other := f.tenant(0), f.tenant(0)
 		c, first := f.client(ten.ID, identity.ClientCredential)
 		soft := f.mustAdd(c, nil)
-		if _, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, soft.ID, now()); err != nil {
+		if _, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, soft.ID, identity.Change{At: now()}); err != nil {
 			t.Fatal(err)
 		}
 		is(t, "soft-deleted", f.Secrets.DeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, soft.ID), identity.ErrSecretNotFound)
@@ -615,11 +615,11 @@ var contract = []contractCase{
 		ten := f.tenant(0)
 		c, first := f.client(ten.ID, identity.ClientCredential)
 		at := now().Add(-time.Hour)
-		got, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, first.ID, at)
+		got, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, first.ID, identity.Change{At: at})
 		if err != nil || got.DeletedAt == nil || !got.DeletedAt.Equal(at) {
 			t.Fatalf("SoftDeleteSecret: %+v, %v", got, err)
 		}
-		again, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, first.ID, now())
+		again, err := f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, first.ID, identity.Change{At: now()})
 		if err != nil || again.DeletedAt == nil || !again.DeletedAt.Equal(at) {
 			t.Fatalf("again: %+v, %v; want the first deletion time kept", again, err)
 		}
@@ -634,9 +634,9 @@ var contract = []contractCase{
 		ten, other := f.tenant(0), f.tenant(0)
 		c, first := f.client(ten.ID, identity.ClientCredential)
 		for name, err := range map[string]error{
-			"other tenant": second(f.Secrets.SoftDeleteSecret(f.ctx, other.ID, c.Kind, c.ID, first.ID, now())),
-			"other kind":   second(f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, identity.Hybrid, c.ID, first.ID, now())),
-			"missing":      second(f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, identity.NewID(), now())),
+			"other tenant": second(f.Secrets.SoftDeleteSecret(f.ctx, other.ID, c.Kind, c.ID, first.ID, identity.Change{At: now()})),
+			"other kind":   second(f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, identity.Hybrid, c.ID, first.ID, identity.Change{At: now()})),
+			"missing":      second(f.Secrets.SoftDeleteSecret(f.ctx, ten.ID, c.Kind, c.ID, identity.NewID(), identity.Change{At: now()})),
 		} {
 			is(t, name, err, identity.ErrSecretNotFound)
 		}

@@ -373,6 +373,10 @@ func (m *Store) UpdateSecret(ctx context.Context, ch identity.SecretChange) (ide
 		reg.entries[ch.SecretID] = e
 		sec.Expiration = cloneTime(ch.Expiration)
 	}
+	if ch.Change != nil {
+		c := *ch.Change
+		sec.LastChange = &c
+	}
 	if ch.Description != nil {
 		sec.Description = *ch.Description
 	}
@@ -393,17 +397,19 @@ func (m *Store) DeleteSecret(ctx context.Context, tenantID string, kind identity
 	return nil
 }
 
-// SoftDeleteSecret marks a secret record deleted at now, once.
-func (m *Store) SoftDeleteSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string, now time.Time) (identity.Secret, error) {
+// SoftDeleteSecret marks a secret record deleted at ch.At, once; ch is
+// recorded as its latest change by every call.
+func (m *Store) SoftDeleteSecret(ctx context.Context, tenantID string, kind identity.ClientKind, clientID, secretID string, ch identity.Change) (identity.Secret, error) {
 	defer m.call("SoftDeleteSecret")()
 	sec := m.record(tenantID, kind, clientID, secretID)
 	if sec == nil {
 		return identity.Secret{}, identity.ErrSecretNotFound
 	}
 	if sec.DeletedAt == nil {
-		at := now.UTC()
+		at := ch.At.UTC()
 		sec.DeletedAt = &at
 	}
+	sec.LastChange = &ch
 	reg := m.regs[clientID]
 	delete(reg.entries, secretID)
 	reg.secretsVersion++

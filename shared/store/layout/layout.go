@@ -7,7 +7,8 @@
 //
 //	TENANT#<tenant>  #TENANT         tenant: name, ClientCount (both kinds: the limit), ClientCredentialCount,
 //	                                 HybridCount (a list's Total-Count), LastSeq (the creation order), ClientLimit
-//	TENANT#<tenant>  CCC#<client>    Client Credential client metadata, Seq (its place in the creation order)
+//	TENANT#<tenant>  CCC#<client>    Client Credential client metadata, Seq (its place in the creation order),
+//	                                 ChangedBy/ChangedAt (the latest management write: ChangeAttrs)
 //	TENANT#<tenant>  HYB#<client>    Hybrid client metadata, Seq
 //	TENANT#<tenant>  ORDER#CCC#<seq> list copy of a Client Credential client (the same attributes), by creation order
 //	TENANT#<tenant>  ORDER#HYB#<seq> list copy of a Hybrid client
@@ -19,7 +20,8 @@
 //	                                 SecretsVersion, RecordCount (the client's SECRET# items, retained ones
 //	                                 included: below the cap each add is handed); reserves the id
 //	                                 across tenants
-//	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt: see below
+//	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt: see below;
+//	                                 ChangedBy/ChangedAt as on the client item
 //	SWEEPER          #CURSORS        where the sweeper's reconciliation walks stopped
 //	SWEEPER          #LASTRUN        the summary of the sweeper's last run, for the operations dashboard
 //
@@ -215,6 +217,53 @@ func List(vs []string) types.AttributeValue {
 }
 func Ts(t time.Time) types.AttributeValue { return S(t.UTC().Format(time.RFC3339Nano)) }
 
+// Attributes of the latest management write of a client item (and its
+// list copy), a secret record and a tenant item: ChangedBy is a map of the
+// actor's non-empty fields (ClientId, Subject, Name, Operator), ChangedAt
+// the instant (RFC 3339). Items written before they existed have neither.
+const (
+	AttrChangedBy = "ChangedBy"
+	AttrChangedAt = "ChangedAt"
+)
+
+// ChangeAttrs are the attributes of a change.
+func ChangeAttrs(ch identity.Change) (by, at types.AttributeValue) {
+	m := Item{}
+	for _, f := range []struct{ k, v string }{{"ClientId", ch.By.ClientID}, {"Subject", ch.By.Subject}, {"Name", ch.By.Name}, {"Operator", ch.By.Operator}} {
+		if f.v != "" {
+			m[f.k] = S(f.v)
+		}
+	}
+	return &types.AttributeValueMemberM{Value: m}, Ts(ch.At)
+}
+
+// putChange adds a change's attributes to an item (none when ch is nil).
+func putChange(it Item, ch *identity.Change) {
+	if ch != nil {
+		it[AttrChangedBy], it[AttrChangedAt] = ChangeAttrs(*ch)
+	}
+}
+
+// Change reads the attributes of a change: nil when the item has none.
+func (r *Reader) Change() *identity.Change {
+	v, ok := r.It[AttrChangedBy]
+	if !ok {
+		return nil
+	}
+	m, ok := v.(*types.AttributeValueMemberM)
+	if !ok {
+		r.Fail(AttrChangedBy, "a map")
+		return nil
+	}
+	br := Reader{It: m.Value}
+	ch := &identity.Change{By: identity.Actor{ClientID: br.Str("ClientId", false), Subject: br.Str("Subject", false), Name: br.Str("Name", false), Operator: br.Str("Operator", false)},
+		At: r.Time(AttrChangedAt, true)}
+	if br.Err != nil {
+		r.Fail(AttrChangedBy, br.Err.Error())
+	}
+	return ch
+}
+
 // Key is an item's primary key.
 func Key(pk, sk string) Item { return Item{AttrPK: S(pk), AttrSK: S(sk)} }
 
@@ -233,6 +282,7 @@ func TenantItem(t identity.Tenant) Item {
 	if t.ClientLimit > 0 {
 		it["ClientLimit"] = N(int64(t.ClientLimit))
 	}
+	putChange(it, t.LastChange)
 	return it
 }
 
@@ -256,6 +306,7 @@ func ClientItem(c identity.Client) Item {
 	if len(c.StaleTags) > 0 {
 		it["StaleTags"] = List(c.StaleTags)
 	}
+	putChange(it, c.LastChange)
 	switch c.Kind {
 	case identity.ClientCredential:
 		it["RoleIds"] = List(c.RoleIDs)
@@ -339,6 +390,7 @@ func SecretItem(sec identity.Secret) Item {
 	if sec.DeletedAt != nil {
 		it["DeletedAt"] = Ts(*sec.DeletedAt)
 	}
+	putChange(it, sec.LastChange)
 	return it
 }
 
@@ -470,6 +522,7 @@ func DecodeTenant(it Item) (identity.Tenant, error) {
 		ClientLimit: int(r.Num("ClientLimit", false)),
 		CreatedAt:   r.Time("CreatedAt", false),
 		KindCounts:  map[identity.ClientKind]int{},
+		LastChange:  r.Change(),
 	}
 	for _, k := range identity.ClientKinds {
 		t.KindCounts[k] = int(r.Num(KindCountAttr(k), false))
@@ -492,6 +545,7 @@ func DecodeClient(it Item) (identity.Client, error) {
 		Seq:       r.Num("Seq", false),
 
 		AccessTokenLifetime: int(r.Num(AttrAccessTokenLifetime, false)),
+		LastChange:          r.Change(),
 	}
 	if _, ok := it["StaleTags"]; ok {
 		c.StaleTags = r.Strings("StaleTags")
@@ -525,6 +579,7 @@ func DecodeSecret(it Item) (identity.Secret, error) {
 		DeletedAt:   r.OptTime("DeletedAt"),
 		LastUsed:    r.OptTime("LastUsed"),
 		Swept:       it["SweptAt"] != nil,
+		LastChange:  r.Change(),
 	}
 	return sec, r.Err
 }
