@@ -319,9 +319,14 @@ func (d *Clients) UpdateClient(ctx context.Context, old, next identity.Client) e
 		{Put: &types.Put{TableName: &d.table, Item: layout.OrderItem(next)}},
 	}
 	if tokenChange {
-		set, values := "SET Enabled = :en, RoleIds = :roles", item{":en": layout.B(next.Enabled), ":roles": layout.List(next.RoleIDs), ":tenant": layout.S(next.TenantID)}
+		// The seal covers the lifetime too, so the item says exactly what
+		// next says: a lifetime next lacks is removed.
+		set, values := "SET Enabled = :en, RoleIds = :roles, "+layout.AttrSeal+" = :seal", item{":en": layout.B(next.Enabled), ":roles": layout.List(next.RoleIDs),
+			":tenant": layout.S(next.TenantID), ":seal": &types.AttributeValueMemberB{Value: next.TokenSeal}}
 		if next.AccessTokenLifetime > 0 {
 			set, values[":atl"] = set+", "+layout.AttrAccessTokenLifetime+" = :atl", layout.N(int64(next.AccessTokenLifetime))
+		} else {
+			set += " REMOVE " + layout.AttrAccessTokenLifetime
 		}
 		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.ClientPK(next.ID), layout.SkRegistration),
 			UpdateExpression:          aws.String(set),

@@ -17,8 +17,9 @@
 //	                                 AccessTokenLifetime (seconds; absent: 3600),
 //	                                 Secrets {<secret>: {E: expiration (unix ns; absent: never), U: last used hour}},
 //	                                 SecretsVersion, RecordCount (the client's SECRET# items, retained ones
-//	                                 included: below the cap each add is handed); reserves the id
-//	                                 across tenants
+//	                                 included: below the cap each add is handed), Seal (an HMAC over
+//	                                 tenant, kind, Enabled, RoleIds, lifetime: identity/seal.go);
+//	                                 reserves the id across tenants
 //	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt: see below
 //	SWEEPER          #CURSORS        where the sweeper's reconciliation walks stopped
 //	SWEEPER          #LASTRUN        the summary of the sweeper's last run, for the operations dashboard
@@ -92,6 +93,9 @@ const (
 	// AttrAccessTokenLifetime is a client's token lifetime in seconds, on
 	// its client item, list copy and token item (absent: the default).
 	AttrAccessTokenLifetime = "AccessTokenLifetime"
+	// AttrSeal is the token item's seal over what a token says of the
+	// client (identity.Service.TokenSeal).
+	AttrSeal = "Seal"
 
 	// ExpiryIndex is the index of secret records, keyed by ExpiryPK (a
 	// queue and a shard: expiryPK) and ExpiresAt (unix seconds).
@@ -303,6 +307,9 @@ func RegistrationItem(c identity.Client, first identity.Secret) Item {
 	}
 	it["Enabled"] = B(c.Enabled)
 	it["RoleIds"] = List(c.RoleIDs)
+	if len(c.TokenSeal) > 0 {
+		it[AttrSeal] = &types.AttributeValueMemberB{Value: c.TokenSeal}
+	}
 	it[AttrSecrets] = &types.AttributeValueMemberM{Value: Item{first.ID: SecretEntry(first)}}
 	return it
 }
@@ -548,6 +555,8 @@ type Registration struct {
 	// RecordCount is the client's count of secret records; -1 when the
 	// item has none (written before it existed).
 	RecordCount int64
+	// Seal is the item's seal (AttrSeal); nil when it has none.
+	Seal []byte
 }
 
 func DecodeRegistration(it Item) (Registration, error) {
@@ -565,6 +574,14 @@ func DecodeRegistration(it Item) (Registration, error) {
 	}
 	if _, ok := it[AttrRecordCount]; ok {
 		reg.RecordCount = r.Num(AttrRecordCount, true)
+	}
+	if v, ok := it[AttrSeal]; ok {
+		b, ok := v.(*types.AttributeValueMemberB)
+		if !ok {
+			r.Fail(AttrSeal, "binary")
+		} else {
+			reg.Seal = b.Value
+		}
 	}
 	if v, ok := it[AttrSecrets]; ok {
 		m, ok := v.(*types.AttributeValueMemberM)
