@@ -154,7 +154,11 @@ func TestFailedAuthenticationsAreHeldToTheFloor(t *testing.T) {
 		{"an empty secret", func() error { return auth(c.Client.ID, "") }},
 		{"a wrong secret", func() error { return auth(c.Client.ID, "wrong") }},
 		{"a disabled client", func() error { return auth(disabled.Client.ID, disabled.SecretString) }},
-		{"an expired secret", func() error { w.clock = exp; defer func() { w.clock = exp.Add(-time.Hour) }(); return auth(expired.Client.ID, expired.SecretString) }},
+		{"an expired secret", func() error {
+			w.clock = exp
+			defer func() { w.clock = exp.Add(-time.Hour) }()
+			return auth(expired.Client.ID, expired.SecretString)
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w.pauses = nil
