@@ -39,11 +39,16 @@ type sealKeyCache struct {
 // ErrNoSealKey means the Service was given no SealKeys.
 var ErrNoSealKey = errors.New("no token item seal key configured")
 
+// sealKey reads the key once per process. The lock is not held while
+// reading: a Lambda process serves one request at a time, and where many
+// wait for the first read at once (the local server, tests) each reads it
+// within its own deadline rather than queueing behind one another's.
 func (s *Service) sealKey(ctx context.Context) ([]byte, error) {
 	s.seal.mu.Lock()
-	defer s.seal.mu.Unlock()
-	if s.seal.key != nil {
-		return s.seal.key, nil
+	k := s.seal.key
+	s.seal.mu.Unlock()
+	if k != nil {
+		return k, nil
 	}
 	if s.SealKeys == nil {
 		return nil, ErrNoSealKey
@@ -55,7 +60,12 @@ func (s *Service) sealKey(ctx context.Context) ([]byte, error) {
 	if len(k) < 32 {
 		return nil, errors.New("token item seal key shorter than 32 bytes")
 	}
-	s.seal.key = k
+	s.seal.mu.Lock()
+	if s.seal.key == nil {
+		s.seal.key = k
+	}
+	k = s.seal.key
+	s.seal.mu.Unlock()
 	return k, nil
 }
 
