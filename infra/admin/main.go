@@ -229,7 +229,7 @@ func sweep(ctx context.Context, app *config.App, out io.Writer) error {
 
 // migrate runs the store's migration on the configured table.
 func migrate(ctx context.Context, app *config.App, out io.Writer) error {
-	rep, err := tableops.Migrate(ctx, app.Clients.DynamoDB, app.Config.Table)
+	rep, err := tableops.Migrate(ctx, app.Clients.DynamoDB, app.Config.Table, app.Service.TokenSeal)
 	if err != nil {
 		return err
 	}

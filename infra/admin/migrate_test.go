@@ -110,7 +110,8 @@ func TestMigrateOldLayout(t *testing.T) {
 	plain := map[string]string{sA: "secret of a", sADeleted: "deleted secret of a", sB: "secret of b", sC: "secret of c"}
 	owner := map[string]string{sA: a, sADeleted: a, sB: b, sC: c}
 	for id, p := range plain {
-		if err := vlt.PutVerifier(ctx, identity.MaterialRef{TenantID: tenantID, ClientID: owner[id], SecretID: id}, identity.Verifier(p)); err != nil {
+		ref := identity.MaterialRef{TenantID: tenantID, ClientID: owner[id], SecretID: id}
+		if err := vlt.PutVerifier(ctx, ref, identity.Verifier(ref, p)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -22,7 +22,7 @@ type tokenError struct {
 // never seen: the answer every other authentication failure must match.
 func (s *stack) unknownClientAnswer(t *testing.T, m authMethod) response {
 	t.Helper()
-	secret, _, err := identity.GenerateSecret()
+	secret, _, err := identity.GenerateSecret(identity.MaterialRef{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestRevocationTakesEffectOnTheNextTokenRequest(t *testing.T) {
 func TestUnknownClientAndWrongSecretAreIndistinguishable(t *testing.T) {
 	s := api(t)
 	admin := s.callers[accountAdmin]
-	otherSecret, _, err := identity.GenerateSecret()
+	otherSecret, _, err := identity.GenerateSecret(identity.MaterialRef{})
 	if err != nil {
 		t.Fatal(err)
 	}

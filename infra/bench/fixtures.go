@@ -73,7 +73,7 @@ type fixtureClient struct {
 // is told it is gone, which is not an error).
 func (b *bench) seeder() *identity.Service {
 	app := b.s.fn("functions/clientcredentialclients").app
-	return &identity.Service{Stores: app.Store.Identity(), Vault: noMaterial{}, Log: b.s.log, DefaultClientLimit: identity.DefaultClientLimit}
+	return &identity.Service{Stores: app.Store.Identity(), Vault: noMaterial{}, SealKeys: app.Service.SealKeys, Log: b.s.log, DefaultClientLimit: identity.DefaultClientLimit}
 }
 
 // newClients creates n clients of a kind in tenant, 8 at a time, without

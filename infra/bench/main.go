@@ -49,6 +49,8 @@ type options struct {
 	cpuprofile  string
 	profileFor  time.Duration
 	only        string // measure only the routes whose "METHOD path" contains this (debugging)
+	oracleN     int    // failed token requests of each path, cold and warm (client-id oracle)
+	oracleOnly  bool   // measure only the client-id oracle and print its section
 }
 
 func defaults() options {
@@ -57,7 +59,7 @@ func defaults() options {
 		// retained 99: with the client's first secret, the cap of 100
 		// secret records per client (identity.MaxSecretRecordsPerClient).
 		tenantSizes: []int{100, 1000, 20000}, retained: []int{0, 10, 99}, sweepSizes: []int{1000, 10000, 100000},
-		cpuRequests: 1600, signatures: 300, coldStart: true, profileFor: 20 * time.Second,
+		cpuRequests: 1600, signatures: 300, coldStart: true, profileFor: 20 * time.Second, oracleN: 300,
 	}
 }
 
@@ -68,6 +70,7 @@ func quick(o options) options {
 	// A sweep size of 100 seeds 99 records and expires one (1%).
 	o.tenantSizes, o.retained, o.sweepSizes = []int{3, 12}, []int{0, 2}, []int{100}
 	o.cpuRequests, o.signatures = 32, 5
+	o.oracleN = 4
 	return o
 }
 
@@ -81,6 +84,8 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", ".local/bench/cpu.pprof", "where -profile writes the CPU profile")
 	flag.DurationVar(&o.profileFor, "profile-for", o.profileFor, "how long -profile runs the load")
 	flag.StringVar(&o.only, "only", "", "measure only the routes whose \"METHOD path\" contains this `text` (a partial report, for debugging)")
+	flag.IntVar(&o.oracleN, "oracle-n", o.oracleN, "failed token requests of each path, cold and warm, for the client-id oracle")
+	flag.BoolVar(&o.oracleOnly, "oracle-only", false, "measure only the client-id oracle and print its section (docs/BENCHMARKS.md's) to stdout")
 	q := flag.Bool("quick", false, "tiny sizes (the smoke test's)")
 	sizes := flag.String("sizes", "", "override sizes: tenants=100,1000;retained=0,10;sweep=1000;route-tenant=100;n1=100;n16=320;cpu=1600")
 	flag.Parse()
@@ -164,6 +169,15 @@ func run(ctx context.Context, o options) error {
 	}
 	defer s.stop()
 	b.s = s
+	if o.oracleOnly {
+		if err := b.measureOracle(ctx); err != nil {
+			return err
+		}
+		var sb strings.Builder
+		b.rep.oracleTable(&sb)
+		fmt.Print(sb.String())
+		return nil
+	}
 	b.log("fixtures")
 	if err := b.prepareFixtures(ctx); err != nil {
 		return fmt.Errorf("fixtures: %w", err)
@@ -186,6 +200,7 @@ func run(ctx context.Context, o options) error {
 		{"sweep cost against table size", b.measureSweep},
 		{"dollars per route and per month", b.measureDollars},
 		{"cold start and binary sizes", b.measureColdStart},
+		{"client-id oracle", b.measureOracle},
 		{"Go benchmarks", b.readGoBench},
 	}
 	for _, st := range steps {

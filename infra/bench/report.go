@@ -34,6 +34,7 @@ type report struct {
 	cold       []coldRow
 	gobench    []*goBench
 	dollars    *costModel // cost.go
+	oracle     *oracleResult
 }
 
 type kv struct{ k, v string }
@@ -186,6 +187,7 @@ func (r *report) markdown() string {
 	r.scaleTables(&b)
 	r.sweepTable(&b)
 	r.coldTable(&b)
+	r.oracleTable(&b)
 	r.goBenchTable(&b)
 
 	p("## Reproduce and profile\n\n")

@@ -99,7 +99,7 @@ func (b *bench) sweepSize(ctx context.Context, n int) (sweepRow, error) {
 			s := expired[i]
 			var err error
 			for attempt := 1; attempt <= 5; attempt++ {
-				if err = material.PutVerifier(ctx, identity.MaterialRef{TenantID: s.TenantID, ClientID: s.ClientID, SecretID: s.ID}, identity.Verifier("bench")); err == nil {
+				if err = material.PutVerifier(ctx, identity.MaterialRef{TenantID: s.TenantID, ClientID: s.ClientID, SecretID: s.ID}, identity.Verifier(identity.MaterialRef{TenantID: s.TenantID, ClientID: s.ClientID, SecretID: s.ID}, "bench")); err == nil {
 					return nil
 				}
 				time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)

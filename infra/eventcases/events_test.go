@@ -711,7 +711,7 @@ func TestSweeperEventsThroughTheLambdaEntryPoint(t *testing.T) {
 	past := time.Now().UTC().Add(-time.Hour)
 	expired := identity.Secret{TenantID: tenant.ID, ClientID: created.Client.ID, ID: identity.NewID(), Expiration: &past, CreatedAt: past.Add(-sweepDay)}
 	ref := identity.MaterialRef{TenantID: tenant.ID, ClientID: created.Client.ID, SecretID: expired.ID}
-	if err := vlt.PutVerifier(ctx, ref, identity.Verifier("expired")); err != nil {
+	if err := vlt.PutVerifier(ctx, ref, identity.Verifier(ref, "expired")); err != nil {
 		t.Fatal(err)
 	}
 	set, err := st.Secrets.SecretSet(ctx, tenant.ID, identity.ClientCredential, created.Client.ID)

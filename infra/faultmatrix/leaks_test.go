@@ -76,14 +76,23 @@ type observed struct {
 	faulty bool
 }
 
-func (a *apiRun) secret(what, plain string) {
+// secret adds a secret, and its verifier for each record it may belong
+// to, to the needles.
+func (a *apiRun) secret(what, plain string, refs ...identity.MaterialRef) {
 	if plain == "" {
 		return
 	}
 	a.needles[plain] = what
-	v := identity.Verifier(plain)
-	a.needles[base64.StdEncoding.EncodeToString(v)] = what + " (its verifier)"
-	a.needles[hex.EncodeToString(v)] = what + " (its verifier, hex)"
+	for _, ref := range refs {
+		v := identity.Verifier(ref, plain)
+		a.needles[base64.StdEncoding.EncodeToString(v)] = what + " (its verifier)"
+		a.needles[hex.EncodeToString(v)] = what + " (its verifier, hex)"
+	}
+}
+
+// recordOf is the record of a created client's first secret.
+func recordOf(c identity.CreatedClient) identity.MaterialRef {
+	return identity.MaterialRef{TenantID: c.Secret.TenantID, ClientID: c.Secret.ClientID, SecretID: c.Secret.ID}
 }
 
 // send serves one request on the injected API, remembering the
@@ -168,7 +177,7 @@ func TestNothingLeaks(t *testing.T) {
 	ctx := context.Background()
 	a := &apiRun{w: w, needles: map[string]string{}}
 	admin := w.createClient(identity.ClientCredential, []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}, "")
-	a.secret("the admin's secret", admin.SecretString)
+	a.secret("the admin's secret", admin.SecretString, recordOf(admin))
 	// Tokens, both methods; the first creates the signing key.
 	w.adminToken = accessToken(a.token(ctx, admin.Client.ID, admin.SecretString, true, false))
 	if w.adminToken == "" {
@@ -181,12 +190,12 @@ func TestNothingLeaks(t *testing.T) {
 
 	newCC := func() identity.CreatedClient {
 		c := w.createClient(identity.ClientCredential, nil, "d")
-		a.secret("a client secret", c.SecretString)
+		a.secret("a client secret", c.SecretString, recordOf(c))
 		return c
 	}
 	newHybrid := func() identity.CreatedClient {
 		c := w.createClient(identity.Hybrid, nil, "d")
-		a.secret("a client secret", c.SecretString)
+		a.secret("a client secret", c.SecretString, recordOf(c))
 		return c
 	}
 	cc := func(format string) func() (string, string, any) {
@@ -274,14 +283,14 @@ func TestNothingLeaks(t *testing.T) {
 	// refusals (a wrong secret, a deleted client's secret).
 	for _, basic := range []bool{true, false} {
 		c := w.createClient(identity.ClientCredential, nil, "")
-		a.secret("a client secret", c.SecretString)
+		a.secret("a client secret", c.SecretString, recordOf(c))
 		w.inj.Reset()
 		a.token(ctx, c.Client.ID, c.SecretString, basic, false)
 		calls := len(w.inj.Calls())
 		for _, mode := range []faults.Mode{faults.Error, faults.Timeout} {
 			for n := 1; n <= calls; n++ {
 				c := w.createClient(identity.ClientCredential, nil, "")
-				a.secret("a client secret", c.SecretString)
+				a.secret("a client secret", c.SecretString, recordOf(c))
 				dctx := newDeadlineCtx()
 				w.inj.FailNth(n, mode, dctx.expire)
 				a.token(dctx, c.Client.ID, c.SecretString, basic, true)
@@ -290,8 +299,8 @@ func TestNothingLeaks(t *testing.T) {
 				faultPointsHere++
 			}
 		}
-		wrong, _, _ := identity.GenerateSecret()
-		a.secret("a wrong secret", wrong)
+		wrong, _, _ := identity.GenerateSecret(recordOf(c))
+		a.secret("a wrong secret", wrong, recordOf(c))
 		if res := a.token(ctx, c.Client.ID, wrong, basic, false); res.Status != http.StatusUnauthorized {
 			t.Errorf("wrong secret: %s", res)
 		}

@@ -635,7 +635,7 @@ func sweepOp() operation {
 			}
 			// A create that failed after writing the material.
 			orphan := identity.MaterialRef{TenantID: w.tenant, ClientID: identity.NewID(), SecretID: identity.NewID()}
-			if err := vault.New(env.Clients.SecretsManager, w.prefix).PutVerifier(ctx, orphan, identity.Verifier("orphan")); err != nil {
+			if err := vault.New(env.Clients.SecretsManager, w.prefix).PutVerifier(ctx, orphan, identity.Verifier(orphan, "orphan")); err != nil {
 				w.t.Fatal(err)
 			}
 			// The first secret expires; all material is past the grace period.

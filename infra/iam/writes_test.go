@@ -1,6 +1,7 @@
 package iam_test
 
 import (
+	"slices"
 	"testing"
 
 	"identityservice/infra/iam"
@@ -75,4 +76,80 @@ func TestEachFunctionWritesOnlyItsPartitions(t *testing.T) {
 			t.Errorf("%s: PutItem of the published key set allowed=%v", fn, got)
 		}
 	}
+}
+
+// The token item (CLIENT#<id> / #CLIENT) is a root of trust beside the
+// published keys: the token function takes a client's tenant, kind, roles,
+// enabled state and lifetime from it. Several functions must write that
+// item (secrets map, record count, last use), and IAM cannot tell it from
+// the secret records in the same partition, whose TenantId and Kind the
+// secret functions write. So a function can change what a token says when
+// its role may write one of those attributes of the item AND read the key
+// of the seal over them (shared/identity/seal.go; template.yaml
+// TokenItemSealSecret): without the key, a write only makes the client
+// unable to get a token. This test shows, function by function and
+// attribute by attribute, who may write what, and fails if anyone but the
+// client functions can change what a token says.
+func TestOnlyTheClientFunctionsChangeWhatATokenSays(t *testing.T) {
+	tp, err := iam.LoadTemplate("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := iam.Stack{Name: "prod", Physical: map[string]string{"ClientsTable": "prod-table", "HttpApi": "abc123"}}
+	table := stack.TableARN("prod-table")
+	sealKey := stack.SecretARN("prod/token-item-seal")
+	// What the seal covers, and the seal itself.
+	sealed := []string{"TenantId", "Kind", "Enabled", "RoleIds", "AccessTokenLifetime", "Seal"}
+	// Attributes of the token item others keep (not in the seal).
+	others := []string{"Secrets", "RecordCount", "SecretsVersion"}
+	owners := map[string]bool{"ClientCredentialClientsFunction": true, "HybridClientsFunction": true}
+	// Who reads the seal key: the owners, and TokenFunction, which checks
+	// seals (and holds the signing keys, so it could sign any token anyway).
+	keyHolders := map[string]bool{"ClientCredentialClientsFunction": true, "HybridClientsFunction": true, "TokenFunction": true}
+	policies := map[string]iam.Policy{}
+	unsealed := true // no function reads a seal key: nothing is sealed, a write is a change
+	for _, fn := range tp.Functions() {
+		p, err := tp.Policy(fn, stack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		policies[fn] = p
+		unsealed = unsealed && !p.Allows(iam.Request{Action: "secretsmanager:GetSecretValue", Resource: sealKey})
+	}
+	if unsealed {
+		t.Error("no function reads the token item seal key (template.yaml TokenItemSealSecret): whoever writes the item chooses what a token says")
+	}
+	matrix := "function: attribute=write (+key: may change what a token says)\n"
+	for _, fn := range tp.Functions() {
+		p := policies[fn]
+		holdsKey := unsealed || p.Allows(iam.Request{Action: "secretsmanager:GetSecretValue", Resource: sealKey})
+		if !unsealed && holdsKey != keyHolders[fn] {
+			t.Errorf("%s: reads the seal key=%v, want %v", fn, holdsKey, keyHolders[fn])
+		}
+		row := fn + ":"
+		for _, attr := range append(append([]string{}, sealed...), others...) {
+			write := false
+			for _, action := range []string{"dynamodb:PutItem", "dynamodb:UpdateItem"} {
+				req := iam.Request{Action: action, Resource: table, Context: map[string][]string{
+					"dynamodb:LeadingKeys": {"CLIENT#4a5b6c7d"}, "dynamodb:Attributes": {"PK", "SK", attr}}}
+				write = write || p.Allows(req)
+			}
+			cell := "-"
+			if write {
+				cell = "write"
+				if holdsKey {
+					cell = "write+key"
+				}
+			}
+			row += " " + attr + "=" + cell
+			if slices.Contains(sealed, attr) && write && holdsKey && !owners[fn] {
+				t.Errorf("%s may write %s of the token item and reads the seal key (or nothing is sealed): it can change what a token says", fn, attr)
+			}
+			if slices.Contains(sealed, attr) && owners[fn] && !(write && holdsKey) {
+				t.Errorf("%s owns %s of the token item but cannot write and seal it", fn, attr)
+			}
+		}
+		matrix += row + "\n"
+	}
+	t.Log(matrix)
 }

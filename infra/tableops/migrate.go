@@ -44,9 +44,12 @@ type MigrationReport struct {
 // neither deleted nor swept from the records, RecordCount from the number of
 // its secret records, retained ones included, SecretsVersion kept); every
 // secret record whose ExpiryPK has no shard (or is missing) moves into its
-// shard. It reads the table with one Scan: run it with the API quiet (before
-// deploying the version that needs it, or in a maintenance window).
-func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationReport, error) {
+// shard. Every token item is sealed (seal: identity.Service.TokenSeal, with
+// the operator's read of the seal key), so items written before seals
+// existed get tokens again. It reads the table with one Scan: run it with
+// the API quiet (before deploying the version that needs it, or in a
+// maintenance window).
+func Migrate(ctx context.Context, api MigrationAPI, table string, seal func(context.Context, identity.Client) ([]byte, error)) (MigrationReport, error) {
 	var rep MigrationReport
 	tenants := map[string]item{}
 	clients := map[string][]item{} // by tenant
@@ -182,11 +185,16 @@ func Migrate(ctx context.Context, api MigrationAPI, table string) (MigrationRepo
 		if !ok || c.TenantID != reg.TenantID {
 			return rep, fmt.Errorf("migrate: registration %s: no client item in tenant %s", clientID, reg.TenantID)
 		}
+		sealed, err := seal(ctx, identity.Client{ID: clientID, TenantID: reg.TenantID, Kind: reg.Kind, Enabled: c.Enabled, RoleIDs: c.RoleIDs,
+			AccessTokenLifetime: reg.AccessTokenLifetime})
+		if err != nil {
+			return rep, fmt.Errorf("migrate: seal token item %s: %w", clientID, err)
+		}
 		if _, err := api.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &table, Key: layout.Key(layout.ClientPK(clientID), layout.SkRegistration),
-			UpdateExpression:    aws.String("SET Enabled = :en, RoleIds = :roles, Secrets = :secrets, RecordCount = :records"),
+			UpdateExpression:    aws.String("SET Enabled = :en, RoleIds = :roles, Secrets = :secrets, RecordCount = :records, " + layout.AttrSeal + " = :seal"),
 			ConditionExpression: aws.String("SecretsVersion = :v"),
 			ExpressionAttributeValues: item{":en": layout.B(c.Enabled), ":roles": layout.List(c.RoleIDs), ":secrets": &types.AttributeValueMemberM{Value: entries},
-				":records": layout.N(int64(len(secrets[clientID]))), ":v": layout.N(reg.SecretsVersion)}}); err != nil {
+				":records": layout.N(int64(len(secrets[clientID]))), ":v": layout.N(reg.SecretsVersion), ":seal": &types.AttributeValueMemberB{Value: sealed}}}); err != nil {
 			return rep, fmt.Errorf("migrate: token item %s: %w", clientID, err)
 		}
 		rep.TokenItems++

@@ -33,11 +33,12 @@ func (e *Env) MaterialExists(t testing.TB, tenantID, clientID, secretID string) 
 // stored for it: what the token endpoint will check.
 func (e *Env) SecretWorks(t testing.TB, tenantID, clientID, secretID, secret string) bool {
 	t.Helper()
-	v, err := vault.New(e.Clients.SecretsManager, e.Config.SecretPrefix).Verifier(context.Background(), identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
+	ref := identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID}
+	v, err := vault.New(e.Clients.SecretsManager, e.Config.SecretPrefix).Verifier(context.Background(), ref)
 	if err != nil {
 		t.Fatalf("read material of secret %s: %v", secretID, err)
 	}
-	return identity.VerifySecret(secret, v)
+	return identity.VerifySecret(ref, secret, v)
 }
 
 // MaterialCount counts live material of one client, or of a whole tenant

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"net/http"
 
@@ -55,7 +56,7 @@ func Start(ctx context.Context) (*Env, error) {
 		return nil, err
 	}
 	env := &Env{Stack: stack, Root: root, Config: config.Config{Table: "identity-test", SecretPrefix: "identity-test", DefaultClientLimit: identity.DefaultClientLimit, RetentionDays: identity.DefaultRetentionDays,
-		SigningKeysKMSKey: TestSigningKeysKMSKey}}
+		SigningKeysKMSKey: TestSigningKeysKMSKey, AuthFailureFloor: TestAuthFailureFloor}}
 	if err := env.setup(ctx); err != nil {
 		stack.Stop()
 		return nil, err
@@ -63,11 +64,18 @@ func Start(ctx context.Context) (*Env, error) {
 	return env, nil
 }
 
+// TestAuthFailureFloor is the tests' AUTH_FAILURE_FLOOR: short, so that
+// tests of many refused authentications stay quick. That failures are
+// held to the floor is shown by shared/identity's
+// TestFailedAuthenticationsAreHeldToTheFloor; the floor's effect on
+// timings is measured by make bench, never decided by a test.
+const TestAuthFailureFloor = 5 * time.Millisecond
+
 func (e *Env) setup(ctx context.Context) error {
 	if err := e.Stack.Setenv(); err != nil {
 		return err
 	}
-	for _, kv := range [][2]string{{"TABLE_NAME", e.Config.Table}, {"SECRET_PREFIX", e.Config.SecretPrefix}} {
+	for _, kv := range [][2]string{{"TABLE_NAME", e.Config.Table}, {"SECRET_PREFIX", e.Config.SecretPrefix}, {"AUTH_FAILURE_FLOOR", e.Config.AuthFailureFloor.String()}} {
 		if err := os.Setenv(kv[0], kv[1]); err != nil {
 			return err
 		}

@@ -41,6 +41,12 @@ type Config struct {
 	// the signing keys' secret is created with; empty: the account's
 	// default key (local emulators). template.yaml sets it.
 	SigningKeysKMSKey string
+	// AUTH_FAILURE_FLOOR: the least time a failed client authentication
+	// takes (a Go duration, e.g. 50ms; identity.DefaultFailureFloor when
+	// unset), so that its time does not tell an unknown client id from a
+	// wrong secret. Set it above the slowest failure: a wrong secret
+	// whose verifiers are not cached (one Secrets Manager read).
+	AuthFailureFloor time.Duration
 }
 
 // FromEnv reads the configuration from environment variables.
@@ -81,6 +87,13 @@ func FromEnv() (Config, error) {
 			return c, fmt.Errorf("RETENTION_DAYS=%q: want a whole number of days, 0 or more", v)
 		}
 		c.RetentionDays = n
+	}
+	if v := os.Getenv("AUTH_FAILURE_FLOOR"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 10*time.Second {
+			return c, fmt.Errorf("AUTH_FAILURE_FLOOR=%q: want a duration above 0 and at most 10s, e.g. 50ms", v)
+		}
+		c.AuthFailureFloor = d
 	}
 	if v := os.Getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
@@ -197,6 +210,8 @@ func NewApp(c Config, clients Clients, log *slog.Logger) *App {
 		Service: &identity.Service{
 			Stores:             st.Identity(),
 			Vault:              vault.New(clients.SecretsManager, c.SecretPrefix),
+			SealKeys:           vault.NewSealKey(clients.SecretsManager, c.SecretPrefix),
+			AuthFailureFloor:   c.AuthFailureFloor,
 			Log:                log,
 			DefaultClientLimit: c.DefaultClientLimit,
 			RetentionDays:      c.RetentionDays,

@@ -9,38 +9,56 @@ import (
 
 // ErrInvalidClient is the one answer to every failed client
 // authentication: unknown client, wrong secret, disabled client, deleted,
-// soft-deleted or expired secret. Callers must not be able to tell them apart.
+// soft-deleted or expired secret, a token item whose seal does not hold.
+// Callers must not be able to tell them apart, by the answer or by its time.
 var ErrInvalidClient = &Error{Kind: KindUnauthorized, Code: CodeInvalidClient, Message: "Client authentication failed."}
 
-// dummyVerifier is compared against when there is nothing real to compare,
-// so an unknown client costs the same work as a wrong secret.
-var dummyVerifier = Verifier("not a secret")
+// dummyRef and dummyVerifier are compared against when there is nothing
+// real to compare, so an unknown client costs the same work as a wrong
+// secret.
+var (
+	dummyRef      = MaterialRef{TenantID: "-", ClientID: "-", SecretID: "-"}
+	dummyVerifier = Verifier(dummyRef, "not a secret")
+)
+
+// DefaultFailureFloor is how long a failed client authentication takes
+// at least, unless AUTH_FAILURE_FLOOR says otherwise (see FailureFloor).
+const DefaultFailureFloor = 50 * time.Millisecond
 
 // AuthenticateClient checks a client's id and secret. Validity (client
 // enabled, secret neither deleted nor expired) is read live on every call;
 // only the material, which never changes, may come from a cache.
+//
+// Every failure answers ErrInvalidClient no sooner than FailureFloor after
+// the call began (failAfter): an unknown id costs one read, a wrong secret
+// of a known client with a cold verifier cache also a Secrets Manager read
+// per active secret, so without the floor the time of the answer would
+// tell which ids exist.
 func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret string) (Client, error) {
+	start := time.Now()
 	id, err := ParseGUID("client_id", clientID)
 	if err != nil || secret == "" {
-		VerifySecret(secret, dummyVerifier)
-		return Client{}, ErrInvalidClient
+		VerifySecret(dummyRef, secret, dummyVerifier)
+		return Client{}, s.failAfter(ctx, start)
 	}
 	c, secrets, err := s.Credentials.ClientForAuthentication(ctx, id)
 	if errors.Is(err, ErrClientNotFound) {
-		VerifySecret(secret, dummyVerifier)
-		return Client{}, ErrInvalidClient
+		VerifySecret(dummyRef, secret, dummyVerifier)
+		return Client{}, s.failAfter(ctx, start)
 	}
 	if err != nil {
 		return Client{}, err
 	}
 	now := s.now()
+	verifiers := s.verifiers(ctx, secrets, now)
 	matched := false
 	var used Secret
 	for _, sec := range secrets {
 		if !sec.Active(now) {
 			continue
 		}
-		verifier, err := s.verifier(ctx, MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID})
+		ref := MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}
+		verifier, err := verifiers[ref].v, verifiers[ref].err
 		if errors.Is(err, ErrNoMaterial) {
 			// Missing material: the secret cannot authenticate.
 			s.logger().ErrorContext(ctx, "secret material missing", "tenant", sec.TenantID, "client", sec.ClientID, "secret", sec.ID)
@@ -51,19 +69,55 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 			// invalid_client, which tells the caller its secret is bad.
 			return Client{}, Internal("read secret material", err)
 		}
-		if VerifySecret(secret, verifier) {
+		if VerifySecret(ref, secret, verifier) {
 			matched, used = true, sec
 		}
 	}
 	if !matched {
-		VerifySecret(secret, dummyVerifier)
+		VerifySecret(dummyRef, secret, dummyVerifier)
 	}
 	if !matched || !c.Enabled {
 		s.logger().InfoContext(ctx, "client authentication failed", "client", id)
-		return Client{}, ErrInvalidClient
+		return Client{}, s.failAfter(ctx, start)
+	}
+	holds, err := s.sealHolds(ctx, c)
+	if err != nil {
+		return Client{}, err
+	}
+	if !holds {
+		// Someone without the seal key wrote what a token says of this
+		// client (its tenant, kind, roles, enabled state or lifetime):
+		// no token until the client functions (or the operator's
+		// migration) write it again.
+		s.logger().ErrorContext(ctx, "token item seal does not hold", "tenant", c.TenantID, "client", id)
+		return Client{}, s.failAfter(ctx, start)
 	}
 	s.markUsed(ctx, used, now)
 	return c, nil
+}
+
+// FailureFloor is the least time a failed authentication takes: above
+// the slowest failure (a wrong secret of a client with ten active
+// secrets, none of their verifiers cached), so that every failure ends at
+// the floor. AuthFailureFloor sets it; zero means DefaultFailureFloor.
+func (s *Service) FailureFloor() time.Duration {
+	if s.AuthFailureFloor > 0 {
+		return s.AuthFailureFloor
+	}
+	return DefaultFailureFloor
+}
+
+// failAfter waits until FailureFloor after start (or until ctx ends) and
+// returns ErrInvalidClient.
+func (s *Service) failAfter(ctx context.Context, start time.Time) error {
+	pause := s.Pause
+	if pause == nil {
+		pause = sleep
+	}
+	if d := s.FailureFloor() - time.Since(start); d > 0 {
+		pause(ctx, d)
+	}
+	return ErrInvalidClient
 }
 
 // markUsed records the hour of a secret's use, once per hour: the token
@@ -88,6 +142,51 @@ const materialCacheSize = 10000
 type verifierCache struct {
 	mu sync.Mutex
 	m  map[MaterialRef][]byte
+}
+
+type verifierRead struct {
+	v   []byte
+	err error
+}
+
+// verifiers reads the verifiers of the active secrets, those not cached
+// all at once: a cold cache costs the time of one Secrets Manager read,
+// not one per secret, which keeps the slowest failure near the floor.
+func (s *Service) verifiers(ctx context.Context, secrets []Secret, now time.Time) map[MaterialRef]verifierRead {
+	out := make(map[MaterialRef]verifierRead, len(secrets))
+	var missing []MaterialRef
+	s.cache.mu.Lock()
+	for _, sec := range secrets {
+		if !sec.Active(now) {
+			continue
+		}
+		ref := MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}
+		if v, ok := s.cache.m[ref]; ok {
+			out[ref] = verifierRead{v: v}
+		} else {
+			missing = append(missing, ref)
+		}
+	}
+	s.cache.mu.Unlock()
+	if len(missing) == 1 {
+		v, err := s.verifier(ctx, missing[0])
+		out[missing[0]] = verifierRead{v, err}
+		return out
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, ref := range missing {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := s.verifier(ctx, ref)
+			mu.Lock()
+			out[ref] = verifierRead{v, err}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func (s *Service) verifier(ctx context.Context, ref MaterialRef) ([]byte, error) {

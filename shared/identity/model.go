@@ -111,6 +111,9 @@ type Client struct {
 	// client stored before it existed, whose tokens live the default
 	// (TokenLifetime).
 	AccessTokenLifetime int
+	// TokenSeal is the seal of the token item (seal.go): set by the
+	// Service on what it writes, read back by ClientForAuthentication.
+	TokenSeal []byte
 
 	AllowOfflineAccess          bool
 	AllowAccessTokensViaBrowser bool

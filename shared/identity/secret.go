@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 
 	"github.com/google/uuid"
 )
@@ -13,26 +14,38 @@ import (
 const secretBytes = 32
 
 // GenerateSecret returns a new client secret, to show once, and its
-// verifier, the only form in which it is kept. With 256 random bits a plain
-// SHA-256 is a sufficient verifier: there is nothing to guess by brute force.
-func GenerateSecret() (plaintext string, verifier []byte, err error) {
+// verifier for the record ref, the only form in which it is kept.
+func GenerateSecret(ref MaterialRef) (plaintext string, verifier []byte, err error) {
 	b := make([]byte, secretBytes)
 	if _, err := rand.Read(b); err != nil {
 		return "", nil, Internal("generate secret", err)
 	}
 	plaintext = base64.RawURLEncoding.EncodeToString(b)
-	return plaintext, Verifier(plaintext), nil
+	return plaintext, Verifier(ref, plaintext), nil
 }
 
-// Verifier derives the stored verifier of a secret.
-func Verifier(plaintext string) []byte {
-	sum := sha256.Sum256([]byte(plaintext))
-	return sum[:]
+// Verifier derives the stored verifier of a secret of the record ref: a
+// SHA-256 over the tenant, client and secret ids and the secret, each
+// with its length first. With 256 random bits a plain hash is a
+// sufficient verifier (there is nothing to guess by brute force); the ids
+// bind it to its one record, so a verifier copied or planted under
+// another record's name (another client's, another secret id's, or the
+// same client moved to another tenant) matches no secret there.
+func Verifier(ref MaterialRef, plaintext string) []byte {
+	h := sha256.New()
+	for _, v := range []string{"client-secret/v2", ref.TenantID, ref.ClientID, ref.SecretID, plaintext} {
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(v)))
+		h.Write(n[:])
+		h.Write([]byte(v))
+	}
+	return h.Sum(nil)
 }
 
-// VerifySecret compares a presented secret with a verifier in constant time.
-func VerifySecret(presented string, verifier []byte) bool {
-	return subtle.ConstantTimeCompare(Verifier(presented), verifier) == 1
+// VerifySecret compares a presented secret with the verifier stored for
+// the record ref, in constant time.
+func VerifySecret(ref MaterialRef, presented string, verifier []byte) bool {
+	return subtle.ConstantTimeCompare(Verifier(ref, presented), verifier) == 1
 }
 
 // NewID returns a new random GUID in lower case.

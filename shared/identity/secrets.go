@@ -91,12 +91,12 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 	if set.ActiveCount(now) >= MaxSecretsPerClient {
 		return CreatedSecret{}, secretLimit(set, now)
 	}
-	plain, verifier, err := GenerateSecret()
+	sec := Secret{TenantID: tenantID, ClientID: clientID, ID: NewID(), Kind: kind, Description: description, Expiration: expiration, CreatedAt: now, LastChange: changeOf(ctx, now)}
+	ref := MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: sec.ID}
+	plain, verifier, err := GenerateSecret(ref)
 	if err != nil {
 		return CreatedSecret{}, err
 	}
-	sec := Secret{TenantID: tenantID, ClientID: clientID, ID: NewID(), Kind: kind, Description: description, Expiration: expiration, CreatedAt: now, LastChange: changeOf(ctx, now)}
-	ref := MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: sec.ID}
 	if err := s.Vault.PutVerifier(ctx, ref, verifier); err != nil {
 		return CreatedSecret{}, Internal("store secret material", err)
 	}

@@ -12,7 +12,10 @@ import (
 // Service carries out the use cases on clients and their secrets.
 type Service struct {
 	Stores
-	Vault              Vault
+	Vault Vault
+	// SealKeys gives the key of token item seals (seal.go); only the
+	// client functions, the token function and the operator can read it.
+	SealKeys           SealKeys
 	Log                *slog.Logger
 	Now                func() time.Time // the clock; tests control it
 	DefaultClientLimit int
@@ -20,8 +23,15 @@ type Service struct {
 	// and deleted records: the secret record limit's 400 says when they
 	// leave by it. config.FromEnv defaults it to DefaultRetentionDays.
 	RetentionDays int
+	// AuthFailureFloor is AUTH_FAILURE_FLOOR, the least time a failed
+	// client authentication takes (FailureFloor); zero: the default.
+	AuthFailureFloor time.Duration
+	// Pause waits d or until ctx ends; nil: a timer. Tests replace it to
+	// see how long a failure is held.
+	Pause func(ctx context.Context, d time.Duration)
 
 	cache verifierCache
+	seal  sealKeyCache
 }
 
 func (s *Service) now() time.Time {
@@ -82,12 +92,15 @@ func (s *Service) CreateClient(ctx context.Context, tenantID string, in NewClien
 		return CreatedClient{}, err
 	}
 	c.LastChange = changeOf(ctx, now)
+	if c, err = s.sealed(ctx, c); err != nil {
+		return CreatedClient{}, err
+	}
 	sec := Secret{TenantID: tenantID, ClientID: c.ID, ID: NewID(), Kind: c.Kind, Description: in.SecretDescription, Expiration: in.SecretExpiration, CreatedAt: now, LastChange: c.LastChange}
-	plain, verifier, err := GenerateSecret()
+	ref := MaterialRef{TenantID: tenantID, ClientID: c.ID, SecretID: sec.ID}
+	plain, verifier, err := GenerateSecret(ref)
 	if err != nil {
 		return CreatedClient{}, err
 	}
-	ref := MaterialRef{TenantID: tenantID, ClientID: c.ID, SecretID: sec.ID}
 	if err := s.Vault.PutVerifier(ctx, ref, verifier); err != nil {
 		return CreatedClient{}, Internal("store secret material", err)
 	}
@@ -291,8 +304,11 @@ func (s *Service) UpdateClient(ctx context.Context, tenantID string, kind Client
 		if err := s.refuseOperatorClient(ctx, cur); err != nil {
 			return Client{}, err
 		}
-		c = cur.patched(p, s.now())
-		c.LastChange = changeOf(ctx, c.UpdatedAt)
+		patched := cur.patched(p, s.now())
+		patched.LastChange = changeOf(ctx, patched.UpdatedAt)
+		if c, err = s.sealed(ctx, patched); err != nil {
+			return Client{}, err
+		}
 		err = s.Clients.UpdateClient(ctx, cur, c)
 		if errors.Is(err, ErrClientChanged) {
 			if attempt < maxUpdateAttempts {

@@ -192,7 +192,8 @@ func TestValidateRedirectURI(t *testing.T) {
 }
 
 func TestSecretVerification(t *testing.T) {
-	plain, verifier, err := identity.GenerateSecret()
+	ref := identity.MaterialRef{TenantID: identity.NewID(), ClientID: identity.NewID(), SecretID: identity.NewID()}
+	plain, verifier, err := identity.GenerateSecret(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,13 +203,13 @@ func TestSecretVerification(t *testing.T) {
 	if strings.Contains(string(verifier), plain) {
 		t.Fatal("verifier contains the secret")
 	}
-	if !identity.VerifySecret(plain, verifier) {
+	if !identity.VerifySecret(ref, plain, verifier) {
 		t.Fatal("the secret does not verify")
 	}
-	if identity.VerifySecret(plain[:42]+"A", verifier) && plain[42] != 'A' {
+	if identity.VerifySecret(ref, plain[:42]+"A", verifier) && plain[42] != 'A' {
 		t.Fatal("a different secret verifies")
 	}
-	other, _, _ := identity.GenerateSecret()
+	other, _, _ := identity.GenerateSecret(ref)
 	if other == plain {
 		t.Fatal("two secrets are equal")
 	}

@@ -319,9 +319,23 @@ func (d *Clients) UpdateClient(ctx context.Context, old, next identity.Client) e
 		{Put: &types.Put{TableName: &d.table, Item: layout.OrderItem(next)}},
 	}
 	if tokenChange {
+		// The seal covers the lifetime too, so the item says exactly what
+		// next says: a lifetime next lacks is removed, and so is a seal
+		// (an unsealed item gets no token).
 		set, values := "SET Enabled = :en, RoleIds = :roles", item{":en": layout.B(next.Enabled), ":roles": layout.List(next.RoleIDs), ":tenant": layout.S(next.TenantID)}
+		var remove []string
+		if len(next.TokenSeal) > 0 {
+			set, values[":seal"] = set+", "+layout.AttrSeal+" = :seal", &types.AttributeValueMemberB{Value: next.TokenSeal}
+		} else {
+			remove = append(remove, layout.AttrSeal)
+		}
 		if next.AccessTokenLifetime > 0 {
 			set, values[":atl"] = set+", "+layout.AttrAccessTokenLifetime+" = :atl", layout.N(int64(next.AccessTokenLifetime))
+		} else {
+			remove = append(remove, layout.AttrAccessTokenLifetime)
+		}
+		if len(remove) > 0 {
+			set += " REMOVE " + strings.Join(remove, ", ")
 		}
 		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &d.table, Key: layout.Key(layout.ClientPK(next.ID), layout.SkRegistration),
 			UpdateExpression:          aws.String(set),

@@ -33,7 +33,7 @@ func meteredService(t *testing.T) (*identity.Service, *meter.DynamoDB, *counting
 	t.Helper()
 	m := meter.New(env.Clients.DynamoDB)
 	v := &countingVault{Vault: vault.New(env.Clients.SecretsManager, env.Config.SecretPrefix)}
-	return &identity.Service{Stores: store.New(m, env.Config.Table).Identity(), Vault: v}, m, v
+	return &identity.Service{Stores: store.New(m, env.Config.Table).Identity(), Vault: v, SealKeys: vault.NewSealKey(env.Clients.SecretsManager, env.Config.SecretPrefix)}, m, v
 }
 
 // putItems writes items straight to the table, 25 per BatchWriteItem.

@@ -29,7 +29,7 @@ func (d *Credentials) ClientForAuthentication(ctx context.Context, clientID stri
 	if reg == nil {
 		return identity.Client{}, nil, identity.ErrClientNotFound
 	}
-	c := identity.Client{TenantID: reg.TenantID, ID: reg.ClientID, Kind: reg.Kind, Enabled: reg.Enabled, RoleIDs: reg.RoleIDs, AccessTokenLifetime: reg.AccessTokenLifetime}
+	c := identity.Client{TenantID: reg.TenantID, ID: reg.ClientID, Kind: reg.Kind, Enabled: reg.Enabled, RoleIDs: reg.RoleIDs, AccessTokenLifetime: reg.AccessTokenLifetime, TokenSeal: reg.Seal}
 	return c, reg.Secrets, nil
 }
 

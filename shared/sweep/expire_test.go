@@ -105,7 +105,7 @@ func TestSoftDeletedSecretsPurgedAfterRetention(t *testing.T) {
 	}
 	// As if the API's destruction of the material had failed.
 	ref := identity.MaterialRef{TenantID: f.tenant, ClientID: c.Client.ID, SecretID: added.Secret.ID}
-	if err := f.vault.PutVerifier(f.ctx, ref, identity.Verifier("left behind")); err != nil {
+	if err := f.vault.PutVerifier(f.ctx, ref, identity.Verifier(ref, "left behind")); err != nil {
 		t.Fatal(err)
 	}
 

@@ -119,7 +119,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f.store = store.New(env.Clients.DynamoDB, f.table)
 	f.vault = vault.New(env.Clients.SecretsManager, f.prefix)
-	f.svc = &identity.Service{Stores: f.store.Identity(), Vault: f.vault, Now: f.clock.Now, Log: slog.New(slog.NewJSONHandler(f.logs, nil))}
+	f.svc = &identity.Service{Stores: f.store.Identity(), Vault: f.vault, SealKeys: vault.NewSealKey(env.Clients.SecretsManager, f.prefix), Now: f.clock.Now, Log: slog.New(slog.NewJSONHandler(f.logs, nil))}
 	ten, err := f.svc.CreateTenant(ctx, "", "sweep test", 0)
 	if err != nil {
 		t.Fatal(err)

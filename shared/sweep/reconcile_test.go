@@ -25,7 +25,7 @@ func TestReconcileDestroysOrphanedMaterial(t *testing.T) {
 	// failed between the two stores).
 	orphan := identity.Secret{TenantID: f.tenant, ClientID: identity.NewID(), ID: identity.NewID()}
 	for _, sec := range []identity.Secret{swept.Secret, orphan} {
-		if err := f.vault.PutVerifier(f.ctx, identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}, identity.Verifier("x")); err != nil {
+		if err := f.vault.PutVerifier(f.ctx, identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}, identity.Verifier(identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}, "x")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -62,7 +62,7 @@ func TestReconcileWalkContinuesAcrossRuns(t *testing.T) {
 	var orphans []identity.Secret
 	for range 2 {
 		o := identity.Secret{TenantID: f.tenant, ClientID: identity.NewID(), ID: identity.NewID()}
-		if err := f.vault.PutVerifier(f.ctx, identity.MaterialRef{TenantID: o.TenantID, ClientID: o.ClientID, SecretID: o.ID}, identity.Verifier("x")); err != nil {
+		if err := f.vault.PutVerifier(f.ctx, identity.MaterialRef{TenantID: o.TenantID, ClientID: o.ClientID, SecretID: o.ID}, identity.Verifier(identity.MaterialRef{TenantID: o.TenantID, ClientID: o.ClientID, SecretID: o.ID}, "x")); err != nil {
 			t.Fatal(err)
 		}
 		orphans = append(orphans, o)

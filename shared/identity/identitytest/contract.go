@@ -713,11 +713,11 @@ func RunVaultContract(t *testing.T, v identity.Vault) {
 		is(t, "Verifier", err, identity.ErrNoMaterial)
 	})
 	t.Run("PutVerifier/then Verifier reads it", func(t *testing.T) {
-		if err := v.PutVerifier(ctx, ref, identity.Verifier("s")); err != nil {
+		if err := v.PutVerifier(ctx, ref, identity.Verifier(ref, "s")); err != nil {
 			t.Fatal(err)
 		}
 		got, err := v.Verifier(ctx, ref)
-		if err != nil || !identity.VerifySecret("s", got) {
+		if err != nil || !identity.VerifySecret(ref, "s", got) {
 			t.Fatalf("Verifier: %x, %v", got, err)
 		}
 	})

@@ -46,6 +46,7 @@ type registration struct {
 	enabled        bool
 	roleIDs        []string
 	lifetime       int // AccessTokenLifetime, seconds (0: the default)
+	seal           []byte
 	secretsVersion int64
 	entries        map[string]entry // the secrets that count: not deleted
 	records        map[string]*identity.Secret
@@ -155,7 +156,7 @@ func (m *Store) CreateClient(ctx context.Context, c identity.Client, first ident
 	t.t.KindCounts[c.Kind]++
 	first.Kind = c.Kind
 	rec := cloneSecret(first)
-	m.regs[c.ID] = &registration{tenantID: c.TenantID, kind: c.Kind, enabled: c.Enabled, roleIDs: cloneStrings(c.RoleIDs), lifetime: c.AccessTokenLifetime, secretsVersion: 1,
+	m.regs[c.ID] = &registration{tenantID: c.TenantID, kind: c.Kind, enabled: c.Enabled, roleIDs: cloneStrings(c.RoleIDs), lifetime: c.AccessTokenLifetime, seal: slices.Clone(c.TokenSeal), secretsVersion: 1,
 		entries: map[string]entry{first.ID: {expiration: rec.Expiration}}, records: map[string]*identity.Secret{first.ID: &rec}}
 	return nil
 }
@@ -217,10 +218,7 @@ func (m *Store) UpdateClient(ctx context.Context, old, next identity.Client) err
 	next.Seq, next.StaleTags = c.Seq, nil
 	*c = cloneClient(next)
 	if reg := m.regs[old.ID]; reg != nil {
-		reg.enabled, reg.roleIDs = next.Enabled, cloneStrings(next.RoleIDs)
-		if next.AccessTokenLifetime > 0 {
-			reg.lifetime = next.AccessTokenLifetime
-		}
+		reg.enabled, reg.roleIDs, reg.lifetime, reg.seal = next.Enabled, cloneStrings(next.RoleIDs), next.AccessTokenLifetime, slices.Clone(next.TokenSeal)
 	}
 	return nil
 }
@@ -423,7 +421,7 @@ func (m *Store) ClientForAuthentication(ctx context.Context, clientID string) (i
 	if reg == nil {
 		return identity.Client{}, nil, identity.ErrClientNotFound
 	}
-	c := identity.Client{TenantID: reg.tenantID, ID: clientID, Kind: reg.kind, Enabled: reg.enabled, RoleIDs: cloneStrings(reg.roleIDs), AccessTokenLifetime: reg.lifetime}
+	c := identity.Client{TenantID: reg.tenantID, ID: clientID, Kind: reg.kind, Enabled: reg.enabled, RoleIDs: cloneStrings(reg.roleIDs), AccessTokenLifetime: reg.lifetime, TokenSeal: slices.Clone(reg.seal)}
 	return c, m.entries(clientID, reg), nil
 }
 

@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"crypto/rand"
 	"slices"
 	"sync"
 
@@ -52,4 +53,25 @@ func (v *Vault) Has(ref identity.MaterialRef) bool {
 	defer v.mu.Unlock()
 	_, ok := v.m[ref]
 	return ok
+}
+
+// SealKey is a token item seal key held in memory, made on first use.
+type SealKey struct {
+	mu  sync.Mutex
+	key []byte
+}
+
+var _ identity.SealKeys = (*SealKey)(nil)
+
+// SealKey returns the key, made of 32 random bytes the first time.
+func (k *SealKey) SealKey(ctx context.Context) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.key == nil {
+		k.key = make([]byte, 32)
+		if _, err := rand.Read(k.key); err != nil {
+			return nil, err
+		}
+	}
+	return slices.Clone(k.key), nil
 }

@@ -18,8 +18,9 @@
 //	                                 AccessTokenLifetime (seconds; absent: 3600),
 //	                                 Secrets {<secret>: {E: expiration (unix ns; absent: never), U: last used hour}},
 //	                                 SecretsVersion, RecordCount (the client's SECRET# items, retained ones
-//	                                 included: below the cap each add is handed); reserves the id
-//	                                 across tenants
+//	                                 included: below the cap each add is handed), Seal (an HMAC over
+//	                                 tenant, kind, Enabled, RoleIds, lifetime: identity/seal.go);
+//	                                 reserves the id across tenants
 //	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt: see below;
 //	                                 ChangedBy/ChangedAt as on the client item
 //	SWEEPER          #CURSORS        where the sweeper's reconciliation walks stopped
@@ -94,6 +95,9 @@ const (
 	// AttrAccessTokenLifetime is a client's token lifetime in seconds, on
 	// its client item, list copy and token item (absent: the default).
 	AttrAccessTokenLifetime = "AccessTokenLifetime"
+	// AttrSeal is the token item's seal over what a token says of the
+	// client (identity.Service.TokenSeal).
+	AttrSeal = "Seal"
 
 	// ExpiryIndex is the index of secret records, keyed by ExpiryPK (a
 	// queue and a shard: expiryPK) and ExpiresAt (unix seconds).
@@ -354,6 +358,9 @@ func RegistrationItem(c identity.Client, first identity.Secret) Item {
 	}
 	it["Enabled"] = B(c.Enabled)
 	it["RoleIds"] = List(c.RoleIDs)
+	if len(c.TokenSeal) > 0 {
+		it[AttrSeal] = &types.AttributeValueMemberB{Value: c.TokenSeal}
+	}
 	it[AttrSecrets] = &types.AttributeValueMemberM{Value: Item{first.ID: SecretEntry(first)}}
 	return it
 }
@@ -603,6 +610,8 @@ type Registration struct {
 	// RecordCount is the client's count of secret records; -1 when the
 	// item has none (written before it existed).
 	RecordCount int64
+	// Seal is the item's seal (AttrSeal); nil when it has none.
+	Seal []byte
 }
 
 func DecodeRegistration(it Item) (Registration, error) {
@@ -620,6 +629,14 @@ func DecodeRegistration(it Item) (Registration, error) {
 	}
 	if _, ok := it[AttrRecordCount]; ok {
 		reg.RecordCount = r.Num(AttrRecordCount, true)
+	}
+	if v, ok := it[AttrSeal]; ok {
+		b, ok := v.(*types.AttributeValueMemberB)
+		if !ok {
+			r.Fail(AttrSeal, "binary")
+		} else {
+			reg.Seal = b.Value
+		}
 	}
 	if v, ok := it[AttrSecrets]; ok {
 		m, ok := v.(*types.AttributeValueMemberM)
