@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -187,7 +188,22 @@ func (h *handlers) signIn(w http.ResponseWriter, r *http.Request) (httpapi.Respo
 	}
 	http.SetCookie(w, h.cookie(r, signInCookie, base64.RawURLEncoding.EncodeToString(raw), signInTimeout, http.SameSiteLaxMode))
 	to := h.oauth(r, dc).AuthCodeURL(f.State, oauth2.SetAuthURLParam("nonce", f.Nonce), oauth2.S256ChallengeOption(f.Verifier))
-	return seeOther(to), nil
+	return continuePage(to), nil
+}
+
+// continuePage goes on to the authorization endpoint by a refresh, not a
+// redirect: the sign-in form's submission would otherwise carry on, by
+// redirects, to the tenant's upstream provider, another origin, which the
+// page's CSP (form-action 'self') rightly blocks. A refresh of a loaded
+// page is a navigation of its own; the link serves where refreshes are
+// off. No script.
+func continuePage(to string) httpapi.Response {
+	u := html.EscapeString(to)
+	doc := `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=` + u + `">` +
+		`<meta name="viewport" content="width=device-width, initial-scale=1"><title>Signing in · Identity clients</title>` +
+		`<link rel="stylesheet" href="/_/op-dashboard/assets/portal.css"></head><body><main><section class="card">` +
+		`<h1>Signing in</h1><p><a id="continue" href="` + u + `">Continue to sign in</a></p></section></main></body></html>`
+	return httpapi.Response{Status: http.StatusOK, Raw: []byte(doc), ContentType: "text/html; charset=utf-8", Header: httpapi.NoStore(nil)}
 }
 
 func readFlow(r *http.Request) (signInFlow, bool) {

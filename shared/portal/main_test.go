@@ -18,14 +18,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"identityservice/infra/local/server"
+	"identityservice/infra/localidp"
 	"identityservice/infra/template"
 	"identityservice/infra/testenv"
 	"identityservice/infra/testenv/apiclient"
 	"identityservice/shared/config"
 	"identityservice/shared/eventbus"
 	"identityservice/shared/identity"
+	"identityservice/shared/portal"
+	"identityservice/shared/signin"
 	"identityservice/shared/sweep"
 	"identityservice/shared/tokenapi"
+	"identityservice/shared/vault"
 )
 
 var env *testenv.Env
@@ -42,7 +46,12 @@ type stack struct {
 	today  time.Time // midnight UTC of the day the stack was built
 
 	tenant string
-	admin  seeded // Account Administrator: signs in to the dashboard
+	// idp is the tenant's upstream provider (the local one of make run):
+	// its person Admin (ada) is an Account Administrator of the tenant,
+	// NoRole (nora) has no role.
+	idp       *localidp.IdP
+	dashboard string // the tenant's dashboard client
+	admin     seeded // an Account Administrator client (the API checks of the tests)
 	member seeded // Account Member of the same tenant
 	// A Cluster Operator of another tenant, who picks the tenant to show.
 	opsTenant string
@@ -119,6 +128,21 @@ func newStack(ctx context.Context) (*stack, error) {
 		return nil, err
 	}
 	s.tenant = ten.ID
+	// People of the tenant sign in at the local upstream, as with make run.
+	if s.idp, err = localidp.Start(ctx, localidp.Config{RedirectURIs: []string{srv.URL + signin.CallbackPath}}); err != nil {
+		return nil, err
+	}
+	if err := app.Upstreams().PutUpstream(ctx, s.idp.Upstream(s.tenant)); err != nil {
+		return nil, err
+	}
+	if err := vault.NewUpstreams(env.Clients.SecretsManager, cfg.SecretPrefix).PutUpstreamSecret(ctx, s.tenant, s.idp.ClientSecret); err != nil {
+		return nil, err
+	}
+	reg, err := portal.Register(ctx, svc, app.DashboardClients(), s.tenant, srv.URL)
+	if err != nil {
+		return nil, err
+	}
+	s.dashboard = reg.ClientID
 	admin, err := svc.CreateClient(ctx, s.tenant, identity.NewClient{Kind: identity.ClientCredential, Name: "dashboard admin",
 		RoleIDs: &[]string{identity.RoleAccountAdministrator, identity.RoleAccountMember}})
 	if err != nil {
