@@ -2,6 +2,9 @@ package portal_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -19,6 +22,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 
 	"identityservice/infra/localidp"
 	"identityservice/shared/httpapi"
@@ -682,9 +687,120 @@ func TestDashboardInABrowser(t *testing.T) {
 	if notes := b.text(`#client-errors`); !strings.Contains(notes, "roles do not allow") {
 		t.Errorf("a person without a role sees %q on the dashboard, want the API's refusal in words", notes)
 	}
+
+	signInPerResponseType(t, s, b)
 }
 
 func withTitle(m mark, title string) mark {
 	m.Title = title
 	return m
+}
+
+// Issue 16 in a real browser: a person signs in through the local
+// upstream once for each response type, with a Hybrid client that may
+// receive tokens via the browser, and an independent relying party
+// (coreos/go-oidc + x/oauth2) checks what came back: the ID token's
+// signature against our JWKS, iss, aud, nonce, c_hash and at_hash; then
+// the access token calls a management route. It shares the dashboard
+// test's Chromium (one per package).
+func signInPerResponseType(t *testing.T, s *stack, b *browser) {
+	ctx := context.Background()
+	rp := s.srv.URL + "/_/test/rp"
+	c, err := s.app.Service.CreateClient(ctx, s.tenant, identity.NewClient{Kind: identity.Hybrid, Name: "browser relying party",
+		RedirectURIs: []string{rp}, AllowAccessTokensViaBrowser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider, err := oidc.NewProvider(ctx, s.srv.URL+"/identity")
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	verifier := provider.Verifier(&oidc.Config{ClientID: c.Client.ID})
+	relying := oauth2.Config{ClientID: c.Client.ID, ClientSecret: c.SecretString, Endpoint: provider.Endpoint(), RedirectURL: rp,
+		Scopes: []string{oidc.ScopeOpenID, "profile", "email"}}
+	leftHalf := func(v string) string {
+		sum := sha256.Sum256([]byte(v))
+		return base64.RawURLEncoding.EncodeToString(sum[:16])
+	}
+	for i, rt := range []string{"code", "code id_token", "code id_token token", "code token", "id_token token"} {
+		state, nonce, pkce := fmt.Sprintf("st-%d", i), fmt.Sprintf("nonce-%d-%s", i, rand.Text()), oauth2.GenerateVerifier()
+		opts := []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.SetAuthURLParam("response_type", rt)}
+		if strings.Contains(rt, "code") {
+			opts = append(opts, oauth2.S256ChallengeOption(pkce))
+		}
+		if rt != "code" {
+			opts = append(opts, oauth2.SetAuthURLParam("response_mode", "fragment"))
+		}
+		if i == 0 {
+			// The browser's sign-in session is nora's (the dashboard test
+			// before): sign in anew, as ada.
+			opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
+		}
+		b.run(chromedp.Navigate(relying.AuthCodeURL(state, opts...)))
+		if i == 0 {
+			b.upstreamLogin(s.srv.URL, s.idp.Admin)
+		}
+		b.waitFor(`location.pathname === '/_/test/rp'`)
+		href, err := url.Parse(eval[string](b, `location.href`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := href.Query()
+		if rt != "code" {
+			if got, err = url.ParseQuery(href.Fragment); err != nil || href.RawQuery != "" {
+				t.Fatalf("%s: the answer %s is not in the fragment alone", rt, href)
+			}
+		}
+		if got.Get("state") != state || got.Get("error") != "" {
+			t.Fatalf("%s: answer %v, want state %s and no error", rt, got, state)
+		}
+		for _, part := range strings.Fields(rt) {
+			key := map[string]string{"code": "code", "id_token": "id_token", "token": "access_token"}[part]
+			if got.Get(key) == "" {
+				t.Errorf("%s: the answer has no %s", rt, key)
+			}
+		}
+		accessToken := got.Get("access_token")
+		if raw := got.Get("id_token"); raw != "" {
+			idt, err := verifier.Verify(ctx, raw) // signature (our JWKS), iss, aud, exp
+			if err != nil {
+				t.Fatalf("%s: front-channel ID token: %v", rt, err)
+			}
+			var claims struct {
+				CHash  string `json:"c_hash"`
+				AtHash string `json:"at_hash"`
+				Email  string `json:"email"`
+			}
+			if err := idt.Claims(&claims); err != nil {
+				t.Fatal(err)
+			}
+			if idt.Nonce != nonce || claims.Email != s.idp.Admin.Email {
+				t.Errorf("%s: ID token nonce %q email %q, want %q and %q", rt, idt.Nonce, claims.Email, nonce, s.idp.Admin.Email)
+			}
+			if code := got.Get("code"); code != "" && claims.CHash != leftHalf(code) {
+				t.Errorf("%s: c_hash %q, want %q", rt, claims.CHash, leftHalf(code))
+			}
+			if accessToken != "" && (claims.AtHash == "" || idt.VerifyAccessToken(accessToken) != nil) {
+				t.Errorf("%s: at_hash %q does not match the access token", rt, claims.AtHash)
+			}
+		}
+		if code := got.Get("code"); code != "" {
+			tok, err := relying.Exchange(ctx, code, oauth2.VerifierOption(pkce))
+			if err != nil {
+				t.Fatalf("%s: code exchange: %v", rt, err)
+			}
+			raw, _ := tok.Extra("id_token").(string)
+			idt, err := verifier.Verify(ctx, raw)
+			if err != nil || idt.Nonce != nonce || idt.VerifyAccessToken(tok.AccessToken) != nil {
+				t.Fatalf("%s: the token endpoint's ID token: %v (nonce %v)", rt, err, idt != nil && idt.Nonce == nonce)
+			}
+			accessToken = tok.AccessToken
+		}
+		// Ada's token acts with her mapped roles on a management route.
+		res := s.as(t, accessToken, http.MethodGet, "/api/v1-preview/Tenants/"+s.tenant+"/ClientCredentialClients", nil)
+		if res.Status != http.StatusOK {
+			t.Errorf("%s: a management route with the person's access token: %s", rt, res)
+		}
+	}
+	b.clean("sign-in per response type")
 }

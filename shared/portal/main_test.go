@@ -52,7 +52,7 @@ type stack struct {
 	idp       *localidp.IdP
 	dashboard string // the tenant's dashboard client
 	admin     seeded // an Account Administrator client (the API checks of the tests)
-	member seeded // Account Member of the same tenant
+	member    seeded // Account Member of the same tenant
 	// A Cluster Operator of another tenant, who picks the tenant to show.
 	opsTenant string
 	operator  seeded
