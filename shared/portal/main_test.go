@@ -119,7 +119,9 @@ func newStack(ctx context.Context) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := httptest.NewServer(h)
+	// Tagged: each request's AWS calls are checked against its function's
+	// policy (AWSCALLS_DIR), the dashboard's sign-in included.
+	srv := httptest.NewServer(env.Tagged(h))
 	s := &stack{srv: srv, client: apiclient.Client{BaseURL: srv.URL}, app: app, today: time.Now().UTC().Truncate(24 * time.Hour), clients: map[string]seeded{}}
 	svc := app.Service
 
