@@ -24,17 +24,6 @@ type IDToken struct {
 // carrying nonce. The operations dashboard uses it on its own sign-in.
 // Any failure is ErrInvalidToken.
 func (v *Verifier) VerifyIDToken(ctx context.Context, raw, issuer, clientID, nonce string) (IDToken, error) {
-	keyfunc := func(t *jwt.Token) (any, error) {
-		if _, ok := t.Header["crit"]; ok {
-			return nil, errCritical
-		}
-		kid, _ := t.Header["kid"].(string)
-		key, err := v.key(ctx, kid)
-		if err != nil {
-			return nil, err
-		}
-		return verificationKey(key, t.Method.Alg())
-	}
 	var c struct {
 		jwt.RegisteredClaims
 		Nonce    string `json:"nonce"`
@@ -46,11 +35,27 @@ func (v *Verifier) VerifyIDToken(ctx context.Context, raw, issuer, clientID, non
 	}
 	parser := jwt.NewParser(jwt.WithValidMethods(acceptedAlgs), jwt.WithIssuer(issuer), jwt.WithAudience(clientID),
 		jwt.WithLeeway(leeway), jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(v.now))
-	if _, err := parser.ParseWithClaims(raw, &c, keyfunc); err != nil {
+	if _, err := parser.ParseWithClaims(raw, &c, v.idTokenKey(ctx)); err != nil {
 		return IDToken{}, ErrInvalidToken
 	}
 	if nonce == "" || subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(nonce)) != 1 || c.Subject == "" {
 		return IDToken{}, ErrInvalidToken
 	}
 	return IDToken{Subject: c.Subject, TenantID: c.TID, SessionID: c.SID, Name: c.Name, Email: c.Email, AuthTime: time.Unix(c.AuthTime, 0).UTC()}, nil
+}
+
+// idTokenKey finds the published key of an ID token: by its kid, held to
+// the algorithm the key states; no critical header parameters.
+func (v *Verifier) idTokenKey(ctx context.Context) jwt.Keyfunc {
+	return func(t *jwt.Token) (any, error) {
+		if _, ok := t.Header["crit"]; ok {
+			return nil, errCritical
+		}
+		kid, _ := t.Header["kid"].(string)
+		key, err := v.key(ctx, kid)
+		if err != nil {
+			return nil, err
+		}
+		return verificationKey(key, t.Method.Alg())
+	}
 }
