@@ -26,6 +26,9 @@
     $('missing-role').replaceChildren('The operations dashboard needs the role ', el('strong', { id: 'missing-role-name' }, name),
       ` of tenant ${tenant}, which you do not have.`);
     show($('missing-role'), true);
+    // The dashboard sent a signed-in person here: the note for people an
+    // application's sign-in turned away does not apply.
+    if ($('person-no-access')) show($('person-no-access'), false);
     if (grant && me && me.Upstream) {
       const li = $('grant-upstream');
       li.replaceChildren(...(grant.Values.length
