@@ -38,6 +38,13 @@ func init() {
 	} {
 		notYetMeasured[r] = signIn
 	}
+	const dashboard = "the dashboard's sign-in of people (docs/dashboard.md): needs a browser session through the tenant's upstream; its scenarios are not written yet"
+	for _, r := range []string{
+		"GET /_/op-dashboard/signin", "GET /_/op-dashboard/callback", "POST /_/op-dashboard/signout",
+		"GET /_/op-dashboard/api/session", "POST /_/op-dashboard/api/call",
+	} {
+		notYetMeasured[r] = dashboard
+	}
 }
 
 func (b *bench) routeScenarios() ([]*routeResult, []scenario, error) {
