@@ -1,6 +1,7 @@
 // Command portal is the Lambda function serving the operations dashboard
-// (/_/op-dashboard) and the Key Rotation API's UI routes (/profile,
-// /no-access-callback), with their assets embedded in the binary.
+// (/_/op-dashboard, with its sign-in of people as a backend-for-frontend)
+// and the Key Rotation API's UI routes (/profile, /no-access-callback),
+// with their assets embedded in the binary.
 package main
 
 import (
@@ -12,6 +13,9 @@ import (
 
 func main() {
 	lambdafn.Main(func(a *config.App) []httpapi.Route {
-		return portal.Routes(portal.Deps{Sweeps: a.Store.Runs, Clients: a.Service, Tenants: a.Store.Tenants})
+		return portal.Routes(portal.Deps{Sweeps: a.Store.Runs, Clients: a.Service, Tenants: a.Store.Tenants, SignIn: portal.SignInDeps{
+			Sessions: a.SignIn(), Clients: a.DashboardClients(), Upstreams: a.Upstreams(),
+			Verifier: a.Authenticator.Verifier, IssuerURL: a.IssuerURL,
+		}})
 	})
 }

@@ -25,6 +25,7 @@ import (
 	"identityservice/shared/eventbus"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
+	"identityservice/shared/portal"
 )
 
 func main() {
@@ -60,7 +61,11 @@ const usage = `usage:
       token items, sharded expiry index); idempotent; prints what it wrote (docs/storage.md, "Migration")
   admin sweep
       one expiration sweep now, as the scheduled SweeperFunction runs it (its variables: README, "Configuration");
-      prints the run's counts` + idpUsage
+      prints the run's counts
+  admin dashboard register --tenant ID --url API_URL
+      gives the tenant a client of the operations dashboard, so its people can sign in there: a Hybrid
+      client returning to API_URL/_/op-dashboard/callback, its secret stored for the dashboard in
+      Secrets Manager and never printed; a tenant that has one keeps it (New: false)` + idpUsage
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	single := len(args) == 1 && (args[0] == "sweep" || args[0] == "migrate")
@@ -104,6 +109,24 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return keysRotate(ctx, km, out)
 	case "idp set", "idp show", "idp remove":
 		return idpCommand(ctx, cfg, app.Clients, app.Store.Tenants, args[1], args[2:], out)
+	case "dashboard register":
+		fs := flag.NewFlagSet("dashboard register", flag.ContinueOnError)
+		tenant := fs.String("tenant", "", "the tenant whose people sign in to the dashboard (required)")
+		apiURL := fs.String("url", "", "the API's base URL as browsers reach it (required), e.g. https://abc123.execute-api.eu-west-1.amazonaws.com")
+		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+		if *tenant == "" || *apiURL == "" {
+			return errors.New("dashboard register needs --tenant and --url\n" + usage)
+		}
+		if _, err := svc.GetTenant(ctx, *tenant); err != nil {
+			return describe(err)
+		}
+		reg, err := portal.Register(ctx, svc, app.DashboardClients(), *tenant, *apiURL)
+		if err != nil {
+			return describe(err)
+		}
+		return printJSON(out, map[string]any{"TenantId": *tenant, "ClientId": reg.ClientID, "RedirectUri": reg.RedirectURI, "New": reg.New})
 	case "keys revoke":
 		fs := flag.NewFlagSet("keys revoke", flag.ContinueOnError)
 		kid := fs.String("kid", "", "the kid of the key to revoke (required; PublishedKids of keys rotate)")

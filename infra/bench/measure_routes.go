@@ -52,6 +52,17 @@ func answered(resp events.APIGatewayV2HTTPResponse) error {
 // route of template.yaml neither here nor in scenarios fails the bench.
 var notYetMeasured = map[string]string{}
 
+func init() {
+	const dashboard = "the dashboard's sign-in of people (docs/dashboard.md): needs a browser session through the tenant's upstream; its scenarios are not written yet"
+	for _, r := range []string{
+		"GET /_/op-dashboard/signin", "GET /_/op-dashboard/callback", "POST /_/op-dashboard/signout",
+		"GET /_/op-dashboard/api/session", "POST /_/op-dashboard/api/call",
+	} {
+		notYetMeasured[r] = dashboard
+	}
+	notYetMeasured["POST /identity/connect/revocation"] = "RFC 7009 revocation (docs/signin.md): its scenario, a refresh token revoked per request, is not written yet"
+}
+
 func (b *bench) routeScenarios() ([]*routeResult, []scenario, error) {
 	all := b.scenarios()
 	var rs []*routeResult

@@ -215,6 +215,13 @@ var expected = map[string][]struct {
 		{"no-access-callback", 200},
 		{"api-profile", 200},    // who the events' admin token speaks for
 		{"api-last-sweep", 200}, // Recorded false until a sweep has run
+		// The dashboard's sign-in of people (docs/dashboard.md).
+		{"signin-no-dashboard-client", 400}, // a page that says how an operator registers one
+		{"signin-malformed-tenant", 400},
+		{"callback-without-sign-in", 400}, // no sign-in started in this browser
+		{"session-signed-out", 401},
+		{"call-signed-out", 401},
+		{"signout-signed-out", 303}, // back to the dashboard
 	},
 	"signin": {
 		{"authorize-unregistered-redirect-uri", 400}, // an error page, never a redirect
@@ -398,8 +405,9 @@ func TestEventsThroughTheLambdaEntryPoint(t *testing.T) {
 					if c.status >= 400 && strings.HasPrefix(header(out, "Content-Type"), "text/html") {
 						// Sign-in's pages answer people, not programs: an
 						// HTML page that says what went wrong, with the
-						// pages' security headers.
-						if !strings.Contains(out.Body, `id="error"`) || !strings.Contains(header(out, "Content-Security-Policy"), "frame-ancestors 'none'") {
+						// pages' security headers (the dashboard's own
+						// pages show it as their request-error notice).
+						if !(strings.Contains(out.Body, `id="error"`) || strings.Contains(out.Body, `id="request-error"`)) || !strings.Contains(header(out, "Content-Security-Policy"), "frame-ancestors 'none'") {
 							t.Fatalf("error page without its notice or its security headers: %v\n%s", out.Headers, out.Body)
 						}
 					} else if c.status >= 400 {

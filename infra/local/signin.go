@@ -16,6 +16,7 @@ import (
 	"identityservice/infra/localidp"
 	"identityservice/shared/config"
 	"identityservice/shared/identity"
+	"identityservice/shared/portal"
 	"identityservice/shared/signin"
 	"identityservice/shared/store"
 	"identityservice/shared/vault"
@@ -74,6 +75,12 @@ func startSignIn(ctx context.Context, cfg config.Config, clients config.Clients,
 	if err != nil {
 		return nil, fmt.Errorf("seed the demo Hybrid client: %w", err)
 	}
+	// The operations dashboard's client of the demo tenant: its people sign
+	// in to /_/op-dashboard as themselves.
+	if _, err := portal.Register(ctx, svc, vault.NewDashboardClients(clients.SecretsManager, cfg.SecretPrefix), tenantID, apiURL); err != nil {
+		return nil, fmt.Errorf("register the demo tenant's dashboard client: %w", err)
+	}
+	boot["DashboardUrl"] = apiURL + portal.DashboardPath
 	verifier := oauth2.GenerateVerifier()
 	authorize := url.Values{
 		"client_id": {hybrid.Client.ID}, "response_type": {"code"}, "scope": {"openid profile email"},
@@ -112,8 +119,11 @@ Then exchange the code (within 60 s; CODE from the page):
   curl -s -u '%[6]s:%[7]s' -d grant_type=authorization_code -d code=CODE \
        --data-urlencode 'redirect_uri=%[4]s' -d code_verifier=%[8]s %[9]s
 
+The operations dashboard: open %[10]s, sign in to tenant %[11]s as %[2]s
+(the same upstream sign-in; no secret is typed into the dashboard).
+
 `, boot["UpstreamIssuer"], boot["UpstreamUsername"], boot["UpstreamPassword"], boot["HybridRedirectUri"], boot["AuthorizeUrl"],
-		boot["HybridClientId"], boot["HybridClientSecret"], boot["AuthorizeCodeVerifier"], boot["TokenUrl"])
+		boot["HybridClientId"], boot["HybridClientSecret"], boot["AuthorizeCodeVerifier"], boot["TokenUrl"], boot["DashboardUrl"], boot["TenantId"])
 }
 
 var demoPage = template.Must(template.New("demo").Parse(`<!DOCTYPE html>

@@ -72,6 +72,18 @@ func TestMakeRunSeedsTheSignIn(t *testing.T) {
 		t.Fatalf("AuthorizeUrl %s", authorize)
 	}
 
+	// The demo tenant's dashboard client: its people sign in to the
+	// dashboard, which finds the client's secret in Secrets Manager.
+	dc, err := vault.NewDashboardClients(env.Clients.SecretsManager, cfg.SecretPrefix).DashboardClient(ctx, tenant.ID)
+	if err != nil {
+		t.Fatalf("the demo tenant's dashboard client: %v", err)
+	}
+	dash, err := svc.GetClient(ctx, tenant.ID, identity.Hybrid, dc.ClientID)
+	if err != nil || boot["DashboardUrl"] != apiURL+"/_/op-dashboard" || len(dash.RedirectURIs) != 1 || dash.RedirectURIs[0] != apiURL+"/_/op-dashboard/callback" ||
+		dash.AllowAccessTokensViaBrowser || dash.AllowOfflineAccess {
+		t.Fatalf("the dashboard client %+v (%v), DashboardUrl %q", dash, err, boot["DashboardUrl"])
+	}
+
 	up, err := store.NewUpstreams(env.Clients.DynamoDB, cfg.Table).GetUpstream(ctx, tenant.ID)
 	if err != nil || up.Issuer != boot["UpstreamIssuer"] || up.RoleClaim != localidp.RoleClaim || len(up.RoleMap[localidp.AdminGroup]) != 2 {
 		t.Fatalf("the demo tenant's upstream: %+v (%v)", up, err)

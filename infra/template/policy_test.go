@@ -107,8 +107,10 @@ func TestOnlyTheTokenFunctionReadsSigningKeys(t *testing.T) {
 					signing := strings.Contains(r, "${AWS::StackName}/signing-keys")
 					// clients/: client secret verifiers; upstreams/: the
 					// client secret this service uses at each tenant's
-					// upstream (sign-in).
-					clients := strings.Contains(r, "${AWS::StackName}/clients/") || strings.Contains(r, "${AWS::StackName}/upstreams/")
+					// upstream (sign-in); dashboard/: each tenant's
+					// dashboard client (docs/dashboard.md).
+					clients := strings.Contains(r, "${AWS::StackName}/clients/") || strings.Contains(r, "${AWS::StackName}/upstreams/") ||
+						strings.Contains(r, "${AWS::StackName}/dashboard/")
 					switch {
 					case !signing && !clients:
 						t.Errorf("%s/%s: %s on %q, outside the service's prefixes", id, s.Sid, a, r)

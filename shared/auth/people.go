@@ -168,20 +168,9 @@ type IDTokenHint struct {
 // RP-Initiated Logout 1.0, 2: the hint may have expired). Any failure is
 // ErrInvalidToken.
 func (v *Verifier) VerifyIDTokenHint(ctx context.Context, raw, issuer string) (IDTokenHint, error) {
-	keyfunc := func(t *jwt.Token) (any, error) {
-		if _, ok := t.Header["crit"]; ok {
-			return nil, errCritical
-		}
-		kid, _ := t.Header["kid"].(string)
-		key, err := v.key(ctx, kid)
-		if err != nil {
-			return nil, err
-		}
-		return verificationKey(key, t.Method.Alg())
-	}
 	var c jwt.MapClaims
 	parser := jwt.NewParser(jwt.WithValidMethods(acceptedAlgs), jwt.WithIssuer(issuer), jwt.WithoutClaimsValidation())
-	if _, err := parser.ParseWithClaims(raw, &c, keyfunc); err != nil {
+	if _, err := parser.ParseWithClaims(raw, &c, v.idTokenKey(ctx)); err != nil {
 		return IDTokenHint{}, ErrInvalidToken
 	}
 	if iss, _ := c["iss"].(string); iss != issuer {

@@ -51,3 +51,9 @@ func (a *App) Upstreams() signin.UpstreamStore {
 func (a *App) Federation() signin.Federation {
 	return federation.New(vault.NewUpstreams(a.Clients.SecretsManager, a.Config.SecretPrefix), federation.HTTPClient())
 }
+
+// DashboardClients is each tenant's operations-dashboard client
+// (signin.DashboardClients) in Secrets Manager.
+func (a *App) DashboardClients() signin.DashboardClients {
+	return vault.NewDashboardClients(a.Clients.SecretsManager, a.Config.SecretPrefix)
+}

@@ -108,6 +108,10 @@ const (
 	codeTooLarge         identity.Code = "too_large"
 	// CodeAssetNotFound: a portal file that does not exist.
 	CodeAssetNotFound identity.Code = "asset_not_found"
+	// CodeSignedOut: no one is signed in to the dashboard in this browser.
+	CodeSignedOut identity.Code = "signed_out"
+	// CodeDashboardCSRF: a dashboard call without its session's CSRF token.
+	CodeDashboardCSRF identity.Code = "dashboard_csrf"
 )
 
 // wording is the one table of how each error is said, by its code; every
@@ -140,6 +144,8 @@ var wording = map[identity.Code]words{
 	codeMediaType:                  {"Unsupported media type", "Send the body as JSON with Content-Type: application/json."},
 	codeTooLarge:                   {"Request body too large", ""},
 	CodeAssetNotFound:              {"Asset not found", ""},
+	CodeSignedOut:                  {"Signed out", "Sign in again on the dashboard (/_/op-dashboard)."},
+	CodeDashboardCSRF:              {"Forbidden", "Call the dashboard's API from the dashboard's own pages, which send the X-Dashboard-Csrf header."},
 }
 
 // Describe says err as the edge does: its title, what was wrong, and how

@@ -2,6 +2,9 @@ package portal_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -19,7 +22,10 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
 
+	"identityservice/infra/localidp"
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/portal"
@@ -137,6 +143,51 @@ func click(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`(() => { const e = document.querySelector(%s);
 	  if (!e || e.disabled || e.getClientRects().length === 0) return false; e.click(); return true; })()`, q),
 		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Minute))
+}
+
+// signIn signs a person in to the dashboard as a person would: the
+// tenant's id in the dashboard's form, then the upstream provider's login
+// form, then (the first time) the consent page. Nothing else is typed.
+func (b *browser) signIn(origin, tenant string, who localidp.Person) {
+	b.t.Helper()
+	b.run(chromedp.Navigate(origin+portal.DashboardPath), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)),
+		chromedp.SetValue(chromedp.CSS(`#tenant`), tenant), click(`#signin-submit`))
+	b.upstreamLogin(origin, who)
+}
+
+// upstreamLogin fills in the local upstream provider's login form, waits
+// to be back at origin, and allows on the consent page if it is shown.
+func (b *browser) upstreamLogin(origin string, who localidp.Person) {
+	b.t.Helper()
+	b.waitFor(`document.readyState === 'complete' && document.getElementById('username') !== null`)
+	b.run(chromedp.SetValue(chromedp.CSS(`#username`), who.Username), chromedp.SetValue(chromedp.CSS(`#password`), who.Password),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('password').form.submit()`))
+	o, _ := json.Marshal(origin)
+	b.waitFor(fmt.Sprintf(`location.origin === %s && document.readyState === 'complete'`, o))
+	if eval[bool](b, `document.getElementById('allow') !== null`) {
+		b.run(click(`#allow`))
+	}
+}
+
+// waitFor waits until the expression is true, across navigations (a
+// chromedp.Poll ends with its page): at most a minute, a bound for a
+// hang, not a measurement.
+func (b *browser) waitFor(js string) {
+	b.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	var last error
+	for time.Now().Before(deadline) {
+		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.t.Fatalf("browser: waiting for %s: %v (at %s, which says %q; script errors so far: %v)", js, last, eval[string](b, `location.href`),
+		eval[string](b, `document.body ? document.body.innerText.slice(0, 600) : ''`), b.exceptions)
 }
 
 // poll waits until the expression is true (at most a minute, a bound
@@ -318,36 +369,25 @@ func TestDashboardInABrowser(t *testing.T) {
 		return ""
 	}
 
-	// --- Sign-in: a wrong secret is refused in words, nothing is stored.
+	// --- Sign-in as a person: the tenant's id, then the upstream's own
+	// login form. The dashboard has no secret or password field.
 	b.run(chromedp.Navigate(dashboard), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
 	b.screenshot("portal-signin-1280x800", false)
-	b.run(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), "not-the-secret"),
-		click(`#signin-submit`))
-	b.poll(`!document.getElementById('signin-error').hidden`)
-	if msg := b.text(`#signin-error`); !strings.Contains(msg, identity.ErrInvalidClient.Message) || strings.ContainsAny(msg, "{}") {
-		t.Errorf("wrong secret: the page says %q, want the token endpoint's error_description in words", msg)
+	if n := eval[int](b, `document.querySelectorAll('input[type=password], input[name*=secret i], input[id*=secret i]:not([readonly])').length`); n != 0 {
+		t.Errorf("the dashboard's sign-in page has %d secret or password fields, want none", n)
 	}
-	var stored int
-	b.eval(`sessionStorage.length + localStorage.length`, &stored)
-	if stored != 0 {
-		t.Errorf("a failed sign-in stored %d items", stored)
-	}
-
-	// --- Sign-in with the right secret; the token lives in sessionStorage only.
-	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.admin.Secret),
-		click(`#signin-submit`))
+	b.signIn(s.srv.URL, s.tenant, s.idp.Admin)
+	b.waitFor(`document.getElementById('dashboard') !== null && document.getElementById('dashboard').dataset.ready === 'true'`)
 	var where struct {
-		Session     string
-		Local       int
-		Cookie      string
-		SecretInput string
+		Session, Local int
+		Cookie         string
 	}
-	b.eval(`({Session: sessionStorage.getItem('identity-portal-session') || '', Local: localStorage.length, Cookie: document.cookie, SecretInput: document.getElementById('client-secret').value})`, &where)
-	if !strings.Contains(where.Session, `"token":"ey`) || where.Local != 0 || where.Cookie != "" || where.SecretInput != "" {
-		t.Errorf("after sign-in: session %q, localStorage %d items, cookie %q, secret input %q: want the token in sessionStorage only", where.Session, where.Local, where.Cookie, where.SecretInput)
+	b.eval(`({Session: sessionStorage.length, Local: localStorage.length, Cookie: document.cookie})`, &where)
+	if where.Session != 0 || where.Local != 0 || where.Cookie != "" {
+		t.Errorf("after sign-in: sessionStorage %d items, localStorage %d, script-readable cookies %q: want the tokens on the server only (an HttpOnly cookie names the session)", where.Session, where.Local, where.Cookie)
 	}
-	if who := b.text(`#who`); !strings.Contains(who, s.admin.Name) || !strings.Contains(who, s.tenant) || !strings.Contains(who, "Account Administrator") {
-		t.Errorf("who is signed in: %q", who)
+	if who := b.text(`#who`); !strings.Contains(who, s.idp.Admin.Name) || !strings.Contains(who, s.idp.Admin.Email) || !strings.Contains(who, s.tenant) || !strings.Contains(who, "Account Administrator") {
+		t.Errorf("who is signed in: %q, want %s (%s) of tenant %s, Account Administrator", who, s.idp.Admin.Name, s.idp.Admin.Email, s.tenant)
 	}
 
 	// --- The clients: kind, state, secret count, next expiry.
@@ -363,14 +403,15 @@ func TestDashboardInABrowser(t *testing.T) {
 		{operator, "1", ""},
 		{s.admin, "1", ""},
 		{s.member, "1", ""},
+		{seeded{ID: s.dashboard, Name: portal.DashboardClientName, Kind: identity.Hybrid}, "1", ""},
 	} {
 		want := clientRow{ID: c.ID, Kind: c.Kind.String(), Enabled: "true", Name: c.Name, Count: c.count, Next: c.next, State: "Enabled"}
 		if got := rows[c.Name]; got != want {
 			t.Errorf("client row %s:\n got %+v\nwant %+v", c.Name, got, want)
 		}
 	}
-	if len(rows) != 7 {
-		t.Errorf("the table shows %d clients, want the tenant's 7: %v", len(rows), rows)
+	if len(rows) != 8 {
+		t.Errorf("the table shows %d clients, want the tenant's 8: %v", len(rows), rows)
 	}
 
 	// --- The timeline: a mark per secret expiring within 90 days, none for
@@ -546,8 +587,8 @@ func TestDashboardInABrowser(t *testing.T) {
 	b.run(chromedp.EmulateViewport(390, 844))
 	b.run(chromedp.Reload())
 	b.poll(`document.getElementById('dashboard').dataset.ready === 'true'`)
-	if n := len(b.clientRows()); n != 7 {
-		t.Errorf("390x844: %d clients shown, want 7", n)
+	if n := len(b.clientRows()); n != 8 {
+		t.Errorf("390x844: %d clients shown, want 8", n)
 	}
 	if n := len(b.marks()); n != 4 { // 20, 45, 75 and the added 60-day secret
 		t.Errorf("390x844: %d marks, want 4", n)
@@ -562,11 +603,20 @@ func TestDashboardInABrowser(t *testing.T) {
 	for _, pg := range []struct{ path, shot string }{{portal.ProfilePath, "portal-profile-390x844"}, {portal.NoAccessPath, "portal-no-access-390x844"}} {
 		b.run(chromedp.Navigate(s.srv.URL + pg.path + "?state=" + url.QueryEscape(hostileState)))
 		b.poll(`!document.getElementById('profile').hidden`)
-		if got := b.text(`#profile-name`) + "|" + b.text(`#profile-client-id`); got != s.admin.Name+"|"+s.admin.ID {
-			t.Errorf("%s shows %q", pg.path, got)
+		if got := b.text(`#profile-name`) + "|" + b.text(`#profile-email`); got != s.idp.Admin.Name+"|"+s.idp.Admin.Email {
+			t.Errorf("%s shows %q, want the signed-in person", pg.path, got)
 		}
 		if tenant := b.text(`#profile-tenant`); !strings.Contains(tenant, s.tenant) || !strings.Contains(tenant, "Portal test tenant") {
 			t.Errorf("%s tenant: %q", pg.path, tenant)
+		}
+		if pg.path == portal.ProfilePath {
+			signedIn, err := time.Parse("2006-01-02 15:04 UTC", b.text(`#profile-signed-in`))
+			if err != nil || time.Since(signedIn) > 10*time.Minute || time.Until(signedIn) > time.Minute {
+				t.Errorf("the profile's sign-in time %q (%v), want about now", b.text(`#profile-signed-in`), err)
+			}
+			if eval[bool](b, `document.getElementById('profile-sign-out').hidden`) {
+				t.Error("the profile has no sign-out form")
+			}
 		}
 		var roles []string
 		b.eval(`[...document.querySelectorAll('#profile-roles li')].map((li) => li.textContent)`, &roles)
@@ -596,77 +646,161 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Errorf("the no-access page does not say how to get access: %q", how)
 	}
 
-	// --- Sign-out forgets the token; an expired token signs the tab out.
-	b.run(chromedp.EmulateViewport(1280, 800), chromedp.Navigate(dashboard))
+	// --- Sign-out: the dashboard's session ends, then the sign-in at the
+	// service (end session with the ID token as hint), back to the
+	// dashboard, whose form remembers the tenant.
+	b.run(chromedp.EmulateViewport(1280, 800), chromedp.Navigate(dashboard+"?state=after-sign-out"))
 	b.poll(`document.getElementById('dashboard').dataset.ready === 'true'`)
-	b.run(click(`#sign-out`), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
-	b.eval(`sessionStorage.length`, &stored)
-	if stored != 0 {
-		t.Error("sign-out left the session in sessionStorage")
+	b.run(click(`#sign-out`))
+	b.waitFor(`location.pathname === '/_/op-dashboard' && document.readyState === 'complete' && document.getElementById('signin') !== null && !document.getElementById('signin').hidden`)
+	if got := eval[string](b, `new URLSearchParams(location.search).get('state') + '|' + document.getElementById('tenant').value`); got != "after-sign-out|"+s.tenant {
+		t.Errorf("after sign-out: state|remembered tenant = %q, want %q", got, "after-sign-out|"+s.tenant)
 	}
-	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.admin.Secret),
-		click(`#signin-submit`))
-	// A tab reopened after its token expired says so on load.
-	b.eval(`(() => { const s = JSON.parse(sessionStorage.getItem('identity-portal-session')); s.expiresAt = Date.now() - 1000;
-	  sessionStorage.setItem('identity-portal-session', JSON.stringify(s)); return 0; })()`, &stored)
-	b.run(chromedp.Reload())
-	b.poll(`!document.getElementById('signin').hidden && sessionStorage.length === 0`)
-	if msg := b.text(`#signin-error`); !strings.Contains(msg, "expired") {
-		t.Errorf("on load of an expired session the page says %q", msg)
+	b.run(chromedp.Evaluate[chromedp.Void](`window.__status = 0; fetch('/_/op-dashboard/api/session').then((r) => { window.__status = r.status; })`))
+	b.poll(`window.__status !== 0`)
+	if status := eval[int](b, `window.__status`); status != http.StatusUnauthorized {
+		t.Errorf("after sign-out the session answers %d, want 401", status)
 	}
-	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.admin.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.admin.Secret),
-		click(`#signin-submit`))
-	// The token expires in a second: the page signs out by itself (by its
-	// timer; or on load, should the reload take longer than that: both
-	// say why).
-	b.eval(`(() => { const s = JSON.parse(sessionStorage.getItem('identity-portal-session')); s.expiresAt = Date.now() + 1000;
-	  sessionStorage.setItem('identity-portal-session', JSON.stringify(s)); return 0; })()`, &stored)
-	b.run(chromedp.Reload())
-	b.poll(`!document.getElementById('signin').hidden && sessionStorage.length === 0`)
-	if msg := b.text(`#signin-error`); !strings.Contains(msg, "expired") {
-		t.Errorf("after expiry the page says %q", msg)
-	}
-	b.clean("sign-out and expiry")
+	b.clean("sign-out")
 
-	// --- A Cluster Operator of another tenant picks the tenant to show. Its
-	// role may list Hybrid clients there but neither Client Credential
-	// clients nor secrets: the page shows what it may, and says the rest
-	// in words, once.
-	b.afterReload(chromedp.SetValue(chromedp.CSS(`#client-id`), s.operator.ID), chromedp.SetValue(chromedp.CSS(`#client-secret`), s.operator.Secret),
-		click(`#signin-submit`))
-	if v := eval[string](b, `document.getElementById('tenant-form').hidden ? 'hidden' : document.getElementById('tenant-id').value`); v != s.opsTenant {
-		t.Errorf("the tenant field of a cluster role: %q, want it shown with the operator's own tenant %s", v, s.opsTenant)
+	// --- A person without a role lands on the no-access page, which names
+	// the role and who gives it (the upstream group that maps to it).
+	b.signIn(s.srv.URL, s.tenant, s.idp.NoRole)
+	b.waitFor(`location.pathname === '/no-access-callback' && document.getElementById('profile') !== null && !document.getElementById('profile').hidden`)
+	if role := eval[string](b, `new URLSearchParams(location.search).get('role')`); role != identity.RoleAccountAdministrator {
+		t.Errorf("no-access ?role=%q, want Account Administrator's id", role)
 	}
-	b.afterReload(chromedp.SetValue(chromedp.CSS(`#tenant-id`), s.tenant), click(`#tenant-form button[type="submit"]`))
-	opRows := b.clientRows()
-	if len(opRows) != 1 || opRows[hybrid.Name].ID != hybrid.ID || opRows[hybrid.Name].Count != "not readable with your roles" {
-		t.Errorf("a Cluster Operator in tenant %s sees %+v, want the one Hybrid client, its secrets not readable", s.tenant, opRows)
+	if missing := b.text(`#missing-role`); !strings.Contains(missing, "Account Administrator") || !strings.Contains(missing, s.tenant) {
+		t.Errorf("the no-access page says %q, want the missing role Account Administrator of tenant %s", missing, s.tenant)
 	}
-	notes := b.text(`#client-errors`)
-	for _, want := range []string{"Client Credential clients could not be listed:", "Secrets could not be read:", "roles do not allow this operation", "How to get access"} {
-		if !strings.Contains(notes, want) {
-			t.Errorf("the operator's notes %q lack %q", notes, want)
-		}
+	if how := b.text(`#grant-upstream`); !strings.Contains(how, localidp.AdminGroup) || !strings.Contains(how, localidp.RoleClaim) || !strings.Contains(how, s.idp.Issuer) {
+		t.Errorf("the no-access page says who grants it as %q, want the upstream %s and its group %s in claim %s", how, s.idp.Issuer, localidp.AdminGroup, localidp.RoleClaim)
 	}
-	if strings.Count(notes, "Secrets could not be read") != 1 || strings.ContainsAny(notes, "{}") {
-		t.Errorf("the operator's notes %q: want one secrets note, in words", notes)
+	if who := b.text(`#profile-name`); who != s.idp.NoRole.Name {
+		t.Errorf("the no-access page shows %q signed in, want %s", who, s.idp.NoRole.Name)
 	}
-	for name, want := range map[string]int{"Warned": s.sweep.Warned, "Expired": s.sweep.Expired, "Failed": s.sweep.Failed} {
-		if got := b.text(fmt.Sprintf(`#sweep-counts dd[data-count=%q]`, name)); got != strconv.Itoa(want) {
-			t.Errorf("the operator's last sweep shows %s %q, want %d", name, got, want)
-		}
+	b.screenshot("portal-no-access-person-1280x800", true)
+	b.clean("no access")
+	// Her session holds no role: the API refuses her the tenant's clients.
+	b.run(chromedp.Navigate(dashboard))
+	b.poll(`document.getElementById('dashboard').dataset.ready === 'true'`)
+	if notes := b.text(`#client-errors`); !strings.Contains(notes, "roles do not allow") {
+		t.Errorf("a person without a role sees %q on the dashboard, want the API's refusal in words", notes)
 	}
-	if txt := b.text(`#sweep-time`); !strings.HasPrefix(txt, "Finished ") {
-		t.Errorf("the operator's last sweep time: %q", txt)
-	}
-	if empty := b.text(`#chart-empty`); !strings.Contains(empty, "could not be read") {
-		t.Errorf("the operator's empty timeline says %q, want it to say secrets could not be read", empty)
-	}
-	b.screenshot("portal-cluster-operator-1280x800", true)
-	b.clean("cluster operator")
+
+	signInPerResponseType(t, s, b)
 }
 
 func withTitle(m mark, title string) mark {
 	m.Title = title
 	return m
+}
+
+// Issue 16 in a real browser: a person signs in through the local
+// upstream once for each response type, with a Hybrid client that may
+// receive tokens via the browser, and an independent relying party
+// (coreos/go-oidc + x/oauth2) checks what came back: the ID token's
+// signature against our JWKS, iss, aud, nonce, c_hash and at_hash; then
+// the access token calls a management route. It shares the dashboard
+// test's Chromium (one per package).
+func signInPerResponseType(t *testing.T, s *stack, b *browser) {
+	ctx := context.Background()
+	rp := s.srv.URL + "/_/test/rp"
+	c, err := s.app.Service.CreateClient(ctx, s.tenant, identity.NewClient{Kind: identity.Hybrid, Name: "browser relying party",
+		RedirectURIs: []string{rp}, AllowAccessTokensViaBrowser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	provider, err := oidc.NewProvider(ctx, s.srv.URL+"/identity")
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	verifier := provider.Verifier(&oidc.Config{ClientID: c.Client.ID})
+	relying := oauth2.Config{ClientID: c.Client.ID, ClientSecret: c.SecretString, Endpoint: provider.Endpoint(), RedirectURL: rp,
+		Scopes: []string{oidc.ScopeOpenID, "profile", "email"}}
+	leftHalf := func(v string) string {
+		sum := sha256.Sum256([]byte(v))
+		return base64.RawURLEncoding.EncodeToString(sum[:16])
+	}
+	for i, rt := range []string{"code", "code id_token", "code id_token token", "code token", "id_token token"} {
+		state, nonce, pkce := fmt.Sprintf("st-%d", i), fmt.Sprintf("nonce-%d-%s", i, rand.Text()), oauth2.GenerateVerifier()
+		opts := []oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.SetAuthURLParam("response_type", rt)}
+		if strings.Contains(rt, "code") {
+			opts = append(opts, oauth2.S256ChallengeOption(pkce))
+		}
+		if rt != "code" {
+			opts = append(opts, oauth2.SetAuthURLParam("response_mode", "fragment"))
+		}
+		if i == 0 {
+			// The browser's sign-in session is nora's (the dashboard test
+			// before): sign in anew, as ada.
+			opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
+		}
+		b.run(chromedp.Navigate(relying.AuthCodeURL(state, opts...)))
+		if i == 0 {
+			b.upstreamLogin(s.srv.URL, s.idp.Admin)
+		}
+		b.waitFor(`location.pathname === '/_/test/rp'`)
+		href, err := url.Parse(eval[string](b, `location.href`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := href.Query()
+		if rt != "code" {
+			if got, err = url.ParseQuery(href.Fragment); err != nil || href.RawQuery != "" {
+				t.Fatalf("%s: the answer %s is not in the fragment alone", rt, href)
+			}
+		}
+		if got.Get("state") != state || got.Get("error") != "" {
+			t.Fatalf("%s: answer %v, want state %s and no error", rt, got, state)
+		}
+		for _, part := range strings.Fields(rt) {
+			key := map[string]string{"code": "code", "id_token": "id_token", "token": "access_token"}[part]
+			if got.Get(key) == "" {
+				t.Errorf("%s: the answer has no %s", rt, key)
+			}
+		}
+		accessToken := got.Get("access_token")
+		if raw := got.Get("id_token"); raw != "" {
+			idt, err := verifier.Verify(ctx, raw) // signature (our JWKS), iss, aud, exp
+			if err != nil {
+				t.Fatalf("%s: front-channel ID token: %v", rt, err)
+			}
+			var claims struct {
+				CHash  string `json:"c_hash"`
+				AtHash string `json:"at_hash"`
+				Email  string `json:"email"`
+			}
+			if err := idt.Claims(&claims); err != nil {
+				t.Fatal(err)
+			}
+			if idt.Nonce != nonce || claims.Email != s.idp.Admin.Email {
+				t.Errorf("%s: ID token nonce %q email %q, want %q and %q", rt, idt.Nonce, claims.Email, nonce, s.idp.Admin.Email)
+			}
+			if code := got.Get("code"); code != "" && claims.CHash != leftHalf(code) {
+				t.Errorf("%s: c_hash %q, want %q", rt, claims.CHash, leftHalf(code))
+			}
+			if accessToken != "" && (claims.AtHash == "" || idt.VerifyAccessToken(accessToken) != nil) {
+				t.Errorf("%s: at_hash %q does not match the access token", rt, claims.AtHash)
+			}
+		}
+		if code := got.Get("code"); code != "" {
+			tok, err := relying.Exchange(ctx, code, oauth2.VerifierOption(pkce))
+			if err != nil {
+				t.Fatalf("%s: code exchange: %v", rt, err)
+			}
+			raw, _ := tok.Extra("id_token").(string)
+			idt, err := verifier.Verify(ctx, raw)
+			if err != nil || idt.Nonce != nonce || idt.VerifyAccessToken(tok.AccessToken) != nil {
+				t.Fatalf("%s: the token endpoint's ID token: %v (nonce %v)", rt, err, idt != nil && idt.Nonce == nonce)
+			}
+			accessToken = tok.AccessToken
+		}
+		// Ada's token acts with her mapped roles on a management route.
+		res := s.as(t, accessToken, http.MethodGet, "/api/v1-preview/Tenants/"+s.tenant+"/ClientCredentialClients", nil)
+		if res.Status != http.StatusOK {
+			t.Errorf("%s: a management route with the person's access token: %s", rt, res)
+		}
+	}
+	b.clean("sign-in per response type")
 }

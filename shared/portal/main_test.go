@@ -18,14 +18,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"identityservice/infra/local/server"
+	"identityservice/infra/localidp"
 	"identityservice/infra/template"
 	"identityservice/infra/testenv"
 	"identityservice/infra/testenv/apiclient"
 	"identityservice/shared/config"
 	"identityservice/shared/eventbus"
 	"identityservice/shared/identity"
+	"identityservice/shared/portal"
+	"identityservice/shared/signin"
 	"identityservice/shared/sweep"
 	"identityservice/shared/tokenapi"
+	"identityservice/shared/vault"
 )
 
 var env *testenv.Env
@@ -42,8 +46,13 @@ type stack struct {
 	today  time.Time // midnight UTC of the day the stack was built
 
 	tenant string
-	admin  seeded // Account Administrator: signs in to the dashboard
-	member seeded // Account Member of the same tenant
+	// idp is the tenant's upstream provider (the local one of make run):
+	// its person Admin (ada) is an Account Administrator of the tenant,
+	// NoRole (nora) has no role.
+	idp       *localidp.IdP
+	dashboard string // the tenant's dashboard client
+	admin     seeded // an Account Administrator client (the API checks of the tests)
+	member    seeded // Account Member of the same tenant
 	// A Cluster Operator of another tenant, who picks the tenant to show.
 	opsTenant string
 	operator  seeded
@@ -110,7 +119,9 @@ func newStack(ctx context.Context) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := httptest.NewServer(h)
+	// Tagged: each request's AWS calls are checked against its function's
+	// policy (AWSCALLS_DIR), the dashboard's sign-in included.
+	srv := httptest.NewServer(env.Tagged(h))
 	s := &stack{srv: srv, client: apiclient.Client{BaseURL: srv.URL}, app: app, today: time.Now().UTC().Truncate(24 * time.Hour), clients: map[string]seeded{}}
 	svc := app.Service
 
@@ -119,6 +130,21 @@ func newStack(ctx context.Context) (*stack, error) {
 		return nil, err
 	}
 	s.tenant = ten.ID
+	// People of the tenant sign in at the local upstream, as with make run.
+	if s.idp, err = localidp.Start(ctx, localidp.Config{RedirectURIs: []string{srv.URL + signin.CallbackPath}}); err != nil {
+		return nil, err
+	}
+	if err := app.Upstreams().PutUpstream(ctx, s.idp.Upstream(s.tenant)); err != nil {
+		return nil, err
+	}
+	if err := vault.NewUpstreams(env.Clients.SecretsManager, cfg.SecretPrefix).PutUpstreamSecret(ctx, s.tenant, s.idp.ClientSecret); err != nil {
+		return nil, err
+	}
+	reg, err := portal.Register(ctx, svc, app.DashboardClients(), s.tenant, srv.URL)
+	if err != nil {
+		return nil, err
+	}
+	s.dashboard = reg.ClientID
 	admin, err := svc.CreateClient(ctx, s.tenant, identity.NewClient{Kind: identity.ClientCredential, Name: "dashboard admin",
 		RoleIDs: &[]string{identity.RoleAccountAdministrator, identity.RoleAccountMember}})
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// The pages are HTML files under web/pages with four markers, filled in
+// The pages are HTML files under web/pages with five markers, filled in
 // per request:
 //
 //	{{head}}, {{banner}}  the shared parts, web/pages/parts/head.html and banner.html
@@ -18,6 +18,8 @@ import (
 //	{{state-query}}       "?state=" and the state, query-escaped (url.QueryEscape,
 //	                      whose output needs no HTML escaping), or "" without state
 //	{{request-error}}     a notice about the request itself, HTML-escaped, or ""
+//	{{tenant}}            the tenant of the dashboard's sign-in form (a GUID, or ""),
+//	                      HTML-escaped
 //
 // They are not html/template templates on purpose: executing a
 // text/template makes the linker keep every exported method of every
@@ -28,8 +30,9 @@ import (
 
 // pageData is what a page is filled in with.
 type pageData struct {
-	State string // the request's state, carried in the page's links ("" when absent)
-	Error string // a message about the request itself, e.g. a state that is too long
+	State  string // the request's state, carried in the page's links ("" when absent)
+	Error  string // a message about the request itself, e.g. a state that is too long
+	Tenant string // the tenant the sign-in form proposes: of the last sign-in, or the one just tried
 }
 
 // pageSet holds each page with its shared parts already in place.
@@ -68,7 +71,7 @@ func loadPages(fsys fs.FS, dir string) (pageSet, error) {
 		}
 		page := strings.NewReplacer("{{head}}", head, "{{banner}}", banner).Replace(string(b))
 		for _, m := range marker.FindAllString(page, -1) {
-			if m != "{{state}}" && m != "{{state-query}}" && m != "{{request-error}}" {
+			if m != "{{state}}" && m != "{{state-query}}" && m != "{{request-error}}" && m != "{{tenant}}" {
 				return nil, fmt.Errorf("page %s: unknown marker %s", name, m)
 			}
 		}
@@ -92,5 +95,6 @@ func (p pageSet) render(name string, d pageData) (string, error) {
 	if d.Error != "" {
 		notice = `<p class="notice error" role="alert" id="request-error">` + html.EscapeString(d.Error) + `</p>`
 	}
-	return strings.NewReplacer("{{state}}", html.EscapeString(d.State), "{{state-query}}", query, "{{request-error}}", notice).Replace(page), nil
+	return strings.NewReplacer("{{state}}", html.EscapeString(d.State), "{{state-query}}", query, "{{request-error}}", notice,
+		"{{tenant}}", html.EscapeString(d.Tenant)).Replace(page), nil
 }

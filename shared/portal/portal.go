@@ -63,6 +63,8 @@ type Deps struct {
 	Sweeps  SweepSummaries // the sweeper's last run (the store)
 	Clients ClientReader   // the signed-in client (identity.Service)
 	Tenants TenantReader   // its tenant (the store)
+	// SignIn is the dashboard's sign-in of people (bff.go).
+	SignIn SignInDeps
 }
 
 // SweepSummaries reads the sweeper's last recorded run.
@@ -90,6 +92,11 @@ func Routes(d Deps) []httpapi.Route {
 		{Method: http.MethodGet, Path: AssetPath, Family: httpapi.OCS, Handler: secure(h.asset)},
 		{Method: http.MethodGet, Path: LastSweepPath, Roles: lastSweepRoles, Family: httpapi.OCS, Handler: secure(h.lastSweep)},
 		{Method: http.MethodGet, Path: ProfileAPIPath, Roles: anyRole, Family: httpapi.OCS, Handler: secure(h.profile)},
+		{Method: http.MethodGet, Path: SignInPath, Family: httpapi.OCS, Handler: secure(h.signIn)},
+		{Method: http.MethodGet, Path: CallbackPath, Family: httpapi.OCS, Handler: secure(h.callback)},
+		{Method: http.MethodPost, Path: SignOutPath, Family: httpapi.OCS, Handler: secure(h.signOut)},
+		{Method: http.MethodGet, Path: SessionPath, Family: httpapi.OCS, Handler: secure(h.session)},
+		{Method: http.MethodPost, Path: CallPath, Family: httpapi.OCS, Handler: secure(h.call)},
 	}
 }
 
@@ -120,7 +127,7 @@ type handlers struct{ Deps }
 func (h *handlers) page(name string) httpapi.Handler {
 	return func(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 		status := http.StatusOK
-		data := pageData{State: r.URL.Query().Get("state")}
+		data := pageData{State: r.URL.Query().Get("state"), Tenant: rememberedTenant(r)}
 		if len(data.State) > MaxStateLength {
 			status = http.StatusBadRequest
 			data = pageData{Error: "The state parameter is longer than 1024 characters. Start again from the application that sent you here, or open this page without state."}

@@ -1,13 +1,20 @@
 package portal_test
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"identityservice/infra/testenv/apiclient"
+	"identityservice/shared/identity"
 	"identityservice/shared/portal"
+	"identityservice/shared/signin"
 )
 
 // hostileState is a state value that would run script if a page
@@ -201,5 +208,124 @@ func TestLastSweepIsServiceWideOnlyForClusterRoles(t *testing.T) {
 		if strings.Contains(string(res.Body), field) {
 			t.Errorf("the tenant role's answer %s carries %s", res.Body, field)
 		}
+	}
+}
+
+// The dashboard's sign-in routes without a browser: the sign-in start's
+// cookie and authorization request; a session's answer; the API call's
+// CSRF header, methods and paths; the sign-out form's CSRF token.
+func TestDashboardSessionRoutes(t *testing.T) {
+	s := api(t)
+	c := apiclient.Client{BaseURL: s.srv.URL, HTTP: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	send := func(method, path, cookie string, header map[string]string, body string) apiclient.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, s.srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cookie != "" {
+			req.Header.Set("Cookie", portal.SessionCookie+"="+cookie)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		res, err := c.Send(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		return res
+	}
+
+	// The start: the tenant's dashboard client, PKCE S256, state and nonce,
+	// the flow in an HttpOnly cookie scoped to the dashboard.
+	res := send(http.MethodGet, portal.SignInPath+"?tenant="+s.tenant+"&state=abc", "", nil, "")
+	if res.Status != http.StatusOK {
+		t.Fatalf("sign-in start: %s", res)
+	}
+	to := regexp.MustCompile(`id="continue" href="([^"]+)"`).FindStringSubmatch(string(res.Body))
+	if to == nil {
+		t.Fatalf("the sign-in page links nowhere: %s", res.Body)
+	}
+	authz, err := url.Parse(html.UnescapeString(to[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := authz.Query()
+	if authz.Path != "/identity/connect/authorize" || q.Get("client_id") != s.dashboard || q.Get("response_type") != "code" || q.Get("code_challenge_method") != "S256" ||
+		q.Get("code_challenge") == "" || q.Get("nonce") == "" || q.Get("state") == "" || q.Get("redirect_uri") != s.srv.URL+portal.CallbackPath {
+		t.Errorf("the sign-in goes to %s", authz)
+	}
+	var flow *http.Cookie
+	for _, ck := range (&http.Response{Header: res.Header}).Cookies() {
+		if ck.Name == "dashboard_signin" {
+			flow = ck
+		}
+	}
+	if flow == nil || !flow.HttpOnly || flow.SameSite != http.SameSiteLaxMode || flow.Path != "/_/op-dashboard" || flow.MaxAge <= 0 {
+		t.Errorf("the sign-in's cookie: %+v, want HttpOnly, SameSite=Lax, Path=/_/op-dashboard", flow)
+	}
+	if res := send(http.MethodGet, portal.CallbackPath+"?code=x&state=forged", "dashboard_signin="+flow.Value, nil, ""); res.Status != http.StatusBadRequest {
+		t.Errorf("a callback whose state is not the cookie's: %s", res)
+	}
+
+	// A session as the callback stores it (its access token: the admin
+	// client's, for the calls).
+	id, cookie, hash, err := signin.NewSessionCookie()
+	if err != nil {
+		t.Fatal(err)
+	}
+	se := signin.DashboardSession{ID: id, SecretHash: hash, CSRF: "csrf-" + id, ClientID: s.dashboard, TenantID: s.tenant, Subject: "someone",
+		Name: "Some One", Email: "some@example.com", Roles: []string{identity.RoleAccountAdministrator}, AuthTime: time.Now(), Created: time.Now(),
+		Expires: time.Now().Add(time.Hour), AccessToken: s.token(t, s.admin.ID, s.admin.Secret), IDToken: "id-token"}
+	if err := s.app.SignIn().CreateDashboardSession(context.Background(), se); err != nil {
+		t.Fatal(err)
+	}
+	var me portal.SessionDto
+	send(http.MethodGet, portal.SessionPath, cookie, nil, "").JSON(t, http.StatusOK, &me)
+	if me.Name != se.Name || me.Csrf != se.CSRF || len(me.Roles) != 1 || me.Roles[0].Name != "Account Administrator" || len(me.Grants) != 2 || !slices.Contains(me.Grants[0].Values, "identity-admins") {
+		t.Errorf("the session answers %+v", me)
+	}
+	if res := send(http.MethodGet, portal.SessionPath, se.ID+".not-the-secret", nil, ""); res.Status != http.StatusUnauthorized {
+		t.Errorf("a cookie with a wrong secret: %s", res)
+	}
+
+	list := `{"Method":"GET","Path":"/api/v1-preview/Tenants/` + s.tenant + `/ClientCredentialClients?count=2"}`
+	jsonCSRF := map[string]string{"Content-Type": "application/json", portal.CSRFHeader: se.CSRF}
+	if res := send(http.MethodPost, portal.CallPath, cookie, map[string]string{"Content-Type": "application/json"}, list); res.Status != http.StatusForbidden || !strings.Contains(string(res.Body), "CSRF") {
+		t.Errorf("a call without the CSRF header: %s", res)
+	}
+	if res := send(http.MethodPost, portal.CallPath, cookie, map[string]string{"Content-Type": "application/json", portal.CSRFHeader: "wrong"}, list); res.Status != http.StatusForbidden {
+		t.Errorf("a call with a wrong CSRF token: %s", res)
+	}
+	if res := send(http.MethodPost, portal.CallPath, cookie, jsonCSRF, list); res.Status != http.StatusOK || res.Header.Get("Total-Count") == "" {
+		t.Errorf("a list through the dashboard: %s (Total-Count %q)", res, res.Header.Get("Total-Count"))
+	}
+	for _, bad := range []string{
+		`{"Method":"GET","Path":"/identity/connect/token"}`,
+		`{"Method":"GET","Path":"/api/../identity/.well-known/openid-configuration"}`,
+		`{"Method":"GET","Path":"//evil.example/api/x"}`,
+		`{"Method":"GET","Path":"https://evil.example/api/x"}`,
+		`{"Method":"PATCH","Path":"/api/v1-preview/Tenants/` + s.tenant + `/ClientCredentialClients"}`,
+	} {
+		if res := send(http.MethodPost, portal.CallPath, cookie, jsonCSRF, bad); res.Status != http.StatusBadRequest {
+			t.Errorf("call %s: %s, want 400", bad, res)
+		}
+	}
+
+	// Sign-out: a wrong CSRF token ends nothing; the right one ends the
+	// session and goes on to end the sign-in session with the ID token.
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	if res := send(http.MethodPost, portal.SignOutPath, cookie, form, "csrf=wrong&state=s1"); res.Status != http.StatusForbidden {
+		t.Errorf("sign-out with a wrong CSRF token: %s", res)
+	}
+	send(http.MethodGet, portal.SessionPath, cookie, nil, "").JSON(t, http.StatusOK, nil)
+	res = send(http.MethodPost, portal.SignOutPath, cookie, form, "csrf="+url.QueryEscape(se.CSRF)+"&state=s1")
+	end, _ := url.Parse(res.Header.Get("Location"))
+	if res.Status != http.StatusSeeOther || end == nil || end.Path != "/identity/connect/endsession" || end.Query().Get("id_token_hint") != se.IDToken ||
+		end.Query().Get("post_logout_redirect_uri") != s.srv.URL+portal.DashboardPath || end.Query().Get("state") != "s1" {
+		t.Errorf("sign-out: %d to %s", res.Status, end)
+	}
+	if res := send(http.MethodGet, portal.SessionPath, cookie, nil, ""); res.Status != http.StatusUnauthorized {
+		t.Errorf("the session after sign-out: %s", res)
 	}
 }

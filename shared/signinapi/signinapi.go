@@ -13,7 +13,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -303,17 +302,7 @@ func (h *handlers) cookie(r *http.Request, name, value string, maxAge time.Durat
 
 // loopback reports whether the request came to a loopback host (local
 // development over http, where a Secure cookie would not be kept).
-func loopback(r *http.Request) bool {
-	host := r.Host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func loopback(r *http.Request) bool { return httpapi.Loopback(r) }
 
 // callback is where the upstream sends the person back.
 func (h *handlers) callback(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {

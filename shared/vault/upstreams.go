@@ -51,22 +51,29 @@ func (v *Upstreams) PutUpstreamSecret(ctx context.Context, tenantID, secret stri
 	if secret == "" {
 		return errors.New("the upstream client secret is empty")
 	}
-	name := UpstreamSecretName(v.prefix, tenantID)
-	_, err := v.api.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name:         aws.String(name),
-		SecretString: aws.String(secret),
-		Description:  aws.String("Client secret of the identity service at this tenant's upstream OpenID Provider (sent to its token endpoint)."),
-		Tags:         []types.Tag{{Key: aws.String("identity:tenant"), Value: aws.String(tenantID)}},
-	})
-	var exists *types.ResourceExistsException
-	if errors.As(err, &exists) {
-		_, err = v.api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(secret)})
-	}
+	err := putPlain(ctx, v.api, UpstreamSecretName(v.prefix, tenantID), secret, tenantID,
+		"Client secret of the identity service at this tenant's upstream OpenID Provider (sent to its token endpoint).")
 	if err != nil {
 		// The SDK's error names the secret, never its value.
 		return fmt.Errorf("store the upstream client secret of tenant %s: %w", tenantID, err)
 	}
 	return nil
+}
+
+// putPlain creates the secret name holding value, or stores a new current
+// version of it.
+func putPlain(ctx context.Context, api UpstreamsAPI, name, value, tenantID, description string) error {
+	_, err := api.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String(name),
+		SecretString: aws.String(value),
+		Description:  aws.String(description),
+		Tags:         []types.Tag{{Key: aws.String("identity:tenant"), Value: aws.String(tenantID)}},
+	})
+	var exists *types.ResourceExistsException
+	if errors.As(err, &exists) {
+		_, err = api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
+	}
+	return err
 }
 
 // UpstreamSecret reads the tenant's upstream secret, or

@@ -1,7 +1,8 @@
-// The operations dashboard: sign-in, the tenant's clients with their
-// secrets, the expiry timeline, the last sweep, and the actions (add a
-// secret, soft-delete a secret, enable or disable a client), each through
-// the public API with the signed-in client's token.
+// The operations dashboard: who is signed in, the tenant's clients with
+// their secrets, the expiry timeline, the last sweep, and the actions (add
+// a secret, soft-delete a secret, enable or disable a client), each a call
+// of the public API that the dashboard makes with the signed-in person's
+// token (Portal.api).
 'use strict';
 
 (() => {
@@ -32,7 +33,7 @@
     softDelete: (t, c, s) => `/api/tenants/${seg(t)}/applications/${seg(c)}/secrets/${seg(s)}`,
   };
 
-  let me = null; // the signed-in client (profile)
+  let me = null; // the signed-in person (the dashboard's session)
   let tenant = ''; // the tenant shown
   let rows = []; // {kind, client, secrets | null, error}
   let generation = 0; // of loads, so a slow old load never overwrites a new one
@@ -69,7 +70,7 @@
   // --- dates ----------------------------------------------------------------
 
   function fmtDate(d) { return d.toISOString().slice(0, 10); }
-  function fmtDateTime(d) { return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC'; }
+  const fmtDateTime = Portal.fmtDateTime;
   function relDays(d, now) {
     const n = PortalChart.daysLeft(d, now);
     if (n <= 0) return 'expired';
@@ -77,61 +78,36 @@
   }
 
   // --- sign-in ------------------------------------------------------------
+  // People sign in through the service's own sign-in (a plain form to
+  // /_/op-dashboard/signin): the dashboard keeps their tokens on the
+  // server; this page learns who is signed in from /_/op-dashboard/api/session.
 
   function signedOut(message) {
     generation++;
     me = null;
-    tenant = ''; // the next client to sign in starts in its own tenant
+    tenant = '';
     rows = [];
     show($('dashboard'), false);
-    show($('sign-out'), false);
     show($('signin'), true);
-    const err = $('signin-error');
-    err.textContent = message || '';
-    show(err, !!message);
-    err.classList.toggle('error', false);
+    const note = $('signin-note');
+    note.textContent = message || '';
+    show(note, !!message);
   }
 
-  $('signin-form').addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const id = $('client-id').value.trim();
-    const secret = $('client-secret').value;
-    $('client-secret').value = '';
-    const err = $('signin-error');
-    show(err, false);
-    $('signin-submit').disabled = true;
-    try {
-      await Portal.signIn(id, secret);
-      await start();
-    } catch (e) {
-      err.classList.add('error');
-      err.textContent = 'Sign-in failed: ' + e.message;
-      show(err, true);
-    } finally {
-      $('signin-submit').disabled = false;
-    }
-  });
-
-  $('sign-out').addEventListener('click', () => { Portal.clear(); signedOut('Signed out. The access token is gone from this tab.'); });
-
   async function start() {
-    const expiredWords = 'Your access token expired, so you were signed out. Sign in again.';
-    const s = Portal.load();
-    if (!s) { signedOut(Portal.expired() ? expiredWords : undefined); return; }
-    Portal.onExpiry(s, () => signedOut(expiredWords));
-    show($('signin'), false);
-    show($('sign-out'), true);
-    show($('dashboard'), true);
     try {
-      me = await Portal.profile();
+      me = await Portal.session();
     } catch (e) {
-      if (e.status === 401) { Portal.clear(); signedOut(e.message); return; }
-      say('Could not read who is signed in: ' + e.message, true, e.status === 403);
+      signedOut('Could not read who is signed in: ' + e.message);
       return;
     }
+    if (!me) { signedOut(); return; }
+    Portal.onExpiry(me, () => signedOut('Your sign-in expired (it lasts as long as its access token). Sign in again: your sign-in at the identity provider may let you straight back in.'));
+    show($('signin'), false);
+    show($('dashboard'), true);
     const cluster = me.Roles.some((r) => r.Cluster);
     const roles = me.Roles.map((r) => r.Name).join(', ') || 'no roles';
-    $('who').replaceChildren('Signed in as ', el('strong', {}, me.Name), ' ', el('span', { class: 'mono' }, '(' + me.ClientId + ')'),
+    $('who').replaceChildren('Signed in as ', el('strong', { id: 'who-name' }, me.Name), me.Email ? ` (${me.Email})` : '',
       ` of tenant ${me.TenantName || ''} `, el('span', { class: 'mono' }, me.TenantId), ` · ${roles}.`);
     show($('tenant-form'), cluster);
     if (!tenant) tenant = me.TenantId;

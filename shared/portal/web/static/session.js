@@ -1,49 +1,13 @@
-// The portal's shared code: the signed-in session (an access token kept in
-// this tab's sessionStorage only, forgotten on sign-out or expiry), calls
-// to the API with it, API errors in words, and a small DOM builder that
-// sets text, never HTML.
+// The portal's shared code: who is signed in (the dashboard's server-side
+// session, read from /_/op-dashboard/api/session; the browser holds only
+// an HttpOnly cookie, never a token), calls to the API through the
+// dashboard (/_/op-dashboard/api/call adds the session's access token),
+// API errors in words, and a small DOM builder that sets text, never HTML.
 'use strict';
 
 const Portal = (() => {
-  const KEY = 'identity-portal-session';
+  let current = null; // the session, once read
   let expiryTimer = null;
-  let foundExpired = false;
-
-  // load returns the session, or null when there is none or it expired
-  // (then expired() says so, until a session is saved).
-  function load() {
-    let s = null;
-    try { s = JSON.parse(sessionStorage.getItem(KEY) || 'null'); } catch (e) { s = null; }
-    if (!s || typeof s.token !== 'string' || typeof s.expiresAt !== 'number' || Date.now() >= s.expiresAt) {
-      if (s && typeof s.expiresAt === 'number' && Date.now() >= s.expiresAt) foundExpired = true;
-      sessionStorage.removeItem(KEY);
-      return null;
-    }
-    return s;
-  }
-
-  // expired reports whether a load found the stored token expired (a tab
-  // reopened after its token's lifetime), so the page can say why it is
-  // signed out rather than showing the sign-in form without a word.
-  function expired() { return foundExpired; }
-
-  function save(token, expiresIn) {
-    const s = { token, expiresAt: Date.now() + Math.max(0, expiresIn - 30) * 1000 };
-    sessionStorage.setItem(KEY, JSON.stringify(s));
-    foundExpired = false;
-    return s;
-  }
-
-  function clear() {
-    sessionStorage.removeItem(KEY);
-    if (expiryTimer) { clearTimeout(expiryTimer); expiryTimer = null; }
-  }
-
-  // onExpiry calls f when the session's token expires (and forgets it).
-  function onExpiry(s, f) {
-    if (expiryTimer) clearTimeout(expiryTimer);
-    expiryTimer = setTimeout(() => { clear(); f(); }, Math.max(0, s.expiresAt - Date.now()));
-  }
 
   // words turns an error answer of any route family into a sentence.
   function words(status, body) {
@@ -67,7 +31,7 @@ const Portal = (() => {
   async function send(method, path, opts) {
     let res;
     try {
-      res = await fetch(path, Object.assign({ method, cache: 'no-store', credentials: 'omit' }, opts));
+      res = await fetch(path, Object.assign({ method, cache: 'no-store', credentials: 'same-origin' }, opts));
     } catch (e) {
       throw new ApiError(0, null);
     }
@@ -78,26 +42,35 @@ const Portal = (() => {
     return { status: res.status, body, headers: res.headers };
   }
 
-  // api calls a route with the session's bearer token.
-  function api(method, path, json) {
-    const s = load();
-    if (!s) return Promise.reject(new ApiError(401, { message: 'You are signed out (the access token expired or was removed). Sign in again.' }));
-    const headers = { Authorization: 'Bearer ' + s.token };
-    const opts = { headers };
-    if (json !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      opts.body = JSON.stringify(json);
+  // session reads who is signed in in this browser, or null (signed out).
+  async function session() {
+    try {
+      current = (await send('GET', '/_/op-dashboard/api/session')).body;
+    } catch (e) {
+      if (e.status !== 401) throw e;
+      current = null;
     }
-    return send(method, path, opts);
+    document.querySelectorAll('input[name="csrf"]').forEach((i) => { i.value = current ? current.Csrf : ''; });
+    const out = document.getElementById('sign-out-form');
+    if (out) show(out, !!current);
+    return current;
   }
 
-  // signIn gets an access token with the client credentials grant.
-  async function signIn(clientId, secret) {
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret });
-    const res = await send('POST', '/identity/connect/token', {
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString(),
+  // api calls a route of the API with the session's access token, which
+  // the dashboard adds (the page never sees it).
+  function api(method, path, json) {
+    if (!current) return Promise.reject(new ApiError(401, { message: 'You are signed out. Sign in again.' }));
+    const call = { Method: method, Path: path };
+    if (json !== undefined) call.Body = json;
+    return send('POST', '/_/op-dashboard/api/call', {
+      headers: { 'Content-Type': 'application/json', 'X-Dashboard-Csrf': current.Csrf }, body: JSON.stringify(call),
     });
-    return save(res.body.access_token, res.body.expires_in);
+  }
+
+  // onExpiry calls f when the session ends (its access token expires).
+  function onExpiry(s, f) {
+    if (expiryTimer) clearTimeout(expiryTimer);
+    expiryTimer = setTimeout(() => { current = null; f(); }, Math.max(0, Date.parse(s.ExpiresAt) - Date.now()));
   }
 
   // el builds an element: attrs are attributes (on* keys are listeners),
@@ -126,17 +99,7 @@ const Portal = (() => {
     return s ? path + '?state=' + encodeURIComponent(s) : path;
   }
 
-  // profile reads who the token speaks for.
-  async function profile() {
-    return (await api('GET', '/_/op-dashboard/api/profile')).body;
-  }
+  function fmtDateTime(d) { return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC'; }
 
-  function wireSignOut(after) {
-    const b = document.getElementById('sign-out');
-    if (!b) return;
-    show(b, !!load());
-    b.addEventListener('click', () => { clear(); show(b, false); after(); });
-  }
-
-  return { load, expired, save, clear, onExpiry, words, ApiError, api, signIn, el, show, state, withState, profile, wireSignOut };
+  return { words, ApiError, api, session, onExpiry, el, show, state, withState, fmtDateTime };
 })();
