@@ -89,6 +89,7 @@ func functionStatements(t *testing.T) map[string][]statement {
 // it can; no function can read or write Secrets Manager outside the
 // service's prefixes.
 func TestOnlyTheTokenFunctionReadsSigningKeys(t *testing.T) {
+	sealHolders := map[string]bool{"TokenFunction": true, "ClientCredentialClientsFunction": true, "HybridClientsFunction": true}
 	functions := functionStatements(t)
 	if _, ok := functions["TokenFunction"]; !ok {
 		t.Fatal("template.yaml has no TokenFunction")
@@ -111,7 +112,14 @@ func TestOnlyTheTokenFunctionReadsSigningKeys(t *testing.T) {
 					// dashboard client (docs/dashboard.md).
 					clients := strings.Contains(r, "${AWS::StackName}/clients/") || strings.Contains(r, "${AWS::StackName}/upstreams/") ||
 						strings.Contains(r, "${AWS::StackName}/dashboard/")
+					// token-item-seal: the key of the token items' seals
+					// (shared/identity/seal.go), read by the functions that
+					// own what a token says, and by TokenFunction.
+					seal := strings.Contains(r, "${AWS::StackName}/token-item-seal")
 					switch {
+					case seal && !sealHolders[id]:
+						t.Errorf("%s/%s: %s on the token item seal key; only %v may read it", id, s.Sid, a, sealHolders)
+					case seal:
 					case !signing && !clients:
 						t.Errorf("%s/%s: %s on %q, outside the service's prefixes", id, s.Sid, a, r)
 					case signing && id != "TokenFunction":
