@@ -57,7 +57,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 		if !sec.Active(now) {
 			continue
 		}
-		ref := MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}
+		ref := sec.Ref()
 		verifier, err := verifiers[ref].v, verifiers[ref].err
 		if errors.Is(err, ErrNoMaterial) {
 			// Missing material: the secret cannot authenticate.
@@ -138,7 +138,10 @@ const materialCacheSize = 10000
 
 // verifierCache holds verifiers by secret: material never changes after
 // creation, so a cached verifier is never stale; a deleted secret is
-// refused by its record before its verifier is looked at.
+// refused by its record before its verifier is looked at. A miss of a
+// secret in a pack caches the whole pack, so a cold process reads
+// Secrets Manager once per pack, not once per secret; a secret added to
+// the pack since is a miss again, and reads the pack again.
 type verifierCache struct {
 	mu sync.Mutex
 	m  map[MaterialRef][]byte
@@ -150,8 +153,9 @@ type verifierRead struct {
 }
 
 // verifiers reads the verifiers of the active secrets, those not cached
-// all at once: a cold cache costs the time of one Secrets Manager read,
-// not one per secret, which keeps the slowest failure near the floor.
+// all at once (one read per pack, or per secret of its own): a cold cache
+// costs the time of one Secrets Manager read, not one per secret, which
+// keeps the slowest failure near the floor.
 func (s *Service) verifiers(ctx context.Context, secrets []Secret, now time.Time) map[MaterialRef]verifierRead {
 	out := make(map[MaterialRef]verifierRead, len(secrets))
 	var missing []MaterialRef
@@ -160,7 +164,7 @@ func (s *Service) verifiers(ctx context.Context, secrets []Secret, now time.Time
 		if !sec.Active(now) {
 			continue
 		}
-		ref := MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}
+		ref := sec.Ref()
 		if v, ok := s.cache.m[ref]; ok {
 			out[ref] = verifierRead{v: v}
 		} else {
@@ -168,43 +172,78 @@ func (s *Service) verifiers(ctx context.Context, secrets []Secret, now time.Time
 		}
 	}
 	s.cache.mu.Unlock()
-	if len(missing) == 1 {
-		v, err := s.verifier(ctx, missing[0])
-		out[missing[0]] = verifierRead{v, err}
-		return out
+	// One read per pack, and one per secret of its own.
+	reads := map[MaterialRef][]MaterialRef{}
+	for _, ref := range missing {
+		key := ref
+		if _, ok := s.Vault.(PackReader); ok && ref.Pack > 0 {
+			key = MaterialRef{TenantID: ref.TenantID, Pack: ref.Pack}
+		}
+		reads[key] = append(reads[key], ref)
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, ref := range missing {
+	for key, refs := range reads {
+		read := func() {
+			got := s.readMaterial(ctx, key, refs)
+			mu.Lock()
+			for ref, r := range got {
+				out[ref] = r
+			}
+			mu.Unlock()
+		}
+		if len(reads) == 1 {
+			read()
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			v, err := s.verifier(ctx, ref)
-			mu.Lock()
-			out[ref] = verifierRead{v, err}
-			mu.Unlock()
+			read()
 		}()
 	}
 	wg.Wait()
 	return out
 }
 
-func (s *Service) verifier(ctx context.Context, ref MaterialRef) ([]byte, error) {
+// readMaterial reads refs' verifiers: key is a pack (no SecretID), read
+// whole and cached whole, or the one ref of a secret of its own.
+func (s *Service) readMaterial(ctx context.Context, key MaterialRef, refs []MaterialRef) map[MaterialRef]verifierRead {
+	out := make(map[MaterialRef]verifierRead, len(refs))
+	if key.SecretID != "" {
+		v, err := s.Vault.Verifier(ctx, key)
+		if err == nil {
+			s.cacheVerifiers(map[MaterialRef][]byte{key: v})
+		}
+		out[key] = verifierRead{v, err}
+		return out
+	}
+	pack, err := s.Vault.(PackReader).VerifierPack(ctx, key.TenantID, key.Pack)
+	if err == nil {
+		s.cacheVerifiers(pack)
+	}
+	for _, ref := range refs {
+		switch v, ok := pack[ref]; {
+		case err != nil:
+			out[ref] = verifierRead{err: err}
+		case !ok:
+			out[ref] = verifierRead{err: ErrNoMaterial}
+		default:
+			out[ref] = verifierRead{v: v}
+		}
+	}
+	return out
+}
+
+// cacheVerifiers adds verifiers to the cache, emptying it first when they
+// would not fit.
+func (s *Service) cacheVerifiers(vs map[MaterialRef][]byte) {
 	s.cache.mu.Lock()
-	v, ok := s.cache.m[ref]
-	s.cache.mu.Unlock()
-	if ok {
-		return v, nil
+	defer s.cache.mu.Unlock()
+	if s.cache.m == nil || len(s.cache.m)+len(vs) > materialCacheSize {
+		s.cache.m = make(map[MaterialRef][]byte, len(vs))
 	}
-	v, err := s.Vault.Verifier(ctx, ref)
-	if err != nil {
-		return nil, err
+	for ref, v := range vs {
+		s.cache.m[ref] = v
 	}
-	s.cache.mu.Lock()
-	if s.cache.m == nil || len(s.cache.m) >= materialCacheSize {
-		s.cache.m = make(map[MaterialRef][]byte)
-	}
-	s.cache.m[ref] = v
-	s.cache.mu.Unlock()
-	return v, nil
 }

@@ -158,6 +158,15 @@ type Secret struct {
 	// LastChange is who added, last updated or soft-deleted the secret,
 	// and when (nil for a record written before it was recorded).
 	LastChange *Change
+	// Pack is the verifier pack that holds the secret's material (1 and
+	// up; see PackOf); 0: a record written before packs, whose material
+	// is a secret of its own.
+	Pack int
+}
+
+// Ref names the secret's material in the Vault.
+func (s Secret) Ref() MaterialRef {
+	return MaterialRef{TenantID: s.TenantID, ClientID: s.ClientID, SecretID: s.ID, Pack: s.Pack}
 }
 
 // Active reports whether the secret can authenticate at instant now.
@@ -175,9 +184,27 @@ func (s Secret) Changeable(now time.Time) bool {
 	return !s.Swept && s.Active(now)
 }
 
-// MaterialRef names a secret's material in the Vault.
+// MaterialRef names a secret's material in the Vault: the secret's ids
+// and the pack that holds its verifier (0: the material is a secret of its
+// own, the layout before packs).
 type MaterialRef struct {
 	TenantID, ClientID, SecretID string
+	Pack                         int
+}
+
+// PackSize is the most verifiers a pack holds: a pack's value stays well
+// under Secrets Manager's 64 KB (shared/vault, docs/storage.md).
+const PackSize = 400
+
+// PackOf is the pack of a tenant's verifier slot n (1, 2, ...: the
+// tenant's counter, Tenants.NextVerifierSlot): slots 1 to PackSize go to
+// pack 1, and so on. Every slot is handed out once, so a pack never holds
+// more than PackSize verifiers; a slot whose add failed is a gap.
+func PackOf(slot int64) int {
+	if slot < 1 {
+		return 0
+	}
+	return int((slot-1)/PackSize) + 1
 }
 
 // ItemError is one stored item that could not be read while listing.

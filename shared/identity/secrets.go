@@ -92,13 +92,16 @@ func (s *Service) AddSecret(ctx context.Context, tenantID string, kind ClientKin
 		return CreatedSecret{}, secretLimit(set, now)
 	}
 	sec := Secret{TenantID: tenantID, ClientID: clientID, ID: NewID(), Kind: kind, Description: description, Expiration: expiration, CreatedAt: now, LastChange: changeOf(ctx, now)}
-	ref := MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: sec.ID}
+	if sec.Pack, err = s.packFor(ctx, tenantID); err != nil {
+		return CreatedSecret{}, err
+	}
+	ref := sec.Ref()
 	plain, verifier, err := GenerateSecret(ref)
 	if err != nil {
 		return CreatedSecret{}, err
 	}
-	if err := s.Vault.PutVerifier(ctx, ref, verifier); err != nil {
-		return CreatedSecret{}, Internal("store secret material", err)
+	if err := s.putVerifier(ctx, ref, verifier); err != nil {
+		return CreatedSecret{}, err
 	}
 	stored, err := s.storeSecret(ctx, tenantID, kind, sec, set, now)
 	var full *SecretRecordsFull
@@ -234,10 +237,19 @@ func (s *Service) DeleteSecret(ctx context.Context, tenantID string, kind Client
 	if err := s.guardOperatorClient(ctx, tenantID, kind, clientID); err != nil {
 		return err
 	}
+	// The record says where its material is (its pack); a record is
+	// never moved between packs, so the read before the delete holds.
+	sec, err := s.Secrets.GetSecret(ctx, tenantID, kind, clientID, secretID)
+	if err == nil && sec.DeletedAt != nil {
+		err = ErrSecretNotFound // soft-deleted: the OCS delete does not see it
+	}
+	if err != nil {
+		return s.secretNotFound(ctx, tenantID, kind, clientID, err)
+	}
 	if err := s.Secrets.DeleteSecret(ctx, tenantID, kind, clientID, secretID); err != nil {
 		return s.secretNotFound(ctx, tenantID, kind, clientID, err)
 	}
-	s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
+	s.destroyMaterial(ctx, sec.Ref())
 	s.logger().InfoContext(ctx, "secret deleted", "operation", "delete secret", "tenant", tenantID, "client", clientID, "secret", secretID, "actor", ActorOf(ctx))
 	return nil
 }
@@ -252,7 +264,7 @@ func (s *Service) SoftDeleteSecret(ctx context.Context, tenantID string, kind Cl
 	if err != nil {
 		return Secret{}, s.secretNotFound(ctx, tenantID, kind, clientID, err)
 	}
-	s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
+	s.destroyMaterial(ctx, sec.Ref())
 	s.logger().InfoContext(ctx, "secret soft-deleted", "operation", "soft-delete secret", "tenant", tenantID, "client", clientID, "secret", secretID, "actor", ActorOf(ctx))
 	return sec, nil
 }

@@ -96,13 +96,16 @@ func (s *Service) CreateClient(ctx context.Context, tenantID string, in NewClien
 		return CreatedClient{}, err
 	}
 	sec := Secret{TenantID: tenantID, ClientID: c.ID, ID: NewID(), Kind: c.Kind, Description: in.SecretDescription, Expiration: in.SecretExpiration, CreatedAt: now, LastChange: c.LastChange}
-	ref := MaterialRef{TenantID: tenantID, ClientID: c.ID, SecretID: sec.ID}
+	if sec.Pack, err = s.packFor(ctx, tenantID); err != nil {
+		return CreatedClient{}, err
+	}
+	ref := sec.Ref()
 	plain, verifier, err := GenerateSecret(ref)
 	if err != nil {
 		return CreatedClient{}, err
 	}
-	if err := s.Vault.PutVerifier(ctx, ref, verifier); err != nil {
-		return CreatedClient{}, Internal("store secret material", err)
+	if err := s.putVerifier(ctx, ref, verifier); err != nil {
+		return CreatedClient{}, err
 	}
 	if err := s.Clients.CreateClient(ctx, c, sec, s.defaultClientLimit()); err != nil {
 		s.discardMaterial(ctx, ref, err)
@@ -385,10 +388,36 @@ func (s *Service) DeleteClient(ctx context.Context, tenantID string, kind Client
 		return s.notFound(ctx, tenantID, err)
 	}
 	for _, sec := range secrets {
-		s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: sec.ID})
+		s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: sec.ID, Pack: sec.Pack})
 	}
 	s.logger().InfoContext(ctx, "client deleted", "operation", "delete client", "tenant", tenantID, "client", clientID, "kind", kind.String(), "secrets", len(secrets), "actor", ActorOf(ctx))
 	return nil
+}
+
+// packFor hands out the pack of a new secret's verifier: the tenant's
+// next verifier slot decides it (PackOf), so concurrent adds agree on
+// which pack fills, and a full pack is never written to (the slot after
+// its last opens the next one).
+func (s *Service) packFor(ctx context.Context, tenantID string) (int, error) {
+	slot, err := s.Tenants.NextVerifierSlot(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	return PackOf(slot), nil
+}
+
+// putVerifier stores new material: a pack whose compare-and-swap kept
+// losing is a 409 Concurrent update (nothing was written), any other
+// failure a 5xx.
+func (s *Service) putVerifier(ctx context.Context, ref MaterialRef, verifier []byte) error {
+	err := s.Vault.PutVerifier(ctx, ref, verifier)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrPackBusy):
+		return ErrConcurrentUpdate
+	}
+	return Internal("store secret material", err)
 }
 
 // discardMaterial cleans up the material of a record the store did not

@@ -23,6 +23,11 @@ type Tenants interface {
 	CreateTenant(ctx context.Context, t Tenant) error
 	// GetTenant returns a tenant, or ErrTenantNotFound.
 	GetTenant(ctx context.Context, tenantID string) (Tenant, error)
+	// NextVerifierSlot hands out the tenant's next verifier slot (1, 2,
+	// ...), each once, whatever the concurrency: PackOf(slot) is the pack
+	// a new secret's verifier goes to. ErrTenantNotFound when the tenant
+	// does not exist.
+	NextVerifierSlot(ctx context.Context, tenantID string) (int64, error)
 }
 
 // Clients keeps clients: their metadata, their place in the tenant's
@@ -170,7 +175,9 @@ func (s SecretSet) ActiveCount(now time.Time) int {
 	return n
 }
 
-// Vault keeps secret material: verifiers, never secrets.
+// Vault keeps secret material: verifiers, never secrets. A ref with a
+// Pack names an entry of that pack; without, a secret of its own (the
+// layout before packs), which the vault still reads and destroys.
 type Vault interface {
 	PutVerifier(ctx context.Context, ref MaterialRef, verifier []byte) error
 	// DeleteVerifier destroys material at once, without a recovery window.
@@ -181,8 +188,20 @@ type Vault interface {
 	Verifier(ctx context.Context, ref MaterialRef) ([]byte, error)
 }
 
+// PackReader is a Vault that reads a whole pack at once: the token
+// function's cache takes every verifier of a pack on a miss.
+type PackReader interface {
+	// VerifierPack returns the verifiers a tenant's pack holds, by ref
+	// (an empty map when the pack does not exist).
+	VerifierPack(ctx context.Context, tenantID string, pack int) (map[MaterialRef][]byte, error)
+}
+
 // ErrNoMaterial means a secret has no material (deleted, or never written).
 var ErrNoMaterial = errors.New("secret material not found")
+
+// ErrPackBusy means a pack's compare-and-swap lost to other writers every
+// time it was tried: the caller answers ErrConcurrentUpdate.
+var ErrPackBusy = errors.New("verifier pack changed by concurrent writers")
 
 // ClientPatch holds the properties an update changes; nil keeps the stored
 // value.

@@ -337,6 +337,10 @@ func (d *SweepQueue) RecordStates(ctx context.Context, refs []identity.MaterialR
 		switch {
 		case !ok || r.Str("TenantId", true) != ref.TenantID:
 			states[i] = sweep.NoRecord
+		case r.Num(layout.AttrPack, false) != int64(ref.Pack):
+			// The record's material is elsewhere (a pack, since the
+			// migration moved it; or another pack): this copy is no one's.
+			states[i] = sweep.NoRecord
 		case it["SweptAt"] != nil || it["DeletedAt"] != nil:
 			states[i] = sweep.Finished
 		default:

@@ -50,3 +50,31 @@ func (d *Tenants) GetTenant(ctx context.Context, tenantID string) (identity.Tena
 	}
 	return t, nil
 }
+
+// NextVerifierSlot adds one to the tenant's VerifierSlots (an atomic
+// UpdateItem, on the condition that the tenant exists) and returns it:
+// concurrent adds each get a slot of their own, hence agree on which pack
+// fills (identity.PackOf).
+func (d *Tenants) NextVerifierSlot(ctx context.Context, tenantID string) (int64, error) {
+	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &d.table,
+		Key:                       layout.Key(layout.TenantPK(tenantID), layout.SkTenant),
+		UpdateExpression:          aws.String("ADD " + layout.AttrVerifierSlots + " :one"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: item{":one": layout.N(1)},
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return 0, identity.ErrTenantNotFound
+	}
+	if err != nil {
+		return 0, storageError("take a verifier slot", err)
+	}
+	r := layout.Reader{It: out.Attributes}
+	slot := r.Num(layout.AttrVerifierSlots, true)
+	if r.Err != nil {
+		return 0, identity.Internal("decode verifier slot of tenant "+tenantID, r.Err)
+	}
+	return slot, nil
+}

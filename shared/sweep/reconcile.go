@@ -80,9 +80,15 @@ func (r *run) destroyOrphans(ctx context.Context, mats []Material) error {
 	for i, m := range mats {
 		refs[i] = m.Ref
 	}
-	states, err := r.Store.RecordStates(ctx, refs)
-	if err != nil {
-		return fmt.Errorf("read the records of material: %w", err)
+	// A pack lists up to identity.PackSize entries: their records are
+	// read 100 at a time.
+	var states []RecordState
+	for start := 0; start < len(refs); start += reconcilePage {
+		got, err := r.Store.RecordStates(ctx, refs[start:min(start+reconcilePage, len(refs))])
+		if err != nil {
+			return fmt.Errorf("read the records of material: %w", err)
+		}
+		states = append(states, got...)
 	}
 	for i, st := range states {
 		if st == Live {
@@ -91,7 +97,7 @@ func (r *run) destroyOrphans(ctx context.Context, mats []Material) error {
 		if r.spent() {
 			return errBudget
 		}
-		sec := identity.Secret{TenantID: refs[i].TenantID, ClientID: refs[i].ClientID, ID: refs[i].SecretID}
+		sec := identity.Secret{TenantID: refs[i].TenantID, ClientID: refs[i].ClientID, ID: refs[i].SecretID, Pack: refs[i].Pack}
 		if err := r.Inventory.Destroy(ctx, refs[i]); err != nil {
 			r.fail(ctx, "destroy orphaned material", sec, err)
 			continue

@@ -211,7 +211,7 @@ type Cursors struct {
 type Material struct {
 	Name      string
 	Ref       identity.MaterialRef
-	Named     bool // the name is <prefix>/clients/<tenant>/<client>/<secret>, so Ref is set
+	Named     bool // a name the service gives (material of its own, or an entry of a pack), so Ref is set
 	CreatedAt time.Time
 }
 
@@ -557,6 +557,4 @@ func ids(sec identity.Secret, extra ...any) []any {
 	return append([]any{"tenant", sec.TenantID, "client", sec.ClientID, "secret", sec.ID}, extra...)
 }
 
-func ref(sec identity.Secret) identity.MaterialRef {
-	return identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}
-}
+func ref(sec identity.Secret) identity.MaterialRef { return sec.Ref() }

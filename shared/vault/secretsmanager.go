@@ -1,7 +1,9 @@
-// Package vault keeps client secret verifiers in AWS Secrets Manager, one
-// secret per client secret, named <prefix>/clients/<tenant>/<client>/<secret>
-// so that IAM policies can be scoped to the prefix and an operator can find
-// a secret's material from its ids.
+// Package vault keeps client secret verifiers in AWS Secrets Manager:
+// many to a secret, in a tenant's verifier packs
+// <prefix>/verifiers/<tenant>/<n> (packs.go), named under the tenant so
+// that IAM policies can be scoped by name. Records written before packs
+// have material of their own, <prefix>/clients/<tenant>/<client>/<secret>,
+// which the vault still reads and destroys until the migration moves it.
 package vault
 
 import (
@@ -23,19 +25,38 @@ type API interface {
 	CreateSecret(context.Context, *secretsmanager.CreateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
 	DeleteSecret(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
 	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	PutSecretValue(context.Context, *secretsmanager.PutSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
 }
 
 // SecretsManager is the Secrets Manager implementation of identity.Vault.
 type SecretsManager struct {
 	api API
 	naming
+	packs
 }
 
-var _ identity.Vault = (*SecretsManager)(nil)
+var (
+	_ identity.Vault      = (*SecretsManager)(nil)
+	_ identity.PackReader = (*SecretsManager)(nil)
+)
 
 // New returns a vault that names its secrets under prefix (the stack name).
 func New(api API, prefix string) *SecretsManager {
-	return &SecretsManager{api: api, naming: naming{prefix: prefix}}
+	n := naming{prefix: prefix}
+	return &SecretsManager{api: api, naming: n, packs: packs{api: api, naming: n}}
+}
+
+// VerifierPack returns the verifiers of a tenant's pack, by ref.
+func (v *SecretsManager) VerifierPack(ctx context.Context, tenantID string, pack int) (map[identity.MaterialRef][]byte, error) {
+	p, err := v.ReadPack(ctx, tenantID, pack)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[identity.MaterialRef][]byte, len(p.Entries))
+	for id, e := range p.Entries {
+		out[identity.MaterialRef{TenantID: tenantID, ClientID: e.ClientID, SecretID: id, Pack: pack}] = e.Verifier
+	}
+	return out, nil
 }
 
 // naming is how material is named: <prefix>/clients/<tenant>/<client>/<secret>.
@@ -56,8 +77,12 @@ type material struct {
 	Verifier  string `json:"verifier"`
 }
 
-// PutVerifier stores a verifier, tagged with the ids it belongs to.
+// PutVerifier stores a verifier: an entry of its pack, or (ref without a
+// pack) a secret of its own, tagged with the ids it belongs to.
 func (v *SecretsManager) PutVerifier(ctx context.Context, ref identity.MaterialRef, verifier []byte) error {
+	if ref.Pack > 0 {
+		return v.addEntry(ctx, ref, verifier)
+	}
 	body, err := json.Marshal(material{Version: 1, Algorithm: "SHA-256", Verifier: base64.StdEncoding.EncodeToString(verifier)})
 	if err != nil {
 		return err
@@ -78,8 +103,13 @@ func (v *SecretsManager) PutVerifier(ctx context.Context, ref identity.MaterialR
 	return nil
 }
 
-// DeleteVerifier destroys material at once, with no recovery window.
+// DeleteVerifier destroys material at once: the entry leaves its pack's
+// current value (earlier versions of the pack keep it for a while:
+// docs/SECURITY.md), or the secret of its own goes with no recovery window.
 func (v *SecretsManager) DeleteVerifier(ctx context.Context, ref identity.MaterialRef) error {
+	if ref.Pack > 0 {
+		return v.removeEntry(ctx, ref)
+	}
 	return deleteMaterial(ctx, v.api, v.Name(ref))
 }
 
@@ -110,6 +140,13 @@ var ErrNoMaterial = identity.ErrNoMaterial
 
 // Verifier reads a verifier.
 func (v *SecretsManager) Verifier(ctx context.Context, ref identity.MaterialRef) ([]byte, error) {
+	if ref.Pack > 0 {
+		p, err := v.ReadPack(ctx, ref.TenantID, ref.Pack)
+		if err != nil {
+			return nil, err
+		}
+		return entryOf(p, ref)
+	}
 	out, err := v.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(v.Name(ref))})
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func RunContract(t *testing.T, newStores func(t *testing.T) identity.Stores) {
 // Methods lists the storage methods the contract covers, by interface.
 func Methods() map[string][]string {
 	return map[string][]string{
-		"Tenants":     {"CreateTenant", "GetTenant"},
+		"Tenants":     {"CreateTenant", "GetTenant", "NextVerifierSlot"},
 		"Clients":     {"CreateClient", "GetClient", "ListClients", "UpdateClient", "DeleteClient", "ClientKind"},
 		"Secrets":     {"ClientSecrets", "SecretSet", "AddSecret", "GetSecret", "UpdateSecret", "DeleteSecret", "SoftDeleteSecret"},
 		"Credentials": {"ClientForAuthentication", "MarkUsed"},
@@ -182,6 +183,39 @@ var contract = []contractCase{
 	{"GetTenant/a missing tenant is ErrTenantNotFound", func(t *testing.T, f *fixture) {
 		_, err := f.Tenants.GetTenant(f.ctx, identity.NewID())
 		is(t, "GetTenant", err, identity.ErrTenantNotFound)
+	}},
+	{"NextVerifierSlot/hands out 1, 2, ... each once under concurrency; a missing tenant is ErrTenantNotFound", func(t *testing.T, f *fixture) {
+		ten := f.tenant(0)
+		const n = 20
+		got := make(chan int64, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				slot, err := f.Tenants.NextVerifierSlot(f.ctx, ten.ID)
+				if err != nil {
+					t.Error(err)
+				}
+				got <- slot
+			}()
+		}
+		wg.Wait()
+		close(got)
+		seen := map[int64]bool{}
+		for slot := range got {
+			if slot < 1 || slot > n || seen[slot] {
+				t.Fatalf("slot %d handed out (seen %v): want each of 1..%d once", slot, seen, n)
+			}
+			seen[slot] = true
+		}
+		if other := f.tenant(0); true {
+			if slot, err := f.Tenants.NextVerifierSlot(f.ctx, other.ID); err != nil || slot != 1 {
+				t.Fatalf("another tenant's first slot: %d, %v; want 1 (slots are per tenant)", slot, err)
+			}
+		}
+		_, err := f.Tenants.NextVerifierSlot(f.ctx, identity.NewID())
+		is(t, "NextVerifierSlot of a missing tenant", err, identity.ErrTenantNotFound)
 	}},
 
 	{"CreateClient/stores the client, its first secret and the counters", func(t *testing.T, f *fixture) {
@@ -704,10 +738,19 @@ var contract = []contractCase{
 
 func second[T any](_ T, err error) error { return err }
 
-// RunVaultContract runs the Vault's contract against v.
+// RunVaultContract runs the Vault's contract against v, for material in
+// a pack and for a secret of its own (the layout before packs).
 func RunVaultContract(t *testing.T, v identity.Vault) {
+	t.Run("pack", func(t *testing.T) {
+		runVaultContract(t, v, identity.MaterialRef{TenantID: identity.NewID(), ClientID: identity.NewID(), SecretID: identity.NewID(), Pack: 3})
+	})
+	t.Run("own secret", func(t *testing.T) {
+		runVaultContract(t, v, identity.MaterialRef{TenantID: identity.NewID(), ClientID: identity.NewID(), SecretID: identity.NewID()})
+	})
+}
+
+func runVaultContract(t *testing.T, v identity.Vault, ref identity.MaterialRef) {
 	ctx := context.Background()
-	ref := identity.MaterialRef{TenantID: identity.NewID(), ClientID: identity.NewID(), SecretID: identity.NewID()}
 	t.Run("Verifier/missing material is ErrNoMaterial", func(t *testing.T) {
 		_, err := v.Verifier(ctx, ref)
 		is(t, "Verifier", err, identity.ErrNoMaterial)

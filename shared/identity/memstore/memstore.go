@@ -36,6 +36,7 @@ type Store struct {
 type tenant struct {
 	t       identity.Tenant
 	lastSeq int64
+	slots   int64                       // verifier slots handed out (NextVerifierSlot)
 	clients map[string]*identity.Client // by kind prefix and id (clientKey)
 }
 
@@ -55,6 +56,7 @@ type registration struct {
 type entry struct {
 	expiration *time.Time
 	lastUsed   *time.Time
+	pack       int
 }
 
 var (
@@ -129,6 +131,17 @@ func (m *Store) tenant(tenantID string) (identity.Tenant, error) {
 	return out, nil
 }
 
+// NextVerifierSlot hands out the tenant's next verifier slot.
+func (m *Store) NextVerifierSlot(ctx context.Context, tenantID string) (int64, error) {
+	defer m.call("NextVerifierSlot")()
+	t, ok := m.tenants[tenantID]
+	if !ok {
+		return 0, identity.ErrTenantNotFound
+	}
+	t.slots++
+	return t.slots, nil
+}
+
 // CreateClient stores a client, its registration and first secret record,
 // on the conditions of identity.Clients.CreateClient.
 func (m *Store) CreateClient(ctx context.Context, c identity.Client, first identity.Secret, defaultLimit int) error {
@@ -157,7 +170,7 @@ func (m *Store) CreateClient(ctx context.Context, c identity.Client, first ident
 	first.Kind = c.Kind
 	rec := cloneSecret(first)
 	m.regs[c.ID] = &registration{tenantID: c.TenantID, kind: c.Kind, enabled: c.Enabled, roleIDs: cloneStrings(c.RoleIDs), lifetime: c.AccessTokenLifetime, seal: slices.Clone(c.TokenSeal), secretsVersion: 1,
-		entries: map[string]entry{first.ID: {expiration: rec.Expiration}}, records: map[string]*identity.Secret{first.ID: &rec}}
+		entries: map[string]entry{first.ID: {expiration: rec.Expiration, pack: rec.Pack}}, records: map[string]*identity.Secret{first.ID: &rec}}
 	return nil
 }
 
@@ -296,7 +309,7 @@ func (m *Store) SecretSet(ctx context.Context, tenantID string, kind identity.Cl
 func (m *Store) entries(clientID string, reg *registration) []identity.Secret {
 	out := []identity.Secret{}
 	for id, e := range reg.entries {
-		out = append(out, identity.Secret{TenantID: reg.tenantID, ClientID: clientID, ID: id, Kind: reg.kind, Expiration: cloneTime(e.expiration), LastUsed: cloneTime(e.lastUsed)})
+		out = append(out, identity.Secret{TenantID: reg.tenantID, ClientID: clientID, ID: id, Kind: reg.kind, Expiration: cloneTime(e.expiration), LastUsed: cloneTime(e.lastUsed), Pack: e.pack})
 	}
 	slices.SortFunc(out, func(a, b identity.Secret) int { return strings.Compare(a.ID, b.ID) })
 	return out
@@ -322,7 +335,7 @@ func (m *Store) AddSecret(ctx context.Context, add identity.SecretAdd) (identity
 	}
 	rec := cloneSecret(sec)
 	reg.records[sec.ID] = &rec
-	reg.entries[sec.ID] = entry{expiration: cloneTime(sec.Expiration)}
+	reg.entries[sec.ID] = entry{expiration: cloneTime(sec.Expiration), pack: sec.Pack}
 	reg.secretsVersion++
 	return cloneSecret(sec), nil
 }

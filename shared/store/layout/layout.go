@@ -6,7 +6,8 @@
 // Layout (PK / SK):
 //
 //	TENANT#<tenant>  #TENANT         tenant: name, ClientCount (both kinds: the limit), ClientCredentialCount,
-//	                                 HybridCount (a list's Total-Count), LastSeq (the creation order), ClientLimit
+//	                                 HybridCount (a list's Total-Count), LastSeq (the creation order), ClientLimit,
+//	                                 VerifierSlots (slots handed out: a new secret's pack, identity.PackOf)
 //	TENANT#<tenant>  CCC#<client>    Client Credential client metadata, Seq (its place in the creation order),
 //	                                 ChangedBy/ChangedAt (the latest management write: ChangeAttrs)
 //	TENANT#<tenant>  HYB#<client>    Hybrid client metadata, Seq
@@ -16,12 +17,14 @@
 //	                                 had it: a tag of the client item's StaleTags, see UpdateClient)
 //	CLIENT#<client>  #CLIENT         registration and token item: owning tenant, kind, Enabled, RoleIds,
 //	                                 AccessTokenLifetime (seconds; absent: 3600),
-//	                                 Secrets {<secret>: {E: expiration (unix ns; absent: never), U: last used hour}},
+//	                                 Secrets {<secret>: {E: expiration (unix ns; absent: never), U: last used hour,
+//	                                 P: pack (absent: material of its own)}},
 //	                                 SecretsVersion, RecordCount (the client's SECRET# items, retained ones
 //	                                 included: below the cap each add is handed), Seal (an HMAC over
 //	                                 tenant, kind, Enabled, RoleIds, lifetime: identity/seal.go);
 //	                                 reserves the id across tenants
-//	CLIENT#<client>  SECRET#<secret> secret record (never the secret); ExpiryPK/ExpiresAt: see below;
+//	CLIENT#<client>  SECRET#<secret> secret record (never the secret), Pack (its verifier's pack; absent:
+//	                                 material of its own); ExpiryPK/ExpiresAt: see below;
 //	                                 ChangedBy/ChangedAt as on the client item
 //	SWEEPER          #CURSORS        where the sweeper's reconciliation walks stopped
 //	SWEEPER          #LASTRUN        the summary of the sweeper's last run, for the operations dashboard
@@ -89,6 +92,11 @@ const (
 	AttrExpiresAt = "ExpiresAt"
 	// attrSecrets is the token item's map of secrets (registrationItem).
 	AttrSecrets = "Secrets"
+	// AttrVerifierSlots is the tenant item's count of verifier slots
+	// handed out (identity.PackOf: a secret's pack).
+	AttrVerifierSlots = "VerifierSlots"
+	// AttrPack is a secret record's pack (absent: material of its own).
+	AttrPack = "Pack"
 	// attrRecordCount is the token item's count of the client's secret
 	// records (see the package comment).
 	AttrRecordCount = "RecordCount"
@@ -373,6 +381,9 @@ func SecretEntry(sec identity.Secret) types.AttributeValue {
 	if sec.Expiration != nil {
 		e["E"] = N(sec.Expiration.UnixNano())
 	}
+	if sec.Pack > 0 {
+		e["P"] = N(int64(sec.Pack))
+	}
 	return &types.AttributeValueMemberM{Value: e}
 }
 
@@ -396,6 +407,9 @@ func SecretItem(sec identity.Secret) Item {
 	}
 	if sec.DeletedAt != nil {
 		it["DeletedAt"] = Ts(*sec.DeletedAt)
+	}
+	if sec.Pack > 0 {
+		it[AttrPack] = N(int64(sec.Pack))
 	}
 	putChange(it, sec.LastChange)
 	return it
@@ -587,6 +601,7 @@ func DecodeSecret(it Item) (identity.Secret, error) {
 		LastUsed:    r.OptTime("LastUsed"),
 		Swept:       it["SweptAt"] != nil,
 		LastChange:  r.Change(),
+		Pack:        int(r.Num(AttrPack, false)),
 	}
 	return sec, r.Err
 }
@@ -657,6 +672,7 @@ func DecodeRegistration(it Item) (Registration, error) {
 				e := time.Unix(0, er.Num("E", true)).UTC()
 				sec.Expiration = &e
 			}
+			sec.Pack = int(er.Num("P", false))
 			if _, ok := em.Value["U"]; ok {
 				u := time.Unix(er.Num("U", true), 0).UTC()
 				sec.LastUsed = &u

@@ -1,0 +1,9 @@
+package vault
+
+// Test hooks.
+var (
+	PackToken  = packToken
+	EncodePack = encodePack
+)
+
+const MaxPackAttempts = maxPackAttempts
