@@ -24,8 +24,8 @@ func TestEachFunctionWritesOnlyItsPartitions(t *testing.T) {
 	owns := map[string][]string{
 		"ClientCredentialClientsFunction": {"TENANT#5f0c3a52", "CLIENT#4a5b6c7d"},
 		"HybridClientsFunction":           {"TENANT#5f0c3a52", "CLIENT#4a5b6c7d"},
-		"ClientSecretsFunction":           {"CLIENT#4a5b6c7d"},
-		"ApplicationSecretsFunction":      {"CLIENT#4a5b6c7d"},
+		"ClientSecretsFunction":           {"CLIENT#4a5b6c7d", "TENANT#5f0c3a52"}, // TENANT#: VerifierSlots only (TestSecretFunctionsWriteOnlyTheVerifierSlotOfATenant)
+		"ApplicationSecretsFunction":      {"CLIENT#4a5b6c7d", "TENANT#5f0c3a52"},
 		"TokenFunction":                   {"SIGNINGKEYS", "CLIENT#4a5b6c7d", "CODE#9a8b", "INTERACTION#7c6d", "SESSION#6e1f", "REFRESH#5e4f", "FAMILY#9a8b"}, // LastUsed; codes, front-channel answers, a replayed code's session, refresh tokens
 		"SignInFunction":                  {"PERSON#5f0c3a52#ab12", "SESSION#6e1f", "CONSENT#5f0c3a52#p1", "CODE#9a8b", "INTERACTION#7c6d"},
 		"SweeperFunction":                 {"CLIENT#4a5b6c7d", "SWEEPER"},
@@ -152,4 +152,41 @@ func TestOnlyTheClientFunctionsChangeWhatATokenSays(t *testing.T) {
 		matrix += row + "\n"
 	}
 	t.Log(matrix)
+}
+
+// The secret functions take a verifier slot from the tenant item (its
+// VerifierSlots: the pack of a new secret's verifier) and may write no
+// other attribute of the tenant's partition, with no other action: not
+// its ClientLimit, its counters or its name, not a client item.
+func TestSecretFunctionsWriteOnlyTheVerifierSlotOfATenant(t *testing.T) {
+	tp, err := iam.LoadTemplate("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := iam.Stack{Name: "prod", Physical: map[string]string{"ClientsTable": "prod-table", "HttpApi": "abc123"}}
+	table := stack.TableARN("prod-table")
+	for _, fn := range []string{"ClientSecretsFunction", "ApplicationSecretsFunction"} {
+		p, err := tp.Policy(fn, stack)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			action string
+			attrs  []string
+			want   bool
+		}{
+			{"dynamodb:UpdateItem", []string{"PK", "SK", "VerifierSlots"}, true},
+			{"dynamodb:UpdateItem", []string{"PK", "SK", "VerifierSlots", "ClientLimit"}, false},
+			{"dynamodb:UpdateItem", []string{"PK", "SK", "ClientCount"}, false},
+			{"dynamodb:UpdateItem", []string{"PK", "SK", "Name"}, false},
+			{"dynamodb:PutItem", []string{"PK", "SK", "VerifierSlots"}, false},
+			{"dynamodb:DeleteItem", []string{"PK", "SK"}, false},
+		} {
+			req := iam.Request{Action: tc.action, Resource: table, Context: map[string][]string{
+				"dynamodb:LeadingKeys": {"TENANT#5f0c3a52"}, "dynamodb:Attributes": tc.attrs}}
+			if got := p.Allows(req); got != tc.want {
+				t.Errorf("%s: %s of %v in TENANT#: allowed=%v, want %v", fn, tc.action, tc.attrs, got, tc.want)
+			}
+		}
+	}
 }

@@ -106,12 +106,13 @@ func TestOnlyTheTokenFunctionReadsSigningKeys(t *testing.T) {
 				}
 				for _, r := range s.Resources {
 					signing := strings.Contains(r, "${AWS::StackName}/signing-keys")
-					// clients/: client secret verifiers; upstreams/: the
-					// client secret this service uses at each tenant's
-					// upstream (sign-in); dashboard/: each tenant's
-					// dashboard client (docs/dashboard.md).
-					clients := strings.Contains(r, "${AWS::StackName}/clients/") || strings.Contains(r, "${AWS::StackName}/upstreams/") ||
-						strings.Contains(r, "${AWS::StackName}/dashboard/")
+					// verifiers/: client secret verifiers in packs;
+					// clients/: verifiers of their own (before packs);
+					// upstreams/: the client secret this service uses at
+					// each tenant's upstream (sign-in); dashboard/: each
+					// tenant's dashboard client (docs/dashboard.md).
+					clients := strings.Contains(r, "${AWS::StackName}/verifiers/") || strings.Contains(r, "${AWS::StackName}/clients/") ||
+						strings.Contains(r, "${AWS::StackName}/upstreams/") || strings.Contains(r, "${AWS::StackName}/dashboard/")
 					// token-item-seal: the key of the token items' seals
 					// (shared/identity/seal.go), read by the functions that
 					// own what a token says, and by TokenFunction.

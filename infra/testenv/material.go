@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
@@ -14,26 +13,82 @@ import (
 	"identityservice/shared/vault"
 )
 
-// MaterialExists reports whether a secret's material is live in Secrets Manager.
+// Material lists the live material of a tenant, or of one client of it
+// when clientID is not empty: secrets of their own
+// (<prefix>/clients/...) and the entries of the tenant's packs
+// (<prefix>/verifiers/<tenant>/<n>, their current value).
+func (e *Env) Material(t testing.TB, tenantID, clientID string) []identity.MaterialRef {
+	t.Helper()
+	ctx := context.Background()
+	inv := vault.NewInventory(e.Clients.SecretsManager, e.Config.SecretPrefix)
+	own := e.Config.SecretPrefix + "/clients/" + tenantID + "/"
+	if clientID != "" {
+		own += clientID + "/"
+	}
+	packs := inv.VerifiersPrefix() + tenantID + "/"
+	p := secretsmanager.NewListSecretsPaginator(e.Clients.SecretsManager, &secretsmanager.ListSecretsInput{
+		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{own, packs}}},
+	})
+	var refs []identity.MaterialRef
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range out.SecretList {
+			name := aws.ToString(s.Name)
+			if strings.HasPrefix(name, own) {
+				if ref, ok := inv.ParseName(name); ok {
+					refs = append(refs, ref)
+				}
+				continue
+			}
+			tenant, n, ok := inv.ParsePackName(name)
+			if !ok || tenant != tenantID {
+				continue
+			}
+			pack, err := inv.ReadPack(ctx, tenant, n)
+			if err != nil {
+				t.Fatalf("read pack %s: %v", name, err)
+			}
+			for id, entry := range pack.Entries {
+				if clientID == "" || entry.ClientID == clientID {
+					refs = append(refs, identity.MaterialRef{TenantID: tenant, ClientID: entry.ClientID, SecretID: id, Pack: n})
+				}
+			}
+		}
+	}
+	return refs
+}
+
+// MaterialOf returns where a secret's material is live (a pack, or a
+// secret of its own), and whether it is.
+func (e *Env) MaterialOf(t testing.TB, tenantID, clientID, secretID string) (identity.MaterialRef, bool) {
+	t.Helper()
+	for _, ref := range e.Material(t, tenantID, clientID) {
+		if ref.SecretID == secretID {
+			return ref, true
+		}
+	}
+	return identity.MaterialRef{}, false
+}
+
+// MaterialExists reports whether a secret's material is live in Secrets
+// Manager: an entry of one of its tenant's packs, or a secret of its own.
 func (e *Env) MaterialExists(t testing.TB, tenantID, clientID, secretID string) bool {
 	t.Helper()
-	name := vault.New(e.Clients.SecretsManager, e.Config.SecretPrefix).Name(identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID})
-	_, err := e.Clients.SecretsManager.DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: &name})
-	var nf *smtypes.ResourceNotFoundException
-	if errors.As(err, &nf) {
-		return false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return true
+	_, ok := e.MaterialOf(t, tenantID, clientID, secretID)
+	return ok
 }
 
 // SecretWorks reports whether a plain-text secret matches the material
 // stored for it: what the token endpoint will check.
 func (e *Env) SecretWorks(t testing.TB, tenantID, clientID, secretID, secret string) bool {
 	t.Helper()
-	ref := identity.MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: secretID}
+	ref, ok := e.MaterialOf(t, tenantID, clientID, secretID)
+	if !ok {
+		t.Fatalf("read material of secret %s: %v", secretID, identity.ErrNoMaterial)
+	}
 	v, err := vault.New(e.Clients.SecretsManager, e.Config.SecretPrefix).Verifier(context.Background(), ref)
 	if err != nil {
 		t.Fatalf("read material of secret %s: %v", secretID, err)
@@ -45,26 +100,7 @@ func (e *Env) SecretWorks(t testing.TB, tenantID, clientID, secretID, secret str
 // when clientID is empty.
 func (e *Env) MaterialCount(t testing.TB, tenantID, clientID string) int {
 	t.Helper()
-	prefix := e.Config.SecretPrefix + "/clients/" + tenantID + "/"
-	if clientID != "" {
-		prefix += clientID + "/"
-	}
-	p := secretsmanager.NewListSecretsPaginator(e.Clients.SecretsManager, &secretsmanager.ListSecretsInput{
-		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
-	})
-	n := 0
-	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range out.SecretList {
-			if strings.HasPrefix(aws.ToString(s.Name), prefix) {
-				n++
-			}
-		}
-	}
-	return n
+	return len(e.Material(t, tenantID, clientID))
 }
 
 // TestSigningKeysKMSKey is the customer-managed KMS key the test stack's

@@ -130,6 +130,27 @@ func (e *Env) Sweep(t testing.TB, now func() time.Time) sweep.Counts {
 	return c
 }
 
+// Reconcile runs the sweeper's reconciliation over all the material and
+// records (as SweeperFunction) at the clock's instant, which should be
+// past MaterialMinAge after the material to reconcile was written:
+// material without a live record is destroyed.
+func (e *Env) Reconcile(t testing.TB, now func() time.Time) sweep.Counts {
+	t.Helper()
+	_, clients := e.As(awscalls.Tag{Function: "SweeperFunction", Stack: e.IAMStack("", "")})
+	set := sweep.DefaultSettings()
+	set.WarningDays = nil
+	set.ReconcileBatch = 1 << 20
+	set.Budget = 10 * time.Minute
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	sw := e.Config.Sweeper(clients, noWarnings{}, set, log, log)
+	sw.Now = now
+	c, err := sw.Run(context.Background())
+	if err != nil {
+		t.Fatalf("reconcile: %v", err)
+	}
+	return c
+}
+
 // noWarnings is the publisher of Sweep, whose warnings are off.
 type noWarnings struct{}
 

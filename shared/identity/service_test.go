@@ -56,7 +56,7 @@ func (w *world) create(t *testing.T, kind identity.ClientKind, in identity.NewCl
 }
 
 func ref(sec identity.Secret) identity.MaterialRef {
-	return identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}
+	return sec.Ref()
 }
 
 func wantErr(t *testing.T, err, want error) {

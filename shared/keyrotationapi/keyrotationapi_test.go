@@ -400,9 +400,7 @@ func TestErrorsAreProblemDetails(t *testing.T) {
 
 func materialCountUnder(t *testing.T, tenantID string) int {
 	t.Helper()
-	prefix := env.Config.SecretPrefix + "/clients/" + tenantID + "/"
-	names, _ := restText(t, prefix)
-	return len(names)
+	return env.MaterialCount(t, tenantID, "")
 }
 
 // restText returns the names of material under prefix and everything at
@@ -459,9 +457,9 @@ func TestNoPlaintextSecretAtRest(t *testing.T) {
 			secrets = append(secrets, *app.ClientSecret)
 		}
 	}
-	names, text := restText(t, env.Config.SecretPrefix+"/clients/"+tenantID+"/")
-	if len(names) != 6 {
-		t.Fatalf("%d material for the tenant, want 6", len(names))
+	_, text := restText(t, env.Config.SecretPrefix+"/verifiers/"+tenantID+"/")
+	if n := env.MaterialCount(t, tenantID, ""); n != 6 {
+		t.Fatalf("%d material for the tenant, want 6", n)
 	}
 	for _, s := range secrets {
 		if len(s) != 43 || strings.Contains(text, s) {

@@ -233,8 +233,9 @@ func TestLastUsedOncePerHour(t *testing.T) {
 
 // A secret add of a Client Credential client reads one item (its token
 // item: the secrets, their version, the record count and the roles the
-// cluster-role guard decides on) and writes one transaction; the guard of
-// a cluster-role client still refuses it.
+// cluster-role guard decides on) and writes twice: the tenant's verifier
+// slot (one UpdateItem: the pack of the verifier) and one transaction;
+// the guard of a cluster-role client still refuses it.
 func TestSecretAddIsOneRead(t *testing.T) {
 	ctx := context.Background()
 	svc, m, _ := meteredService(t)
@@ -253,8 +254,8 @@ func TestSecretAddIsOneRead(t *testing.T) {
 	}
 	r := m.Reset()
 	t.Logf("secret add: %d read request(s), %d item(s), %.1f read units, %d write request(s)", r.Requests, r.Items, r.Units, r.Writes)
-	if r.Requests != 1 || r.Items != 1 || r.Inconsistent != 0 || r.Writes != 1 {
-		t.Fatalf("secret add made %+v; want one strongly consistent read of one item and one write", r)
+	if r.Requests != 1 || r.Items != 1 || r.Inconsistent != 0 || r.Writes != 2 {
+		t.Fatalf("secret add made %+v; want one strongly consistent read of one item and two writes (slot, transaction)", r)
 	}
 
 	opRoles := []string{identity.RoleClusterOperator, identity.RoleAccountMember}

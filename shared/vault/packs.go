@@ -41,8 +41,17 @@ import (
 const packFormat = 1
 
 // maxPackAttempts bounds a pack write's compare-and-swap; then the write
-// is identity.ErrPackBusy (a 409 Concurrent update).
-const maxPackAttempts = 16
+// is identity.ErrPackBusy (a 409 Concurrent update). Each lost attempt
+// means another writer's write went in.
+const maxPackAttempts = 30
+
+// packBackoff is the wait after a lost compare-and-swap: full jitter,
+// exponential from 10 ms to at most 200 ms, so that many writers of one
+// pack spread out instead of all reading the same version again.
+func packBackoff(attempt int) time.Duration {
+	ceiling := min(10<<min(attempt, 5), 200)
+	return time.Duration(rand.IntN(ceiling)+1) * time.Millisecond
+}
 
 // maxSecretValue is Secrets Manager's limit of a secret value, in bytes.
 const maxSecretValue = 65536
@@ -219,7 +228,7 @@ func (p packs) changePack(ctx context.Context, tenantID string, pack int, change
 		if errors.As(err, &exists) {
 			// Another writer created the pack, or wrote over the version
 			// read first: read again.
-			sleep(ctx, time.Duration(rand.IntN(10*attempt+10))*time.Millisecond)
+			sleep(ctx, packBackoff(attempt))
 			continue
 		}
 		if err != nil {
