@@ -104,7 +104,7 @@ func TestSoftDeletedSecretsPurgedAfterRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	// As if the API's destruction of the material had failed.
-	ref := identity.MaterialRef{TenantID: f.tenant, ClientID: c.Client.ID, SecretID: added.Secret.ID}
+	ref := added.Secret.Ref()
 	if err := f.vault.PutVerifier(f.ctx, ref, identity.Verifier(ref, "left behind")); err != nil {
 		t.Fatal(err)
 	}

@@ -249,7 +249,7 @@ func (f *fixture) client(exp *time.Time) identity.CreatedClient {
 // materialExists reports whether a secret's material is in Secrets Manager.
 func (f *fixture) materialExists(sec identity.Secret) bool {
 	f.t.Helper()
-	_, err := f.vault.Verifier(f.ctx, identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID})
+	_, err := f.vault.Verifier(f.ctx, sec.Ref())
 	if err != nil && err != vault.ErrNoMaterial {
 		f.t.Fatal(err)
 	}

@@ -10,8 +10,11 @@ import (
 )
 
 // Material without a live record is destroyed once it is older than an
-// hour: material with no record at all, and material left behind by a
-// swept secret. Material of live records stays.
+// hour: material with no record at all (a secret of its own, and an entry
+// in the pack of a live secret), material left behind by a swept secret,
+// and a copy of a live secret's verifier where its record does not say it
+// is (a secret of its own, left by the migration into packs). Material of
+// live records stays, and so do the other entries of a pack.
 func TestReconcileDestroysOrphanedMaterial(t *testing.T) {
 	f := newFixture(t)
 	live := f.client(nil)
@@ -24,8 +27,14 @@ func TestReconcileDestroysOrphanedMaterial(t *testing.T) {
 	// failed), and material no record refers to (as if a create had
 	// failed between the two stores).
 	orphan := identity.Secret{TenantID: f.tenant, ClientID: identity.NewID(), ID: identity.NewID()}
-	for _, sec := range []identity.Secret{swept.Secret, orphan} {
-		if err := f.vault.PutVerifier(f.ctx, identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}, identity.Verifier(identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}, "x")); err != nil {
+	if live.Secret.Pack == 0 {
+		t.Fatal("a new secret's verifier is not in a pack")
+	}
+	packed := identity.Secret{TenantID: f.tenant, ClientID: identity.NewID(), ID: identity.NewID(), Pack: live.Secret.Pack}
+	copied := live.Secret
+	copied.Pack = 0
+	for _, sec := range []identity.Secret{swept.Secret, orphan, packed, copied} {
+		if err := f.vault.PutVerifier(f.ctx, sec.Ref(), identity.Verifier(sec.Ref(), "x")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,10 +45,10 @@ func TestReconcileDestroysOrphanedMaterial(t *testing.T) {
 		t.Fatalf("run while the material is young: %+v; want it left alone", c)
 	}
 	c := f.sweep(f.base.Add(2 * time.Hour))
-	if c.OrphansDestroyed != 2 {
-		t.Fatalf("run once the material is old: %+v, want OrphansDestroyed 2", c)
+	if c.OrphansDestroyed != 4 {
+		t.Fatalf("run once the material is old: %+v, want OrphansDestroyed 4", c)
 	}
-	if f.materialExists(orphan) || f.materialExists(swept.Secret) {
+	if f.materialExists(orphan) || f.materialExists(swept.Secret) || f.materialExists(packed) || f.materialExists(copied) {
 		t.Fatal("orphaned material survived")
 	}
 	if !f.materialExists(live.Secret) {
@@ -62,7 +71,7 @@ func TestReconcileWalkContinuesAcrossRuns(t *testing.T) {
 	var orphans []identity.Secret
 	for range 2 {
 		o := identity.Secret{TenantID: f.tenant, ClientID: identity.NewID(), ID: identity.NewID()}
-		if err := f.vault.PutVerifier(f.ctx, identity.MaterialRef{TenantID: o.TenantID, ClientID: o.ClientID, SecretID: o.ID}, identity.Verifier(identity.MaterialRef{TenantID: o.TenantID, ClientID: o.ClientID, SecretID: o.ID}, "x")); err != nil {
+		if err := f.vault.PutVerifier(f.ctx, o.Ref(), identity.Verifier(o.Ref(), "x")); err != nil {
 			t.Fatal(err)
 		}
 		orphans = append(orphans, o)
@@ -111,7 +120,7 @@ func TestReconcileReportsMissingMaterial(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sec := range []identity.Secret{forever.Secret, expiring.Secret} {
-		if err := f.vault.DeleteVerifier(f.ctx, identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}); err != nil {
+		if err := f.vault.DeleteVerifier(f.ctx, sec.Ref()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -92,7 +92,7 @@ func TestSweepReadsProportionalToTheWork(t *testing.T) {
 	for _, sec := range secs {
 		if sec.Expiration != nil && sec.Expiration.Equal(past) {
 			expiredSecs = append(expiredSecs, sec)
-			if err := f.vault.PutVerifier(f.ctx, identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}, identity.Verifier(identity.MaterialRef{TenantID: sec.TenantID, ClientID: sec.ClientID, SecretID: sec.ID}, "x")); err != nil {
+			if err := f.vault.PutVerifier(f.ctx, sec.Ref(), identity.Verifier(sec.Ref(), "x")); err != nil {
 				t.Fatal(err)
 			}
 		}
