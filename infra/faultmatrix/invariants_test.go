@@ -19,6 +19,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"identityservice/shared/identity"
+	"identityservice/shared/vault"
 )
 
 // The invariants (issue 9), each checked on the store itself, read with
@@ -101,13 +102,17 @@ type regRow struct {
 	// expiration in unix ns; nil: the entry has none, the secret never
 	// expires). A malformed entry is in bad.
 	entries map[string]*int64
-	bad     []string
+	// packs are the entries' P: the pack of the secret's verifier (0:
+	// the entry has none, material of its own).
+	packs map[string]int64
+	bad   []string
 	attrs   map[string]types.AttributeValue
 }
 
 type secretRow struct {
 	tenant, client, id string
 	deleted, swept     bool
+	pack               int // the verifier's pack (0: material of its own)
 	expiration         *time.Time
 	// expiryPK and expiresAt are the record's place in the index ByExpiry
 	// (hasExpiresAt: the attribute is a number); deletedUnix is the soft
@@ -225,7 +230,7 @@ func (w *world) read(t testing.TB) snapshot {
 				snap.tombstones[strings.TrimPrefix(pk, "CLIENT#")] = true
 			case strings.HasPrefix(pk, "CLIENT#") && sk == "#CLIENT":
 				row := regRow{tenant: str(it, "TenantId"), id: strings.TrimPrefix(pk, "CLIENT#"), kind: kindOf(it), enabled: boolean(it, "Enabled"),
-					roles: strs(it, "RoleIds"), entries: map[string]*int64{}, attrs: it}
+					roles: strs(it, "RoleIds"), entries: map[string]*int64{}, packs: map[string]int64{}, attrs: it}
 				m, ok := it["Secrets"].(*types.AttributeValueMemberM)
 				if !ok {
 					row.bad = append(row.bad, "no Secrets map")
@@ -237,6 +242,7 @@ func (w *world) read(t testing.TB) snapshot {
 							continue
 						}
 						row.entries[id] = nil
+						row.packs[id], _ = num(em.Value, "P")
 						if _, has := em.Value["E"]; has {
 							e, ok := num(em.Value, "E")
 							if !ok {
@@ -252,6 +258,8 @@ func (w *world) read(t testing.TB) snapshot {
 				row := secretRow{tenant: str(it, "TenantId"), client: strings.TrimPrefix(pk, "CLIENT#"), id: strings.TrimPrefix(sk, "SECRET#")}
 				_, row.deleted = it["DeletedAt"]
 				_, row.swept = it["SweptAt"]
+				pack, _ := num(it, "Pack")
+				row.pack = int(pack)
 				row.expiryPK = str(it, "ExpiryPK")
 				row.expiresAt, row.hasExpiresAt = num(it, "ExpiresAt")
 				row.deletedUnix, _ = num(it, "DeletedUnix")
@@ -266,9 +274,12 @@ func (w *world) read(t testing.TB) snapshot {
 			}
 		}
 	}
+	// Material: secrets of their own, and the entries of packs (their
+	// current value: what authenticates and what the sweeper sees).
 	prefix := w.prefix + "/clients/"
+	inv := vault.NewInventory(env.Clients.SecretsManager, w.prefix)
 	mp := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, &secretsmanager.ListSecretsInput{
-		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
+		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix, inv.VerifiersPrefix()}}},
 	})
 	for mp.HasMorePages() {
 		out, err := mp.NextPage(ctx)
@@ -277,6 +288,18 @@ func (w *world) read(t testing.TB) snapshot {
 		}
 		for _, s := range out.SecretList {
 			name := aws.ToString(s.Name)
+			if tenant, n, ok := inv.ParsePackName(name); ok {
+				pack, err := inv.ReadPack(ctx, tenant, n)
+				if err != nil {
+					t.Fatalf("read pack %s: %v", name, err)
+				}
+				for id, e := range pack.Entries {
+					ref := identity.MaterialRef{TenantID: tenant, ClientID: e.ClientID, SecretID: id, Pack: n}
+					snap.material[ref] = true
+					snap.materialAge[ref] = e.Added
+				}
+				continue
+			}
 			rest, ok := strings.CutPrefix(name, prefix)
 			parts := strings.Split(rest, "/")
 			if !ok || len(parts) != 3 {
@@ -302,7 +325,7 @@ func (snap snapshot) materialOf(clientID string) int {
 }
 
 func refOf(s secretRow) identity.MaterialRef {
-	return identity.MaterialRef{TenantID: s.tenant, ClientID: s.client, SecretID: s.id}
+	return identity.MaterialRef{TenantID: s.tenant, ClientID: s.client, SecretID: s.id, Pack: s.pack}
 }
 
 // violations collects what a check found.
@@ -332,6 +355,8 @@ func storeInvariants(snap snapshot, swept bool) violations {
 				v.addf("material of secret %s outlived its record's deletion (deleted=%v swept=%v) after a sweep", s.id, s.deleted, s.swept)
 			case s.client != ref.ClientID || s.tenant != ref.TenantID:
 				v.addf("material %v belongs to another record's ids", ref)
+			case s.pack != ref.Pack:
+				v.addf("material of secret %s in pack %d, its record's pack is %d, after a sweep", s.id, ref.Pack, s.pack)
 			}
 		}
 	}

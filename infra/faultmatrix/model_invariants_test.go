@@ -77,6 +77,8 @@ func tokenItemInvariants(snap snapshot) violations {
 				continue
 			case rec.deleted:
 				v.addf("token item of client %s has an entry for secret %s, whose record is soft-deleted", r.id, id)
+			case r.packs[id] != int64(rec.pack):
+				v.addf("token item of client %s: secret %s in pack P=%d, its record's pack is %d", r.id, id, r.packs[id], rec.pack)
 			}
 			switch {
 			case e == nil && rec.expiration != nil:

@@ -233,6 +233,94 @@ func TestRaceSecretAddsAndDeletes(t *testing.T) {
 	racesRun.Add(1)
 }
 
+// TestRacePackAddsAndDeletes: adds and deletes of many clients of one
+// tenant at once all write the tenant's one verifier pack (a
+// compare-and-swap each): no entry is lost (every secret the API handed
+// out authenticates, its record's material is in the pack), none is left
+// behind (every deleted secret's entry is gone, and the pack holds exactly
+// the active secrets), and every answer is a success.
+func TestRacePackAddsAndDeletes(t *testing.T) {
+	w := newWorld(t, "")
+	w.login()
+	const clients = 6
+	var known []knownSecret
+	var deletes []knownSecret
+	for range clients {
+		c := w.createClient(identity.ClientCredential, nil, "pack race")
+		s, err := w.clean.Service.AddSecret(context.Background(), w.tenant, identity.ClientCredential, c.Client.ID, "to delete", "Description", nil, "Expiration")
+		if err != nil {
+			t.Fatal(err)
+		}
+		known = append(known, knownSecret{tenant: w.tenant, client: c.Client.ID, id: c.Secret.ID, kind: identity.ClientCredential, plain: c.SecretString})
+		deletes = append(deletes, knownSecret{tenant: w.tenant, client: c.Client.ID, id: s.Secret.ID, kind: identity.ClientCredential, plain: s.SecretString})
+	}
+	var mu sync.Mutex
+	var fs []func()
+	for _, k := range deletes {
+		for range 2 {
+			fs = append(fs, func() {
+				res := w.admin(context.Background(), http.MethodPost, fmt.Sprintf(cccBase+"/%s/Secret", w.tenant, k.client), map[string]any{"Description": "race"})
+				var out struct{ ClientSecret, SecretId string }
+				if res.Status != http.StatusCreated || json.Unmarshal(res.Body, &out) != nil {
+					t.Errorf("add answered %s; want 201", res)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				known = append(known, knownSecret{tenant: w.tenant, client: k.client, id: out.SecretId, kind: identity.ClientCredential, plain: out.ClientSecret})
+			})
+		}
+		fs = append(fs, func() {
+			if res := w.admin(context.Background(), http.MethodDelete, fmt.Sprintf(cccBase+"/%s/Secret/%s", w.tenant, k.client, k.id), nil); res.Status != http.StatusNoContent {
+				t.Errorf("delete answered %s; want 204", res)
+			}
+		})
+	}
+	parallel(fs...)
+	snap := w.read(t)
+	v := storeInvariants(snap, false)
+	ours := map[string]bool{}
+	for _, k := range deletes {
+		ours[k.client] = true
+	}
+	active, entries, packed := 0, 0, map[int]int{}
+	for _, s := range snap.secrets {
+		if ours[s.client] && s.active(snap.now) {
+			active++
+			if s.pack == 0 {
+				v.addf("secret %s has no pack", s.id)
+			}
+		}
+	}
+	for ref := range snap.material {
+		if ours[ref.ClientID] {
+			entries++
+			packed[ref.Pack]++
+		}
+	}
+	t.Logf("%d clients, %d adds and %d deletes at once: %d active secrets, material by pack %v", clients, 2*clients, clients, active, packed)
+	if want := 2 * clients; active != want+clients {
+		v.addf("%d active secrets, want %d", active, want+clients)
+	}
+	if entries != active {
+		v.addf("%d entries in packs for %d active secrets: an entry was lost or left behind", entries, active)
+	}
+	for _, k := range known {
+		if res := w.tokenRequest(w.cleanH, context.Background(), k.client, k.plain); res.Status != http.StatusOK {
+			v.addf("secret %s the API handed out: token endpoint answered %d", k.id, res.Status)
+		}
+	}
+	for _, k := range deletes {
+		if res := w.tokenRequest(w.cleanH, context.Background(), k.client, k.plain); res.Status == http.StatusOK {
+			v.addf("deleted secret %s still authenticates", k.id)
+		}
+	}
+	for _, msg := range v {
+		t.Error(msg)
+	}
+	racesRun.Add(1)
+}
+
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
 
 // racesRun counts the race tests that ran to their end, for the summary.
