@@ -13,6 +13,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"identityservice/shared/identity"
 	"math"
 	"os"
 	"path/filepath"
@@ -113,9 +114,11 @@ const (
 	// instanceHours: how long a warm instance serves before Lambda replaces
 	// it (not published by AWS; observed lifetimes are hours).
 	instanceHours = 2.0
-	// verifierCacheSize is shared/identity's materialCacheSize: the token
-	// function's verifier cache, emptied when full.
-	verifierCacheSize = 10000
+	// verifierCacheSize is shared/identity's MaterialCacheSize: the token
+	// function's verifier cache, in verifiers, emptied when full; a miss
+	// reads a whole pack of packSize verifiers.
+	verifierCacheSize = identity.MaterialCacheSize
+	packSize          = identity.PackSize
 	// xrayReservoir, xrayRate: X-Ray's default sampling rule for Lambda,
 	// the first request each second and 5% of the others.
 	xrayReservoirPerSecond = 1.0
@@ -466,6 +469,13 @@ func verifierMisses(r, n, size float64) float64 {
 	return full*size + math.Min(distinct(r-full*fill), size)
 }
 
+// packsOf is how many verifier packs a workload's secrets fill: its
+// clients are one tenant's, packSize verifiers to a pack (a tenant's last
+// pack is partly filled; every further tenant adds at most one).
+func packsOf(w workload) float64 {
+	return math.Ceil(float64(w.clients*w.secretsPerClient) / packSize)
+}
+
 // xrayTraces is X-Ray's default sampling of n requests a month.
 func xrayTraces(n float64) float64 {
 	first := math.Min(n, xrayReservoirPerSecond*secondsPerMonth)
@@ -532,7 +542,9 @@ func (m *costModel) monthly(w workload) (bill, error) {
 		if f == m.routes[tokenRoute].function {
 			refresh = m.tokenRefresh
 			lifetimes := inst * hoursPerMonth / instanceHours
-			misses += lifetimes * verifierMisses(n/lifetimes, float64(w.clients), verifierCacheSize)
+			// A miss reads the pack of the secret asked for and caches it
+			// whole: the units of the cache are packs.
+			misses += lifetimes * verifierMisses(n/lifetimes, packsOf(w), float64(verifierCacheSize/packSize))
 		}
 		times := math.Min(n, inst*minutesPerMonth)
 		refreshSM += times * float64(refresh.of("Secrets Manager"))
@@ -548,8 +560,8 @@ func (m *costModel) monthly(w workload) (bill, error) {
 	add(costLine{"DynamoDB units: published-key refresh (1 a minute per busy instance)", refreshRRU + refreshWRU, "RRU+WRU", refreshRRU*p.unit(pRRU) + refreshWRU*p.unit(pWRU)})
 	add(costLine{"X-Ray traces (default sampling: 1 a second + 5%)", traced, "traces", traced * p.unit(pXRayTrace)})
 	secrets := float64(w.clients * w.secretsPerClient)
-	stored := secrets + 1 // + the signing key set
-	add(costLine{"Secrets Manager secrets stored (one per client secret, + the signing key set)", stored, "secrets", stored * p.unit(pSecretMonth)})
+	stored := packsOf(w) + 1 // + the signing key set
+	add(costLine{"Secrets Manager secrets stored (verifier packs of 400, + the signing key set)", stored, "secrets", stored * p.unit(pSecretMonth)})
 	gb := (float64(w.clients)*m.storage.perClient + secrets*m.storage.perSecret) / 1e9
 	add(costLine{"DynamoDB storage + point-in-time recovery", gb, "GB-month", gb * (p.unit(pStorage) + p.unit(pPITR))})
 	for _, k := range order {

@@ -2,16 +2,10 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
 )
-
-// verifiersPerShard is how many verifiers the layout proposed in
-// docs/storage.md packs into one Secrets Manager secret (64 KB a value,
-// about 120 bytes a verifier entry, with room to spare).
-const verifiersPerShard = 400
 
 // dollarTables renders the section "What it costs in AWS".
 func (r *report) dollarTables(b *strings.Builder) {
@@ -32,7 +26,7 @@ func (r *report) dollarTables(b *strings.Builder) {
 	p("- **KMS**: one request per Secrets Manager call that reads or writes a secret value (Decrypt, GenerateDataKey), priced at the list request price (an upper bound: the template's secrets use the AWS managed key).\n")
 	p("- **Warm instances** (monthly bills): a function keeps `ceil(%.0f × rate × duration)` instances, at least one (Little's law at a peak %.0f× the average), each replaced every %.0f hours. ", peakFactor, peakFactor, instanceHours)
 	p("A busy instance reads its keys again once a minute (shared/auth KeyRefresh): measured as a new instance's first request less a warm one (token function: %s; bearer-checking functions: %s). ", m.tokenRefresh, m.bearerRefresh)
-	p("The token function fetches a verifier on a cache miss (measured: %s); its cache holds %d verifiers and empties when full, and clients are taken to request tokens evenly.\n", m.verifierFetch, verifierCacheSize)
+	p("The token function reads a verifier pack on a cache miss (measured: %s) and caches its %d verifiers; its cache holds %d verifiers (%d packs) and empties when full, and clients are taken to request tokens evenly.\n", m.verifierFetch, packSize, verifierCacheSize, verifierCacheSize/packSize)
 	p("- **X-Ray** (`Tracing: Active`): the default sampling, the first request each second and %.0f%% of the rest, per function.\n", 100*xrayRate)
 	p("- Free tiers are left out; storage is the bench table's bytes by DynamoDB's item-size rules (%s bytes per client, %s per secret record with its ByExpiry index copy).\n\n",
 		groupDigits(int64(m.storage.perClient)), groupDigits(int64(m.storage.perSecret)))
@@ -116,10 +110,9 @@ func (r *report) dollarTables(b *strings.Builder) {
 				stored = l.usd
 			}
 		}
-		secrets := float64(w.clients * w.secretsPerClient)
-		shards := math.Ceil(secrets/verifiersPerShard) + 1
-		p("Secrets stored: %s of %s, %.0f%% of the bill. The layout proposed in docs/storage.md (verifiers packed %d to a secret) would store %s secrets: %s a month.\n\n",
-			usdf(stored), usdf(bl.total()), 100*stored/bl.total(), verifiersPerShard, groupDigits(int64(shards)), usdf(shards*pr.unit(pSecretMonth)))
+		own := float64(w.clients*w.secretsPerClient) + 1
+		p("Secrets stored: %s of %s, %.0f%% of the bill (verifiers packed %d to a secret, docs/storage.md). One secret per verifier, the layout before packs, would store %s secrets: %s a month.\n\n",
+			usdf(stored), usdf(bl.total()), 100*stored/bl.total(), packSize, groupDigits(int64(own)), usdf(own*pr.unit(pSecretMonth)))
 	}
 	if m.sweep != nil {
 		r.billTable(b, m.housekeeping(hoursPerMonth))

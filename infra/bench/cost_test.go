@@ -137,7 +137,7 @@ func TestMonthlyBill(t *testing.T) {
 	}
 	want := map[string]float64{
 		"API Gateway HTTP API requests": 10.1, // 10.1 million requests at $1 per million
-		"Secrets Manager secrets stored (one per client secret, + the signing key set)": 2001 * 0.4,
+		"Secrets Manager secrets stored (verifier packs of 400, + the signing key set)": (5 + 1) * 0.4, // 2,000 verifiers in 5 packs
 		"DynamoDB storage + point-in-time recovery":                                     (1000*1000 + 2000*500) / 1e9 * 0.45,
 		// token: 10M requests = 3.8 a second, instances ceil(3 × 3.8 × 0.005) = 1;
 		// the management function: 1 instance. Traces per function: the
@@ -152,7 +152,31 @@ func TestMonthlyBill(t *testing.T) {
 	if !near(b.cognitoTotal(), 22500+6000) {
 		t.Errorf("Cognito: $%v, want $28,500 (10M tokens at $2.25 per 1,000 + 1,000 app clients at $6)", b.cognitoTotal())
 	}
-	if sum := sumUSD(b.lines); !near(b.total(), sum) || b.total() < 10.1+800.4 {
+	if sum := sumUSD(b.lines); !near(b.total(), sum) || b.total() < 10.1+2.4 {
 		t.Errorf("total $%v", b.total())
+	}
+}
+
+// The stored secrets are packs of 400 verifiers, and a verifier cache miss
+// reads a pack: the misses are counted in packs, the cache holds
+// verifierCacheSize/400 of them. Workload (b)'s 100,000 secrets fill 250
+// packs, which the cache holds all at once: each instance reads each pack
+// about once, not a verifier on nine requests in ten.
+func TestPacksAndTheirMisses(t *testing.T) {
+	for _, c := range []struct {
+		w    workload
+		want float64
+	}{{workload{"a", 1000, 2, 0, 0}, 5}, {workload{"b", 50000, 2, 0, 0}, 250}, {workload{"c", 1, 1, 0, 0}, 1}, {workload{"d", 401, 1, 0, 0}, 2}} {
+		if got := packsOf(c.w); got != c.want {
+			t.Errorf("packsOf(%d clients × %d) = %v, want %v", c.w.clients, c.w.secretsPerClient, got, c.want)
+		}
+	}
+	if verifierCacheSize/packSize != 250 {
+		t.Fatalf("the cache holds %d packs; this test's figures assume 250", verifierCacheSize/packSize)
+	}
+	// 1e7 requests of one instance over 250 packs, all cached: each pack
+	// is read once.
+	if got := verifierMisses(1e7, 250, 250); !near(got, 250) {
+		t.Errorf("misses over 250 packs with room for 250: %v, want 250", got)
 	}
 }
