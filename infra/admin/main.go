@@ -58,7 +58,8 @@ const usage = `usage:
       revoking the active key first rotates (a new key takes over in the same change)
   admin migrate
       brings items stored by earlier versions to the current layout (counters, list copies, tag entries,
-      token items, sharded expiry index); idempotent; prints what it wrote (docs/storage.md, "Migration")
+      token items, sharded expiry index) and moves verifiers of their own into the tenants' verifier
+      packs; idempotent and resumable; prints what it wrote (docs/storage.md, "Migration")
   admin sweep
       one expiration sweep now, as the scheduled SweeperFunction runs it (its variables: README, "Configuration");
       prints the run's counts
@@ -250,13 +251,23 @@ func sweep(ctx context.Context, app *config.App, out io.Writer) error {
 	return printJSON(out, counts)
 }
 
-// migrate runs the store's migration on the configured table.
+// migrate runs the store's migration on the configured table, then moves
+// the verifiers of records written before packs into packs (its own
+// step: tableops.MigrateVerifiersIntoPacks), and prints both reports as
+// one object.
 func migrate(ctx context.Context, app *config.App, out io.Writer) error {
 	rep, err := tableops.Migrate(ctx, app.Clients.DynamoDB, app.Config.Table, app.Service.TokenSeal)
 	if err != nil {
 		return err
 	}
-	return printJSON(out, rep)
+	packs, err := tableops.MigrateVerifiersIntoPacks(ctx, app.Clients.DynamoDB, app.Config.Table, app.Store.Tenants, app.Service.Vault)
+	if err != nil {
+		return err
+	}
+	return printJSON(out, struct {
+		tableops.MigrationReport
+		tableops.PackMigrationReport
+	}{rep, packs})
 }
 
 func effectiveLimit(t identity.Tenant, svc *identity.Service) int {

@@ -116,6 +116,7 @@ func TestMigrateOldLayout(t *testing.T) {
 		}
 	}
 
+	var packs tableops.PackMigrationReport
 	migrate := func() tableops.MigrationReport {
 		t.Helper()
 		var out bytes.Buffer
@@ -123,13 +124,36 @@ func TestMigrateOldLayout(t *testing.T) {
 			t.Fatalf("admin migrate: %v", err)
 		}
 		var rep tableops.MigrationReport
+		packs = tableops.PackMigrationReport{}
 		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatalf("admin migrate printed %q: %v", out.String(), err)
+		}
+		if err := json.Unmarshal(out.Bytes(), &packs); err != nil {
 			t.Fatalf("admin migrate printed %q: %v", out.String(), err)
 		}
 		return rep
 	}
 	first := migrate()
-	t.Logf("first run: %+v", first)
+	t.Logf("first run: %+v, %+v", first, packs)
+	// The verifiers of the active and the expired records move into the
+	// tenant's pack, their own secrets destroyed; the soft-deleted one's
+	// stays for the sweeper; the Hybrid client's secret has none to move.
+	if packs.Moved != 3 || packs.OldDestroyed != 3 || packs.MaterialMissing != 1 || packs.Raced != 0 {
+		t.Fatalf("first run moved %+v; want 3 verifiers packed and their old ones destroyed, 1 active record without material", packs)
+	}
+	for _, id := range []string{sA, sB, sC} {
+		ref, ok := env.MaterialOf(t, tenantID, owner[id], id)
+		if !ok || ref.Pack == 0 {
+			t.Fatalf("secret %s: material %+v (live %v); want an entry of a pack, the old verifier gone", id, ref, ok)
+		}
+		if env.MaterialCount(t, tenantID, owner[id]) != map[string]int{a: 2, b: 1, c: 1}[owner[id]] {
+			t.Fatalf("client %s: %d pieces of material after the move", owner[id], env.MaterialCount(t, tenantID, owner[id]))
+		}
+		rec, err := env.Service(nil).Secrets.GetSecret(ctx, tenantID, identity.ClientCredential, owner[id], id)
+		if err != nil || rec.Pack != ref.Pack {
+			t.Fatalf("secret %s: record %+v, %v; want it to point at pack %d", id, rec, err, ref.Pack)
+		}
+	}
 	if first.Tenants < 1 || first.Clients < 4 || first.TokenItems < 4 || first.SecretsResorted < 5 || first.TagEntries < 3 {
 		t.Fatalf("first run wrote %+v; want at least the 1 tenant, 4 clients, 4 token items, 5 records and 3 tag entries", first)
 	}
@@ -158,8 +182,8 @@ func TestMigrateOldLayout(t *testing.T) {
 	}
 	before := ids(list(identity.ClientCredential))
 	second := migrate()
-	if second.SecretsResorted != 0 || second.StaleRemoved != 0 {
-		t.Fatalf("second run: %+v; want nothing re-sorted or removed (idempotent)", second)
+	if second.SecretsResorted != 0 || second.StaleRemoved != 0 || packs.Moved != 0 || packs.OldDestroyed != 0 {
+		t.Fatalf("second run: %+v, %+v; want nothing re-sorted, removed or moved (idempotent)", second, packs)
 	}
 	if after := ids(list(identity.ClientCredential)); !equal(before, after) {
 		t.Fatalf("the list changed on the second run: %v, then %v", before, after)
@@ -231,8 +255,8 @@ func TestMigrateOldLayout(t *testing.T) {
 	if counts.Expired < 1 || counts.DeletedSwept < 1 {
 		t.Fatalf("sweep after the migration: %+v; want the expired and the soft-deleted secret swept", counts)
 	}
-	if _, err := vlt.Verifier(ctx, identity.MaterialRef{TenantID: tenantID, ClientID: c, SecretID: sC}); !errors.Is(err, vault.ErrNoMaterial) {
-		t.Fatalf("the expired secret's material: %v, want destroyed", err)
+	if env.MaterialExists(t, tenantID, c, sC) || env.MaterialExists(t, tenantID, a, sADeleted) {
+		t.Fatal("the expired or the soft-deleted secret's material is still there; want it destroyed by the sweep")
 	}
 }
 
