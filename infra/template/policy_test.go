@@ -117,6 +117,12 @@ func TestOnlyTheTokenFunctionReadsSigningKeys(t *testing.T) {
 					// (shared/identity/seal.go), read by the functions that
 					// own what a token says, and by TokenFunction.
 					seal := strings.Contains(r, "${AWS::StackName}/token-item-seal")
+					// A pack holds up to 400 clients' verifiers: no
+					// function may delete one (docs/storage.md, "Blast
+					// radius").
+					if strings.Contains(r, "${AWS::StackName}/verifiers/") && strings.EqualFold(a, "secretsmanager:DeleteSecret") {
+						t.Errorf("%s/%s: DeleteSecret on verifier packs; no function may delete a pack", id, s.Sid)
+					}
 					switch {
 					case seal && !sealHolders[id]:
 						t.Errorf("%s/%s: %s on the token item seal key; only %v may read it", id, s.Sid, a, sealHolders)
