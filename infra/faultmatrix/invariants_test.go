@@ -106,7 +106,7 @@ type regRow struct {
 	// the entry has none, material of its own).
 	packs map[string]int64
 	bad   []string
-	attrs   map[string]types.AttributeValue
+	attrs map[string]types.AttributeValue
 }
 
 type secretRow struct {

@@ -176,6 +176,9 @@ func (s *Service) verifiers(ctx context.Context, secrets []Secret, now time.Time
 		}
 	}
 	s.cache.mu.Unlock()
+	if len(missing) == 0 {
+		return out
+	}
 	// One read per pack, and one per secret of its own.
 	reads := map[MaterialRef][]MaterialRef{}
 	for _, ref := range missing {
