@@ -1,0 +1,166 @@
+package portal
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"identityservice/shared/httpapi"
+	"identityservice/shared/identity"
+)
+
+// ChangesPath is the dashboard's read of who last changed a client and
+// each of its secrets (identity.Change, recorded on every management
+// write). It is the portal's own route, not the management API's: the
+// API's client and secret DTOs are a published contract and carry no
+// actor. The pages reach it through CallPath, with the session's token.
+const ChangesPath = "/_/op-dashboard/api/tenants/{tenantId}/clients/{clientId}/changes"
+
+// changesPrefix and changesSuffix frame a ChangesPath with its ids filled
+// in (callTarget lets the pages call it).
+const (
+	changesPrefix = "/_/op-dashboard/api/tenants/"
+	changesSuffix = "/changes"
+)
+
+// ChangeReader reads what the changes route shows (identity.Service).
+type ChangeReader interface {
+	GetAnyClient(ctx context.Context, tenantID, clientID string) (identity.Client, error)
+	ListSecrets(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string, includeDeleted bool, skip, count int) (identity.SecretPage, error)
+}
+
+// Who may read what, as on the management API's own routes: a client's
+// GET (Client Credential: Account Administrator or Member of the tenant;
+// Hybrid: Account Administrator of the tenant or a cluster role), and its
+// secrets' list (Account Administrator of the tenant). The route admits
+// every role; the client's kind, read first, decides (TestChangesRoles
+// holds these sets to the API's route table).
+var (
+	changeReadRoles = map[identity.ClientKind][]string{
+		identity.ClientCredential: {identity.RoleAccountAdministrator, identity.RoleAccountMember},
+		identity.Hybrid:           {identity.RoleAccountAdministrator, identity.RoleClusterOperator, identity.RoleClusterSupport},
+	}
+	secretReadRoles = []string{identity.RoleAccountAdministrator}
+)
+
+// ClientReadRoles are the roles that read a client of kind on the changes
+// route (as on the API's GET of that client).
+func ClientReadRoles(kind identity.ClientKind) []string { return slices.Clone(changeReadRoles[kind]) }
+
+// SecretReadRoles are the roles that read the secrets' changes (as on the
+// API's list of a client's secrets).
+func SecretReadRoles() []string { return slices.Clone(secretReadRoles) }
+
+// ActorDto is who made a write: Kind "person" (Id their subject, Name
+// their name when their token stated it, ClientId the client they signed
+// in to), "client" (Id and ClientId the machine client), "operator" (Id
+// who ran the admin CLI), or "unknown" (a write whose actor was not
+// recorded, such as a client seeded by the service itself).
+type ActorDto struct {
+	Kind     string
+	Id       string
+	Name     string `json:",omitempty"`
+	ClientId string `json:",omitempty"`
+}
+
+// ChangeDto is a write: who, and when (RFC 3339, UTC).
+type ChangeDto struct {
+	By ActorDto
+	At string
+}
+
+// SecretChangeDto is the last change of one secret record: added,
+// updated, or soft-deleted (Deleted true).
+type SecretChangeDto struct {
+	SecretId   string
+	Deleted    bool
+	LastChange *ChangeDto // null: written before changes were recorded
+}
+
+// ChangesDto is the changes route's answer.
+type ChangesDto struct {
+	TenantId   string
+	ClientId   string
+	Kind       string     // ClientCredential or Hybrid
+	LastChange *ChangeDto // null: written before changes were recorded
+	// Secrets are every secret record of the client, soft-deleted ones
+	// included, oldest first; null for a caller whose roles may not list
+	// the client's secrets, with SecretsWithheld saying why.
+	Secrets         []SecretChangeDto
+	SecretsWithheld string `json:",omitempty"`
+}
+
+const secretsWithheld = "Only an Account Administrator of the tenant reads a client's secrets, and so who changed them."
+
+func changeDto(c *identity.Change) *ChangeDto {
+	if c == nil {
+		return nil
+	}
+	a := c.By
+	by := ActorDto{Kind: a.Kind(), ClientId: a.ClientID}
+	switch by.Kind {
+	case identity.ActorPerson:
+		by.Id, by.Name = a.Subject, a.Name
+	case identity.ActorClient:
+		by.Id = a.ClientID
+	case identity.ActorOperator:
+		by.Id = a.Operator
+	default:
+		by.Kind = "unknown"
+	}
+	return &ChangeDto{By: by, At: c.At.UTC().Format(time.RFC3339)}
+}
+
+// changes answers who last changed a client and each of its secrets. The
+// router has checked the token and that one of its roles acts in the
+// path's tenant; the client's kind then decides as its GET does (403 as
+// there), and the secrets are shown only to a role that lists them.
+func (h *handlers) changes(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
+	tenantID, err := httpapi.PathGUID(r, "tenantId")
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	clientID, err := httpapi.PathGUID(r, "clientId")
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	p, _ := httpapi.PrincipalOf(r.Context())
+	c, err := h.Changes.GetAnyClient(r.Context(), tenantID, clientID)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := httpapi.CheckRoles(p, tenantID, changeReadRoles[c.Kind]); err != nil {
+		return httpapi.Response{}, err
+	}
+	out := ChangesDto{TenantId: tenantID, ClientId: c.ID, Kind: c.Kind.String(), LastChange: changeDto(c.LastChange)}
+	if httpapi.CheckRoles(p, tenantID, secretReadRoles) != nil {
+		out.SecretsWithheld = secretsWithheld
+		return httpapi.Response{Status: http.StatusOK, Body: out, Header: noStore}, nil
+	}
+	page, err := h.Changes.ListSecrets(r.Context(), tenantID, c.Kind, c.ID, true, 0, 1<<30)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	out.Secrets = make([]SecretChangeDto, 0, len(page.Secrets))
+	for _, s := range page.Secrets {
+		out.Secrets = append(out.Secrets, SecretChangeDto{SecretId: s.ID, Deleted: s.DeletedAt != nil, LastChange: changeDto(s.LastChange)})
+	}
+	return httpapi.Response{Status: http.StatusOK, Body: out, Header: noStore}, nil
+}
+
+// isChangesPath reports whether p is a ChangesPath with two ids filled in
+// (the router checks that they are GUIDs).
+func isChangesPath(p string) bool {
+	rest, ok := strings.CutPrefix(p, changesPrefix)
+	if !ok {
+		return false
+	}
+	rest, ok = strings.CutSuffix(rest, changesSuffix)
+	if !ok {
+		return false
+	}
+	tenant, client, ok := strings.Cut(rest, "/clients/")
+	return ok && tenant != "" && client != "" && !strings.Contains(tenant, "/") && !strings.Contains(client, "/")
+}
