@@ -310,8 +310,8 @@
             el('span', {}, s.description || 'No description'), ' ',
             el('span', { class: 'muted' }, s.expiration ? (s.expiration > now ? 'expires ' : 'expired ') + fmtDate(s.expiration) : 'never expires'), ' ',
             el('span', { class: 'mono muted' }, s.id.slice(0, 8)), ' ',
-            secretChanged(row, s.id), ' ',
-            el('button', { type: 'button', class: 'small danger', 'data-action': 'delete-secret', onclick: () => confirmDelete(row, s) }, 'Delete'))))));
+            el('button', { type: 'button', class: 'small danger', 'data-action': 'delete-secret', onclick: () => confirmDelete(row, s) }, 'Delete'),
+            secretChanged(row, s.id))))));
       }
     }
     return el('tr', { 'data-client-id': c.ClientId, 'data-kind': row.kind, 'data-enabled': String(c.Enabled) },
