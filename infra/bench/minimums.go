@@ -74,7 +74,9 @@ var minimums = map[string]minimum{
 	"GET /no-access-callback":                        {"none", "an embedded page"},
 	"GET /_/op-dashboard/api/last-sweep":             {"DDB GetItem 1", "the sweeper's last summary is one item"},
 	"GET /_/op-dashboard/api/profile":                {"DDB GetItem 3 (or BatchGetItem 1)", "the caller's registration (its kind), its client and its tenant (names)"},
-	"GET /_/op-dashboard/api/tenants/{tenantId}/clients/{clientId}/changes": {"DDB GetItem 1 + Query 1",
-		"the client's partition in one Query (its registration: kind and tenant; its secret records with their changes), then the client item (its own change). Measured: GetItem 2 + Query 1 (the registration is read once by GetItem for the kind, once more in the Query)"},
+	"GET /_/op-dashboard/api/tenants/{tenantId}/client-credential-clients/{clientId}/changes": {"DDB GetItem 1 + Query 1",
+		"the client item (its own change), then the client's partition in one Query (its registration and its secret records, with their changes)"},
+	"GET /_/op-dashboard/api/tenants/{tenantId}/hybrid-clients/{clientId}/changes": {"DDB GetItem 1 + Query 1",
+		"as `GET /_/op-dashboard/api/tenants/{tenantId}/client-credential-clients/{clientId}/changes`"},
 	"GET /identity/.well-known/openid-configuration/jwks": {"DDB GetItem 1", "what is published now, so a rotation elsewhere shows at once (0 with a short cache)"},
 }

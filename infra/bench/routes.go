@@ -221,9 +221,13 @@ func (b *bench) scenarios() map[string]scenario {
 			prepare: constant(func() request { return b.get(rd(), "/_/op-dashboard/api/last-sweep", nil) })},
 		"GET /_/op-dashboard/api/profile": {fn: porF,
 			prepare: constant(func() request { return b.get(rd(), "/_/op-dashboard/api/profile", nil) })},
-		"GET /_/op-dashboard/api/tenants/{tenantId}/clients/{clientId}/changes": {fn: porF, note: "client with 3 secrets",
+		"GET /_/op-dashboard/api/tenants/{tenantId}/client-credential-clients/{clientId}/changes": {fn: porF, note: "client with 3 secrets",
 			prepare: constant(func() request {
-				return b.get(rd(), fmt.Sprintf("/_/op-dashboard/api/tenants/%s/clients/%s/changes", rt(), b.fx.ccc[0].id), nil)
+				return b.get(rd(), fmt.Sprintf("/_/op-dashboard/api/tenants/%s/client-credential-clients/%s/changes", rt(), b.fx.ccc[0].id), nil)
+			})},
+		"GET /_/op-dashboard/api/tenants/{tenantId}/hybrid-clients/{clientId}/changes": {fn: porF, note: "client with 3 secrets",
+			prepare: constant(func() request {
+				return b.get(rd(), fmt.Sprintf("/_/op-dashboard/api/tenants/%s/hybrid-clients/%s/changes", rt(), b.fx.hyb[0].id), nil)
 			})},
 		"GET /profile": {fn: porF, note: "HTML page",
 			prepare: constant(func() request { return request{method: "GET", path: "/profile"} })},

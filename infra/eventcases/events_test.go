@@ -216,6 +216,7 @@ var expected = map[string][]struct {
 		{"api-profile", 200},                       // who the events' admin token speaks for
 		{"api-last-sweep", 200},                    // Recorded false until a sweep has run
 		{"api-client-changes", 200},                // who last changed the Client Credential fixture client and its secrets
+		{"api-hybrid-client-changes", 200},         // the same of the Hybrid fixture client
 		{"api-client-changes-unknown-client", 404}, // a client the tenant does not have
 		// The dashboard's sign-in of people (docs/dashboard.md).
 		{"signin-no-dashboard-client", 400}, // a page that says how an operator registers one

@@ -185,8 +185,9 @@ func authorize(authn Authenticator, rt Route, r *http.Request) (auth.Principal, 
 // tenant, a tenant role in its own; tenant "" names none, and the roles
 // alone decide); otherwise the 403 the routes answer: the token belongs to
 // another tenant (a role fits, but not here), or its roles do not allow
-// the operation. A handler whose roles depend on what it reads (the
-// dashboard's changes route, which learns a client's kind) calls it again.
+// the operation. A handler that shows part of its answer to fewer roles
+// than its route allows (the dashboard's changes routes: the secrets)
+// calls it again.
 func CheckRoles(p auth.Principal, tenant string, roles []string) error {
 	roleAllowed := false
 	for _, want := range roles {

@@ -11,46 +11,44 @@ import (
 	"identityservice/shared/identity"
 )
 
-// ChangesPath is the dashboard's read of who last changed a client and
-// each of its secrets (identity.Change, recorded on every management
-// write). It is the portal's own route, not the management API's: the
-// API's client and secret DTOs are a published contract and carry no
-// actor. The pages reach it through CallPath, with the session's token.
-const ChangesPath = "/_/op-dashboard/api/tenants/{tenantId}/clients/{clientId}/changes"
+// The dashboard's reads of who last changed a client and each of its
+// secrets (identity.Change, recorded on every management write), one
+// route per client kind. They are the portal's own routes, not the
+// management API's: the API's client and secret DTOs are a published
+// contract and carry no actor. The pages reach them through CallPath,
+// with the session's token.
+const (
+	ClientCredentialChangesPath = "/_/op-dashboard/api/tenants/{tenantId}/client-credential-clients/{clientId}/changes"
+	HybridChangesPath           = "/_/op-dashboard/api/tenants/{tenantId}/hybrid-clients/{clientId}/changes"
+)
 
-// changesPrefix and changesSuffix frame a ChangesPath with its ids filled
-// in (callTarget lets the pages call it).
+// changesPrefix and changesSuffix frame a changes path with its ids
+// filled in (callTarget lets the pages call it).
 const (
 	changesPrefix = "/_/op-dashboard/api/tenants/"
 	changesSuffix = "/changes"
 )
 
-// ChangeReader reads what the changes route shows (identity.Service).
+// ChangeReader reads what the changes routes show (identity.Service).
 type ChangeReader interface {
-	GetAnyClient(ctx context.Context, tenantID, clientID string) (identity.Client, error)
+	GetClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.Client, error)
 	ListSecrets(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string, includeDeleted bool, skip, count int) (identity.SecretPage, error)
 }
 
 // Who may read what, as on the management API's own routes: a client's
 // GET (Client Credential: Account Administrator or Member of the tenant;
 // Hybrid: Account Administrator of the tenant or a cluster role), and its
-// secrets' list (Account Administrator of the tenant). The route admits
-// every role; the client's kind, read first, decides (TestChangesRoles
-// holds these sets to the API's route table).
+// secrets' list (Account Administrator of the tenant). The router checks
+// the first, with the tenant, before anything is read; the handler the
+// second (TestChangesRoles holds these sets to the API's route table).
 var (
-	changeReadRoles = map[identity.ClientKind][]string{
-		identity.ClientCredential: {identity.RoleAccountAdministrator, identity.RoleAccountMember},
-		identity.Hybrid:           {identity.RoleAccountAdministrator, identity.RoleClusterOperator, identity.RoleClusterSupport},
-	}
+	cccReadRoles    = []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}
+	hybridReadRoles = []string{identity.RoleAccountAdministrator, identity.RoleClusterOperator, identity.RoleClusterSupport}
 	secretReadRoles = []string{identity.RoleAccountAdministrator}
 )
 
-// ClientReadRoles are the roles that read a client of kind on the changes
-// route (as on the API's GET of that client).
-func ClientReadRoles(kind identity.ClientKind) []string { return slices.Clone(changeReadRoles[kind]) }
-
 // SecretReadRoles are the roles that read the secrets' changes (as on the
-// API's list of a client's secrets).
+// API's lists of a client's secrets).
 func SecretReadRoles() []string { return slices.Clone(secretReadRoles) }
 
 // ActorDto is who made a write: Kind "person" (Id their subject, Name
@@ -113,45 +111,43 @@ func changeDto(c *identity.Change) *ChangeDto {
 	return &ChangeDto{By: by, At: c.At.UTC().Format(time.RFC3339)}
 }
 
-// changes answers who last changed a client and each of its secrets. The
-// router has checked the token and that one of its roles acts in the
-// path's tenant; the client's kind then decides as its GET does (403 as
-// there), and the secrets are shown only to a role that lists them.
-func (h *handlers) changes(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
-	tenantID, err := httpapi.PathGUID(r, "tenantId")
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	clientID, err := httpapi.PathGUID(r, "clientId")
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	p, _ := httpapi.PrincipalOf(r.Context())
-	c, err := h.Changes.GetAnyClient(r.Context(), tenantID, clientID)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	if err := httpapi.CheckRoles(p, tenantID, changeReadRoles[c.Kind]); err != nil {
-		return httpapi.Response{}, err
-	}
-	out := ChangesDto{TenantId: tenantID, ClientId: c.ID, Kind: c.Kind.String(), LastChange: changeDto(c.LastChange)}
-	if httpapi.CheckRoles(p, tenantID, secretReadRoles) != nil {
-		out.SecretsWithheld = secretsWithheld
+// changes answers who last changed a client of kind and each of its
+// secrets. The router has checked the token, and that one of its roles
+// may read such a client in the path's tenant; the secrets are shown only
+// to a role that lists them.
+func (h *handlers) changes(kind identity.ClientKind) httpapi.Handler {
+	return func(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
+		tenantID, err := httpapi.PathGUID(r, "tenantId")
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		clientID, err := httpapi.PathGUID(r, "clientId")
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		c, err := h.Changes.GetClient(r.Context(), tenantID, kind, clientID)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		out := ChangesDto{TenantId: tenantID, ClientId: c.ID, Kind: c.Kind.String(), LastChange: changeDto(c.LastChange)}
+		if p, _ := httpapi.PrincipalOf(r.Context()); httpapi.CheckRoles(p, tenantID, secretReadRoles) != nil {
+			out.SecretsWithheld = secretsWithheld
+			return httpapi.Response{Status: http.StatusOK, Body: out, Header: noStore}, nil
+		}
+		page, err := h.Changes.ListSecrets(r.Context(), tenantID, kind, c.ID, true, 0, 1<<30)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		out.Secrets = make([]SecretChangeDto, 0, len(page.Secrets))
+		for _, s := range page.Secrets {
+			out.Secrets = append(out.Secrets, SecretChangeDto{SecretId: s.ID, Deleted: s.DeletedAt != nil, LastChange: changeDto(s.LastChange)})
+		}
 		return httpapi.Response{Status: http.StatusOK, Body: out, Header: noStore}, nil
 	}
-	page, err := h.Changes.ListSecrets(r.Context(), tenantID, c.Kind, c.ID, true, 0, 1<<30)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	out.Secrets = make([]SecretChangeDto, 0, len(page.Secrets))
-	for _, s := range page.Secrets {
-		out.Secrets = append(out.Secrets, SecretChangeDto{SecretId: s.ID, Deleted: s.DeletedAt != nil, LastChange: changeDto(s.LastChange)})
-	}
-	return httpapi.Response{Status: http.StatusOK, Body: out, Header: noStore}, nil
 }
 
-// isChangesPath reports whether p is a ChangesPath with two ids filled in
-// (the router checks that they are GUIDs).
+// isChangesPath reports whether p is a changes path with two ids filled
+// in (the router checks that they are GUIDs).
 func isChangesPath(p string) bool {
 	rest, ok := strings.CutPrefix(p, changesPrefix)
 	if !ok {
@@ -161,6 +157,11 @@ func isChangesPath(p string) bool {
 	if !ok {
 		return false
 	}
-	tenant, client, ok := strings.Cut(rest, "/clients/")
-	return ok && tenant != "" && client != "" && !strings.Contains(tenant, "/") && !strings.Contains(client, "/")
+	for _, kind := range []string{"/client-credential-clients/", "/hybrid-clients/"} {
+		tenant, client, ok := strings.Cut(rest, kind)
+		if ok && tenant != "" && client != "" && !strings.Contains(tenant, "/") && !strings.Contains(client, "/") {
+			return true
+		}
+	}
+	return false
 }

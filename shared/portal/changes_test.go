@@ -17,7 +17,11 @@ import (
 )
 
 func changesPath(tenant, client string) string {
-	return fmt.Sprintf("/_/op-dashboard/api/tenants/%s/clients/%s/changes", tenant, client)
+	return fmt.Sprintf("/_/op-dashboard/api/tenants/%s/client-credential-clients/%s/changes", tenant, client)
+}
+
+func hybridChangesPath(tenant, client string) string {
+	return fmt.Sprintf("/_/op-dashboard/api/tenants/%s/hybrid-clients/%s/changes", tenant, client)
 }
 
 // recent fails unless at is an RFC 3339 time within the last ten minutes.
@@ -29,7 +33,7 @@ func recent(t *testing.T, what, at string) {
 	}
 }
 
-// The dashboard's changes route on DynamoDB Local: who last changed a
+// The dashboard's changes routes on DynamoDB Local: who last changed a
 // client and each secret (a person, a machine client, nobody recorded),
 // read with the roles and tenant checks of the client's own GET; the
 // secrets only for a role that lists them.
@@ -120,7 +124,7 @@ func TestClientChanges(t *testing.T) {
 	}
 	// No actor recorded: said so, never a blank or someone else.
 	got = portal.ChangesDto{}
-	s.as(t, adminToken, http.MethodGet, changesPath(ten.ID, hybrid.Client.ID), nil).JSON(t, http.StatusOK, &got)
+	s.as(t, adminToken, http.MethodGet, hybridChangesPath(ten.ID, hybrid.Client.ID), nil).JSON(t, http.StatusOK, &got)
 	if got.Kind != "Hybrid" || got.LastChange == nil || got.LastChange.By != (portal.ActorDto{Kind: "unknown"}) || len(got.Secrets) != 1 {
 		t.Errorf("a client seeded without an actor: %+v (by %+v)", got, got.LastChange)
 	}
@@ -134,7 +138,7 @@ func TestClientChanges(t *testing.T) {
 		t.Errorf("an Account Member reads %s, want the client's change and the secrets withheld", res.Body)
 	}
 	withheld = portal.ChangesDto{}
-	s.as(t, operatorToken, http.MethodGet, changesPath(ten.ID, hybrid.Client.ID), nil).JSON(t, http.StatusOK, &withheld)
+	s.as(t, operatorToken, http.MethodGet, hybridChangesPath(ten.ID, hybrid.Client.ID), nil).JSON(t, http.StatusOK, &withheld)
 	if withheld.Kind != "Hybrid" || withheld.Secrets != nil || withheld.SecretsWithheld == "" {
 		t.Errorf("a Cluster Operator reads a Hybrid client's changes as %+v, want the client's and the secrets withheld", withheld)
 	}
@@ -144,9 +148,14 @@ func TestClientChanges(t *testing.T) {
 		says              string
 	}{
 		// As GET .../HybridClient/{id} refuses an Account Member, and GET
-		// .../ClientCredentialClients/{id} a cluster role.
-		{"Hybrid client as an Account Member", memberToken, changesPath(ten.ID, hybrid.Client.ID), 403, "roles do not allow"},
+		// .../ClientCredentialClients/{id} a cluster role, before reading
+		// anything (the same for a client that does not exist).
+		{"Hybrid client as an Account Member", memberToken, hybridChangesPath(ten.ID, hybrid.Client.ID), 403, "roles do not allow"},
+		{"unknown Hybrid client as an Account Member", memberToken, hybridChangesPath(ten.ID, identity.NewID()), 403, "roles do not allow"},
 		{"Client Credential client as a Cluster Operator", operatorToken, changesPath(ten.ID, cid), 403, "roles do not allow"},
+		// A client of the other kind is not found, as on the API.
+		{"Client Credential client on the Hybrid route", adminToken, hybridChangesPath(ten.ID, cid), 404, "lient"},
+		{"Hybrid client on the Client Credential route", adminToken, changesPath(ten.ID, hybrid.Client.ID), 404, "lient"},
 		// Tenant isolation: another tenant's role is refused before
 		// anything is read, whether or not the client exists there; under
 		// its own tenant, another tenant's client is not found.
@@ -155,7 +164,7 @@ func TestClientChanges(t *testing.T) {
 		{"another tenant's client under one's own", s.token(t, s.admin.ID, s.admin.Secret), changesPath(s.tenant, cid), 404, "lient"},
 		{"a client of this tenant under another", adminToken, changesPath(s.tenant, s.clients["billing-service"].ID), 403, "another tenant"},
 		{"unknown client", adminToken, changesPath(ten.ID, identity.NewID()), 404, "lient"},
-		{"unknown tenant", operatorToken, changesPath(identity.NewID(), cid), 404, "enant"},
+		{"unknown tenant", operatorToken, hybridChangesPath(identity.NewID(), hybrid.Client.ID), 404, "enant"},
 		{"malformed client id", adminToken, changesPath(ten.ID, "not-a-guid"), 400, "clientId"},
 		{"malformed tenant id", adminToken, changesPath("not-a-guid", cid), 400, "tenantId"},
 		{"no token", "", changesPath(ten.ID, cid), 401, "bearer token"},
@@ -176,8 +185,9 @@ func TestClientChanges(t *testing.T) {
 	}
 }
 
-// The changes route's role sets are the API's: those of each kind's
-// client GET routes and of the secret list routes (every family).
+// The changes routes' role sets are the API's: each kind's route allows
+// the roles of that kind's client GET routes (every family), and the
+// secrets go to the roles of the secret list routes.
 func TestChangesRoles(t *testing.T) {
 	s := api(t)
 	tpl, err := template.Load(filepath.Join(env.Root, "template.yaml"))
@@ -188,31 +198,42 @@ func TestChangesRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	roles := map[string][]string{}
+	for _, r := range routes {
+		if r.Method == http.MethodGet {
+			roles[r.Path] = r.Roles
+		}
+	}
+	cccRoles, hybridRoles := roles[portal.ClientCredentialChangesPath], roles[portal.HybridChangesPath]
+	if len(cccRoles) == 0 || len(hybridRoles) == 0 {
+		t.Fatalf("the changes routes are not served with roles: %v, %v", cccRoles, hybridRoles)
+	}
 	checked := 0
 	for _, r := range routes {
 		if r.Method != http.MethodGet || !strings.HasPrefix(r.Path, "/api/") {
 			continue
 		}
 		var want []string
+		lower := strings.ToLower(r.Path)
 		switch {
 		case strings.HasSuffix(r.Path, "/{clientId}") && strings.Contains(r.Path, "/ClientCredentialClients/"):
-			want = portal.ClientReadRoles(identity.ClientCredential)
+			want = cccRoles
 		case strings.HasSuffix(r.Path, "/{clientId}") && strings.Contains(r.Path, "/HybridClient"):
-			want = portal.ClientReadRoles(identity.Hybrid)
-		case strings.HasSuffix(strings.ToLower(r.Path), "/{clientid}/secret") || strings.HasSuffix(strings.ToLower(r.Path), "/{clientid}/secrets"):
+			want = hybridRoles
+		case strings.HasSuffix(lower, "/{clientid}/secret") || strings.HasSuffix(lower, "/{clientid}/secrets"):
 			want = portal.SecretReadRoles()
 		default:
 			continue
 		}
-		got := slices.Clone(r.Roles)
+		got, want := slices.Clone(r.Roles), slices.Clone(want)
 		slices.Sort(got)
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
-			t.Errorf("GET %s allows %v; the changes route reads it with %v", r.Path, got, want)
+			t.Errorf("GET %s allows %v; the changes routes read it with %v", r.Path, got, want)
 		}
 		checked++
 	}
-	if checked < 8 { // v1-preview and v1 client GETs of both kinds, four secret lists and more
+	if checked < 8 { // the v1-preview and v1 client GETs of both kinds, the secret lists of every family
 		t.Errorf("checked %d routes, want the client GETs and secret lists of every family", checked)
 	}
 }

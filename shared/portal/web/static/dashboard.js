@@ -32,8 +32,11 @@
     },
     // Soft delete (Key Rotation API): the record stays, listed as deleted there.
     softDelete: (t, c, s) => `/api/tenants/${seg(t)}/applications/${seg(c)}/secrets/${seg(s)}`,
-    // Who last changed the client and each secret (the portal's own route).
-    changes: (t, c) => `/_/op-dashboard/api/tenants/${seg(t)}/clients/${seg(c)}/changes`,
+    // Who last changed the client and each secret (the portal's own routes).
+    changes: {
+      ClientCredential: (t, c) => `/_/op-dashboard/api/tenants/${seg(t)}/client-credential-clients/${seg(c)}/changes`,
+      Hybrid: (t, c) => `/_/op-dashboard/api/tenants/${seg(t)}/hybrid-clients/${seg(c)}/changes`,
+    },
   };
 
   let me = null; // the signed-in person (the dashboard's session)
@@ -166,7 +169,7 @@
     await pool(found, 6, async (row) => {
       const [sec, changes] = await Promise.allSettled([
         Portal.api('GET', paths.secrets[row.kind](t, row.client.ClientId)),
-        Portal.api('GET', paths.changes(t, row.client.ClientId)),
+        Portal.api('GET', paths.changes[row.kind](t, row.client.ClientId)),
       ]);
       if (sec.status === 'fulfilled') {
         row.secrets = listOf(sec.value.body).map((s) => ({ id: s.SecretId, description: s.Description || '', expiration: s.Expiration ? new Date(s.Expiration) : null }));
