@@ -26,6 +26,7 @@ import (
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/portal"
+	"identityservice/shared/vault"
 )
 
 func main() {
@@ -58,7 +59,10 @@ const usage = `usage:
       revoking the active key first rotates (a new key takes over in the same change)
   admin migrate
       brings items stored by earlier versions to the current layout (counters, list copies, tag entries,
-      token items, sharded expiry index); idempotent; prints what it wrote (docs/storage.md, "Migration")
+      token items, sharded expiry index) and binds each client secret's material written before the
+      verifier binding to its own record (material version 2; material it cannot vouch for is left and
+      named under Material.RefusedMaterial); idempotent, resumable, never deletes; prints what it wrote
+      (docs/storage.md, "Migration")
   admin sweep
       one expiration sweep now, as the scheduled SweeperFunction runs it (its variables: README, "Configuration");
       prints the run's counts
@@ -250,9 +254,24 @@ func sweep(ctx context.Context, app *config.App, out io.Writer) error {
 	return printJSON(out, counts)
 }
 
-// migrate runs the store's migration on the configured table.
+// migrationReport is what `admin migrate` prints: the table's migration
+// (its counts at the top level) and the material's.
+type migrationReport struct {
+	tableops.MigrationReport
+	Material tableops.MaterialReport `json:"Material"`
+}
+
+// migrate runs the store's migration on the configured table, then binds
+// the client secret material written before the verifier binding to its
+// records (tableops.MigrateMaterial).
 func migrate(ctx context.Context, app *config.App, out io.Writer) error {
-	rep, err := tableops.Migrate(ctx, app.Clients.DynamoDB, app.Config.Table, app.Service.TokenSeal)
+	var rep migrationReport
+	var err error
+	rep.MigrationReport, err = tableops.Migrate(ctx, app.Clients.DynamoDB, app.Config.Table, app.Service.TokenSeal)
+	if err != nil {
+		return err
+	}
+	rep.Material, err = tableops.MigrateMaterial(ctx, app.Clients.DynamoDB, app.Config.Table, vault.NewUpgrader(app.Clients.SecretsManager, app.Config.SecretPrefix))
 	if err != nil {
 		return err
 	}

@@ -64,6 +64,12 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 			s.logger().ErrorContext(ctx, "secret material missing", "tenant", sec.TenantID, "client", sec.ClientID, "secret", sec.ID)
 			continue
 		}
+		if errors.Is(err, ErrMaterialNotMigrated) {
+			// Material from before the verifier binding: unusable until
+			// the operator's migration binds it to this record.
+			s.logger().ErrorContext(ctx, "secret material not migrated", "tenant", sec.TenantID, "client", sec.ClientID, "secret", sec.ID)
+			continue
+		}
 		if err != nil {
 			// Unreadable is not wrong: a store failure is a 5xx, never
 			// invalid_client, which tells the caller its secret is bad.
@@ -137,7 +143,9 @@ func (s *Service) markUsed(ctx context.Context, sec Secret, now time.Time) {
 const materialCacheSize = 10000
 
 // verifierCache holds verifiers by secret: material never changes after
-// creation, so a cached verifier is never stale; a deleted secret is
+// creation (the migration's rewrite of material from before the binding
+// replaces a read that failed, ErrMaterialNotMigrated, which is not
+// cached), so a cached verifier is never stale; a deleted secret is
 // refused by its record before its verifier is looked at.
 type verifierCache struct {
 	mu sync.Mutex
