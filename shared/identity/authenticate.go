@@ -143,9 +143,7 @@ func (s *Service) markUsed(ctx context.Context, sec Secret, now time.Time) {
 const materialCacheSize = 10000
 
 // verifierCache holds verifiers by secret: material never changes after
-// creation (the migration's rewrite of material from before the binding
-// replaces a read that failed, ErrMaterialNotMigrated, which is not
-// cached), so a cached verifier is never stale; a deleted secret is
+// creation, so a cached verifier is never stale; a deleted secret is
 // refused by its record before its verifier is looked at.
 type verifierCache struct {
 	mu sync.Mutex

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 
 	"github.com/google/uuid"
 )
@@ -59,6 +60,15 @@ func BoundVerifier(ref MaterialRef, digest []byte) []byte {
 func VerifySecret(ref MaterialRef, presented string, verifier []byte) bool {
 	return subtle.ConstantTimeCompare(Verifier(ref, presented), verifier) == 1
 }
+
+// ErrMaterialNotMigrated is what a Vault's Verifier returns for material
+// of a version before the verifier binding (a bare SHA-256 of the secret,
+// bound to no record): it authenticates nothing until the operator's
+// migration (make admin ARGS=migrate) rewrites it as the bound verifier of
+// its own record. It is never converted when read: a verifier copied
+// under another record's name would be bound to that record. Such a read
+// is not cached, so the migration's rewrite is read next time.
+var ErrMaterialNotMigrated = errors.New("secret material written before the verifier binding: run the operator's migration (make admin ARGS=migrate)")
 
 // NewID returns a new random GUID in lower case.
 func NewID() string { return uuid.NewString() }

@@ -176,22 +176,13 @@ type Vault interface {
 	// DeleteVerifier destroys material at once, without a recovery window.
 	// Deleting material that is already gone is not an error.
 	DeleteVerifier(ctx context.Context, ref MaterialRef) error
-	// Verifier returns ErrNoMaterial when the material does not exist,
-	// ErrMaterialNotMigrated when it is of a version before the verifier
-	// binding; any other error means it could not be read.
+	// Verifier returns ErrNoMaterial when the material does not exist;
+	// any other error means it could not be read.
 	Verifier(ctx context.Context, ref MaterialRef) ([]byte, error)
 }
 
 // ErrNoMaterial means a secret has no material (deleted, or never written).
 var ErrNoMaterial = errors.New("secret material not found")
-
-// ErrMaterialNotMigrated means a secret's material is of a version
-// before the verifier binding (a bare SHA-256 of the secret, bound to no
-// record): it authenticates nothing until the operator's migration
-// (make admin ARGS=migrate) rewrites it as the bound verifier of its own
-// record. It is never converted when read: a verifier copied under
-// another record's name would be bound to that record.
-var ErrMaterialNotMigrated = errors.New("secret material written before the verifier binding: run the operator's migration (make admin ARGS=migrate)")
 
 // ClientPatch holds the properties an update changes; nil keeps the stored
 // value.
