@@ -125,11 +125,7 @@ func deleteMaterial(ctx context.Context, api secretDeleter, name string) error {
 // ErrNoMaterial means a secret has no material (deleted, or never written).
 var ErrNoMaterial = identity.ErrNoMaterial
 
-// Verifier reads a verifier: version 2 material only. Version 1 is
-// identity.ErrMaterialNotMigrated, never converted here: a version 1
-// verifier copied under another record's name would be bound to that
-// record (the migration converts only material its own record's add
-// wrote).
+// Verifier reads a verifier.
 func (v *SecretsManager) Verifier(ctx context.Context, ref identity.MaterialRef) ([]byte, error) {
 	out, err := v.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(v.Name(ref))})
 	var nf *types.ResourceNotFoundException
@@ -143,6 +139,10 @@ func (v *SecretsManager) Verifier(ctx context.Context, ref identity.MaterialRef)
 	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &m); err != nil {
 		return nil, fmt.Errorf("decode secret material: %w", err)
 	}
+	// Version 2 only. Version 1 is identity.ErrMaterialNotMigrated, never
+	// converted here: a version 1 verifier copied under another record's
+	// name would be bound to that record (the migration converts only the
+	// material its own record's add wrote).
 	switch m.Version {
 	case MaterialVersion:
 		return base64.StdEncoding.DecodeString(m.Verifier)
