@@ -13,7 +13,7 @@ import (
 
 func main() {
 	lambdafn.Main(func(a *config.App) []httpapi.Route {
-		return portal.Routes(portal.Deps{Sweeps: a.Store.Runs, Clients: a.Service, Tenants: a.Store.Tenants, SignIn: portal.SignInDeps{
+		return portal.Routes(portal.Deps{Sweeps: a.Store.Runs, Clients: a.Service, Tenants: a.Store.Tenants, Changes: a.Service, SignIn: portal.SignInDeps{
 			Sessions: a.SignIn(), Clients: a.DashboardClients(), Upstreams: a.Upstreams(),
 			Verifier: a.Authenticator.Verifier, IssuerURL: a.IssuerURL,
 		}})

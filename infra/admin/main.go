@@ -1,8 +1,8 @@
 // Command admin is the operator's CLI against a stack (by default the local
 // one that `make run` starts): it creates tenants and clients with any role
 // (cluster roles included: the one way to grant them), rotates the token
-// signing keys, runs the expiration sweep on demand, and migrates stored
-// data to the current layout. Each command prints
+// signing keys and the token item seal key, runs the expiration sweep on
+// demand, and migrates stored data to the current layout. Each command prints
 // one JSON object; see usage.
 package main
 
@@ -26,6 +26,7 @@ import (
 	"identityservice/shared/httpapi"
 	"identityservice/shared/identity"
 	"identityservice/shared/portal"
+	"identityservice/shared/vault"
 )
 
 func main() {
@@ -56,10 +57,18 @@ const usage = `usage:
   admin keys revoke --kid KID
       withdraws a signing key at once: every function refuses its tokens within 60 s;
       revoking the active key first rotates (a new key takes over in the same change)
+  admin seal rotate [--settle D]
+      a new token item seal key: accepted first, then sealing, then every token item sealed again with it
+      (conditional writes), then the previous key retired; waits --settle (default twice SEAL_KEY_REFRESH,
+      2 minutes) before each step so every function has read the one before; resumes where a stopped run
+      stopped; prints the versions and the reseal's counts
   admin migrate
       brings items stored by earlier versions to the current layout (counters, list copies, tag entries,
-      token items, sharded expiry index) and moves verifiers of their own into the tenants' verifier
-      packs; idempotent and resumable; prints what it wrote (docs/storage.md, "Migration")
+      token items, sharded expiry index), binds each client secret's material written before the
+      verifier binding to its own record (material version 2; material it cannot vouch for is left and
+      named under Material.RefusedMaterial), then moves the verifiers of their own into the tenants'
+      verifier packs (bound ones only); idempotent and resumable; prints what it wrote
+      (docs/storage.md, "Migration")
   admin sweep
       one expiration sweep now, as the scheduled SweeperFunction runs it (its variables: README, "Configuration");
       prints the run's counts
@@ -128,6 +137,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return describe(err)
 		}
 		return printJSON(out, map[string]any{"TenantId": *tenant, "ClientId": reg.ClientID, "RedirectUri": reg.RedirectURI, "New": reg.New})
+	case "seal rotate":
+		fs := flag.NewFlagSet("seal rotate", flag.ContinueOnError)
+		refresh := cfg.SealKeyRefresh
+		if refresh <= 0 {
+			refresh = identity.DefaultSealKeyRefresh
+		}
+		settle := fs.Duration("settle", 2*refresh, "how long every function takes to read a step (default: twice SEAL_KEY_REFRESH, the functions' refresh)")
+		if err := fs.Parse(args[2:]); err != nil {
+			return err
+		}
+		return sealRotate(ctx, app, *settle, out)
 	case "keys revoke":
 		fs := flag.NewFlagSet("keys revoke", flag.ContinueOnError)
 		kid := fs.String("kid", "", "the kid of the key to revoke (required; PublishedKids of keys rotate)")
@@ -234,6 +254,36 @@ func printKeys(ks auth.KeySet, err error, out io.Writer, extra map[string]any) e
 	return err
 }
 
+// sealRotate rotates the token item seal key (tableops.SealRotation),
+// telling each step on stderr.
+func sealRotate(ctx context.Context, app *config.App, settle time.Duration, out io.Writer) error {
+	rot := tableops.SealRotation{
+		Keys:   vault.NewSealKey(app.Clients.SecretsManager, app.Config.SecretPrefix),
+		API:    app.Clients.DynamoDB,
+		Table:  app.Config.Table,
+		Settle: settle,
+		Now:    time.Now,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			fmt.Fprintf(os.Stderr, "admin: waiting %s for every function to read the seal keys\n", d.Round(time.Second))
+			select {
+			case <-time.After(d):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		},
+		Step: func(s string) { fmt.Fprintln(os.Stderr, "admin: seal rotate:", s) },
+	}
+	rep, err := rot.Run(ctx)
+	if err != nil && !errors.Is(err, tableops.ErrResealPending) {
+		return err
+	}
+	if perr := printJSON(out, rep); perr != nil {
+		return perr
+	}
+	return err
+}
+
 // sweep runs one sweep with the sweeper function's configuration and
 // wiring; its log lines (the summary line included) go to stderr, the
 // counts to out.
@@ -251,23 +301,37 @@ func sweep(ctx context.Context, app *config.App, out io.Writer) error {
 	return printJSON(out, counts)
 }
 
-// migrate runs the store's migration on the configured table, then moves
-// the verifiers of records written before packs into packs (its own
-// step: tableops.MigrateVerifiersIntoPacks), and prints both reports as
-// one object.
+// migrationReport is what `admin migrate` prints: the table's migration
+// and the move into packs (their counts at the top level) and the
+// material's binding.
+type migrationReport struct {
+	tableops.MigrationReport
+	tableops.PackMigrationReport
+	Material tableops.MaterialReport `json:"Material"`
+}
+
+// migrate runs the store's migration on the configured table, then binds
+// the client secret material written before the verifier binding to its
+// records (tableops.MigrateMaterial), then moves the verifiers of records
+// written before packs into packs (its own step:
+// tableops.MigrateVerifiersIntoPacks; material the binding refused stays
+// where it is).
 func migrate(ctx context.Context, app *config.App, out io.Writer) error {
-	rep, err := tableops.Migrate(ctx, app.Clients.DynamoDB, app.Config.Table, app.Service.TokenSeal)
+	var rep migrationReport
+	var err error
+	rep.MigrationReport, err = tableops.Migrate(ctx, app.Clients.DynamoDB, app.Config.Table, app.Service.TokenSeal)
 	if err != nil {
 		return err
 	}
-	packs, err := tableops.MigrateVerifiersIntoPacks(ctx, app.Clients.DynamoDB, app.Config.Table, app.Store.Tenants, app.Service.Vault)
+	rep.Material, err = tableops.MigrateMaterial(ctx, app.Clients.DynamoDB, app.Config.Table, vault.NewUpgrader(app.Clients.SecretsManager, app.Config.SecretPrefix))
 	if err != nil {
 		return err
 	}
-	return printJSON(out, struct {
-		tableops.MigrationReport
-		tableops.PackMigrationReport
-	}{rep, packs})
+	rep.PackMigrationReport, err = tableops.MigrateVerifiersIntoPacks(ctx, app.Clients.DynamoDB, app.Config.Table, app.Store.Tenants, app.Service.Vault)
+	if err != nil {
+		return err
+	}
+	return printJSON(out, rep)
 }
 
 func effectiveLimit(t identity.Tenant, svc *identity.Service) int {

@@ -309,11 +309,12 @@ func tenantOf(pattern, tenant string) string {
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 
 // path fills in a route pattern's parameters with the fixture's ids: the
-// Hybrid client on Hybrid routes, else the Client Credential client.
+// Hybrid client on Hybrid routes (the API's .../HybridClient(s)/..., the
+// dashboard's .../hybrid-clients/...), else the Client Credential client.
 func (f fixture) path(t *testing.T, pattern string) string {
 	t.Helper()
 	client := f.cc
-	if strings.Contains(pattern, "/HybridClient") {
+	if strings.Contains(pattern, "/HybridClient") || strings.Contains(pattern, "/hybrid-clients/") {
 		client = f.hybrid
 	}
 	return pathParam.ReplaceAllStringFunc(pattern, func(p string) string {

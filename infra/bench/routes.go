@@ -212,7 +212,7 @@ func (b *bench) scenarios() map[string]scenario {
 		"GET /identity/.well-known/openid-configuration/jwks": {fn: tokF,
 			prepare: constant(func() request { return request{method: "GET", path: "/identity/.well-known/openid-configuration/jwks"} })},
 
-		// The portal: pages and assets need no token; its two JSON routes do.
+		// The portal: pages and assets need no token; its JSON routes do.
 		"GET /_/op-dashboard": {fn: porF, note: "HTML page",
 			prepare: constant(func() request { return request{method: "GET", path: "/_/op-dashboard"} })},
 		"GET /_/op-dashboard/assets/{name}": {fn: porF, note: "dashboard.js",
@@ -221,6 +221,14 @@ func (b *bench) scenarios() map[string]scenario {
 			prepare: constant(func() request { return b.get(rd(), "/_/op-dashboard/api/last-sweep", nil) })},
 		"GET /_/op-dashboard/api/profile": {fn: porF,
 			prepare: constant(func() request { return b.get(rd(), "/_/op-dashboard/api/profile", nil) })},
+		"GET /_/op-dashboard/api/tenants/{tenantId}/client-credential-clients/{clientId}/changes": {fn: porF, note: "client with 3 secrets",
+			prepare: constant(func() request {
+				return b.get(rd(), fmt.Sprintf("/_/op-dashboard/api/tenants/%s/client-credential-clients/%s/changes", rt(), b.fx.ccc[0].id), nil)
+			})},
+		"GET /_/op-dashboard/api/tenants/{tenantId}/hybrid-clients/{clientId}/changes": {fn: porF, note: "client with 3 secrets",
+			prepare: constant(func() request {
+				return b.get(rd(), fmt.Sprintf("/_/op-dashboard/api/tenants/%s/hybrid-clients/%s/changes", rt(), b.fx.hyb[0].id), nil)
+			})},
 		"GET /profile": {fn: porF, note: "HTML page",
 			prepare: constant(func() request { return request{method: "GET", path: "/profile"} })},
 		"GET /no-access-callback": {fn: porF, note: "HTML page",

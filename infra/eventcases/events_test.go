@@ -213,8 +213,11 @@ var expected = map[string][]struct {
 		{"asset-unknown", 404},
 		{"profile", 200}, // a hostile state, escaped in the page
 		{"no-access-callback", 200},
-		{"api-profile", 200},    // who the events' admin token speaks for
-		{"api-last-sweep", 200}, // Recorded false until a sweep has run
+		{"api-profile", 200},                       // who the events' admin token speaks for
+		{"api-last-sweep", 200},                    // Recorded false until a sweep has run
+		{"api-client-changes", 200},                // who last changed the Client Credential fixture client and its secrets
+		{"api-hybrid-client-changes", 200},         // the same of the Hybrid fixture client
+		{"api-client-changes-unknown-client", 404}, // a client the tenant does not have
 		// The dashboard's sign-in of people (docs/dashboard.md).
 		{"signin-no-dashboard-client", 400}, // a page that says how an operator registers one
 		{"signin-malformed-tenant", 400},

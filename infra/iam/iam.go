@@ -147,7 +147,7 @@ func (c Condition) holds(ctx map[string][]string) bool {
 			switch op {
 			case "StringEquals", "StringNotEquals":
 				m = v == want
-			case "StringLike", "StringNotLike":
+			case "StringLike", "StringNotLike", "ArnLike", "ArnNotLike":
 				m = Match(want, v)
 			default:
 				return false // unknown operators never match: fail closed

@@ -80,6 +80,7 @@ type Template struct {
 	params    map[string]string     // parameter -> default
 	types     map[string]string     // logical id -> resource type
 	functions map[string]*yaml.Node // function logical id -> its Policies node
+	resources map[string]*yaml.Node // logical id -> its Properties
 }
 
 // LoadTemplate reads a SAM template.
@@ -105,7 +106,7 @@ func ParseTemplate(raw []byte) (*Template, error) {
 		return nil, errors.New("not a YAML mapping")
 	}
 	root := doc.Content[0]
-	t := &Template{params: map[string]string{}, types: map[string]string{}, functions: map[string]*yaml.Node{}}
+	t := &Template{params: map[string]string{}, types: map[string]string{}, functions: map[string]*yaml.Node{}, resources: map[string]*yaml.Node{}}
 	if ps := child(root, "Parameters"); ps != nil {
 		for i := 0; i+1 < len(ps.Content); i += 2 {
 			if d := child(ps.Content[i+1], "Default"); d != nil {
@@ -124,6 +125,7 @@ func ParseTemplate(raw []byte) (*Template, error) {
 			return nil, fmt.Errorf("resource %s has no Type", id)
 		}
 		t.types[id] = typ.Value
+		t.resources[id] = child(r, "Properties")
 		if typ.Value == "AWS::Serverless::Function" {
 			t.functions[id] = child(child(r, "Properties"), "Policies")
 		}
@@ -163,6 +165,40 @@ func (t *Template) Policy(function string, stack Stack) (Policy, error) {
 			}
 			p.Statements = append(p.Statements, st)
 		}
+	}
+	return p, nil
+}
+
+// ResourcePolicy returns the statements of a Secrets Manager resource
+// policy (an AWS::SecretsManager::ResourcePolicy's ResourcePolicy), for
+// requests whose context carries the caller's aws:PrincipalArn. Only
+// statements of Principal "*" are supported (the caller is then told by
+// conditions); an !If contributes the values of both its branches.
+func (t *Template) ResourcePolicy(logicalID string, stack Stack) (Policy, error) {
+	if t.types[logicalID] != "AWS::SecretsManager::ResourcePolicy" {
+		return Policy{}, fmt.Errorf("template has no AWS::SecretsManager::ResourcePolicy %s", logicalID)
+	}
+	sts := child(child(t.resources[logicalID], "ResourcePolicy"), "Statement")
+	if sts == nil {
+		return Policy{}, fmt.Errorf("%s: no ResourcePolicy.Statement", logicalID)
+	}
+	p := Policy{Function: logicalID}
+	for _, sn := range sts.Content {
+		if pr := child(sn, "Principal"); pr == nil || pr.Value != "*" {
+			return Policy{}, fmt.Errorf("%s: statement at line %d: only Principal \"*\" is supported", logicalID, sn.Line)
+		}
+		n := *sn
+		n.Content = nil
+		for i := 0; i+1 < len(sn.Content); i += 2 {
+			if sn.Content[i].Value != "Principal" {
+				n.Content = append(n.Content, sn.Content[i], sn.Content[i+1])
+			}
+		}
+		st, err := t.statement(&n, stack)
+		if err != nil {
+			return Policy{}, fmt.Errorf("%s: statement at line %d: %w", logicalID, sn.Line, err)
+		}
+		p.Statements = append(p.Statements, st)
 	}
 	return p, nil
 }
@@ -238,6 +274,12 @@ func (t *Template) statement(n *yaml.Node, stack Stack) (Statement, error) {
 func (t *Template) values(n *yaml.Node, stack Stack) ([]string, error) {
 	if n == nil {
 		return nil, nil
+	}
+	if n.Kind == yaml.SequenceNode && n.Tag == "!If" {
+		if len(n.Content) != 3 {
+			return nil, fmt.Errorf("line %d: !If needs a condition and two values", n.Line)
+		}
+		return t.values(&yaml.Node{Kind: yaml.SequenceNode, Content: n.Content[1:]}, stack)
 	}
 	if n.Kind == yaml.SequenceNode && n.Tag != "!GetAtt" && n.Tag != "!Sub" {
 		var out []string

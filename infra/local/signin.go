@@ -96,6 +96,8 @@ func startSignIn(ctx context.Context, cfg config.Config, clients config.Clients,
 	boot["UpstreamIssuer"] = idp.Issuer
 	boot["UpstreamUsername"] = idp.Admin.Username
 	boot["UpstreamPassword"] = idp.Admin.Password
+	boot["UpstreamNoRoleUsername"] = idp.NoRole.Username
+	boot["UpstreamNoRolePassword"] = idp.NoRole.Password
 	return idp.Stop, nil
 }
 
@@ -120,10 +122,12 @@ Then exchange the code (within 60 s; CODE from the page):
        --data-urlencode 'redirect_uri=%[4]s' -d code_verifier=%[8]s %[9]s
 
 The operations dashboard: open %[10]s, sign in to tenant %[11]s as %[2]s
-(the same upstream sign-in; no secret is typed into the dashboard).
+(the same upstream sign-in; no secret is typed into the dashboard). As %[12]s / %[13]s,
+a person of the tenant whose group it maps to no role, you land on the no-access page instead.
 
 `, boot["UpstreamIssuer"], boot["UpstreamUsername"], boot["UpstreamPassword"], boot["HybridRedirectUri"], boot["AuthorizeUrl"],
-		boot["HybridClientId"], boot["HybridClientSecret"], boot["AuthorizeCodeVerifier"], boot["TokenUrl"], boot["DashboardUrl"], boot["TenantId"])
+		boot["HybridClientId"], boot["HybridClientSecret"], boot["AuthorizeCodeVerifier"], boot["TokenUrl"], boot["DashboardUrl"], boot["TenantId"],
+		boot["UpstreamNoRoleUsername"], boot["UpstreamNoRolePassword"])
 }
 
 var demoPage = template.Must(template.New("demo").Parse(`<!DOCTYPE html>

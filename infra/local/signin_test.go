@@ -47,7 +47,7 @@ func TestMakeRunSeedsTheSignIn(t *testing.T) {
 	}
 	defer stop()
 
-	for _, k := range []string{"HybridClientId", "HybridClientSecret", "HybridRedirectUri", "HybridPostLogoutRedirectUri", "AuthorizeUrl", "UpstreamUsername", "UpstreamPassword"} {
+	for _, k := range []string{"HybridClientId", "HybridClientSecret", "HybridRedirectUri", "HybridPostLogoutRedirectUri", "AuthorizeUrl", "UpstreamUsername", "UpstreamPassword", "UpstreamNoRoleUsername", "UpstreamNoRolePassword"} {
 		if boot[k] == "" {
 			t.Errorf("bootstrap has no %s", k)
 		}
@@ -97,15 +97,22 @@ func TestMakeRunSeedsTheSignIn(t *testing.T) {
 	callback := "http://127.0.0.1:3000" + signin.CallbackPath
 	conf := oauth2.Config{ClientID: up.ClientID, ClientSecret: secret, RedirectURL: callback, Scopes: []string{"openid"},
 		Endpoint: oauth2.Endpoint{AuthURL: up.Issuer + "/auth"}}
-	jar, _ := cookiejar.New(nil)
-	res, err := localidp.SignIn(ctx, &http.Client{Jar: jar, CheckRedirect: localidp.StopAt(callback)},
-		conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), localidp.Person{Username: boot["UpstreamUsername"], Password: boot["UpstreamPassword"]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, callback+"?code=") {
-		t.Fatalf("after the upstream's login form: HTTP %d to %q, want the callback with a code", res.StatusCode, loc)
+	// So does the person without a role, with the credentials printed
+	// for her (the dashboard then shows her the no-access page: shared/portal).
+	for _, who := range []localidp.Person{
+		{Username: boot["UpstreamUsername"], Password: boot["UpstreamPassword"]},
+		{Username: boot["UpstreamNoRoleUsername"], Password: boot["UpstreamNoRolePassword"]},
+	} {
+		jar, _ := cookiejar.New(nil)
+		res, err := localidp.SignIn(ctx, &http.Client{Jar: jar, CheckRedirect: localidp.StopAt(callback)},
+			conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), who)
+		if err != nil {
+			t.Fatalf("%s: %v", who.Username, err)
+		}
+		res.Body.Close()
+		if loc := res.Header.Get("Location"); !strings.HasPrefix(loc, callback+"?code=") {
+			t.Fatalf("%s, after the upstream's login form: HTTP %d to %q, want the callback with a code", who.Username, res.StatusCode, loc)
+		}
 	}
 
 	// The demo client's redirect page shows what it got, escaped.

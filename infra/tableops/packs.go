@@ -28,6 +28,7 @@ type PackMigrationReport struct {
 	OldDestroyed    int `json:"OldVerifiersDestroyed"`   // the copies of their own, destroyed once the record pointed at the pack
 	MaterialMissing int `json:"ActiveWithoutMaterial"`   // active records without material of their own: nothing to move (an operator's question)
 	Raced           int `json:"PackMovesLeftForNextRun"` // records that changed while moved (deleted, moved by another run): their new entry taken out again
+	Unbound         int `json:"UnboundLeftInPlace"`      // material written before the verifier binding that the binding refused: left where it is, not moved
 }
 
 // MigrateVerifiersIntoPacks moves the verifiers of secret records written
@@ -43,7 +44,8 @@ type PackMigrationReport struct {
 // and an old verifier whose destruction did not happen has a record
 // pointing elsewhere; the sweeper's reconciliation removes both.
 // Soft-deleted and swept records are left as they are: their material is
-// gone, or leaving.
+// gone, or leaving; so is material written before the verifier binding
+// that MigrateMaterial (run before) refused to bind.
 func MigrateVerifiersIntoPacks(ctx context.Context, api PackMigrationAPI, table string, slots identity.Tenants, v identity.Vault) (PackMigrationReport, error) {
 	var rep PackMigrationReport
 	type pending struct {
@@ -109,6 +111,12 @@ func packOne(ctx context.Context, api PackMigrationAPI, table string, slots iden
 	verifier, err := v.Verifier(ctx, old)
 	if errors.Is(err, identity.ErrNoMaterial) {
 		rep.MaterialMissing++
+		return false, nil
+	}
+	if errors.Is(err, identity.ErrMaterialNotMigrated) {
+		// Material the binding (MigrateMaterial) could not vouch for: it
+		// authenticates nothing, and moving it would bind it; it stays.
+		rep.Unbound++
 		return false, nil
 	}
 	if err != nil {

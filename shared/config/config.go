@@ -47,6 +47,11 @@ type Config struct {
 	// wrong secret. Set it above the slowest failure: a wrong secret
 	// whose verifiers are not cached (one Secrets Manager read).
 	AuthFailureFloor time.Duration
+	// SEAL_KEY_REFRESH: how long a process keeps the token item seal keys
+	// it read (a Go duration; identity.DefaultSealKeyRefresh, 1m, when
+	// unset). The operator's `seal rotate` must run with the functions'
+	// value: it waits twice that between its steps.
+	SealKeyRefresh time.Duration
 }
 
 // FromEnv reads the configuration from environment variables.
@@ -94,6 +99,13 @@ func FromEnv() (Config, error) {
 			return c, fmt.Errorf("AUTH_FAILURE_FLOOR=%q: want a duration above 0 and at most 10s, e.g. 50ms", v)
 		}
 		c.AuthFailureFloor = d
+	}
+	if v := os.Getenv("SEAL_KEY_REFRESH"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > time.Hour {
+			return c, fmt.Errorf("SEAL_KEY_REFRESH=%q: want a duration above 0 and at most 1h, e.g. 1m", v)
+		}
+		c.SealKeyRefresh = d
 	}
 	if v := os.Getenv("LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
@@ -212,6 +224,7 @@ func NewApp(c Config, clients Clients, log *slog.Logger) *App {
 			Vault:              vault.New(clients.SecretsManager, c.SecretPrefix),
 			SealKeys:           vault.NewSealKey(clients.SecretsManager, c.SecretPrefix),
 			AuthFailureFloor:   c.AuthFailureFloor,
+			SealKeyRefresh:     c.SealKeyRefresh,
 			Log:                log,
 			DefaultClientLimit: c.DefaultClientLimit,
 			RetentionDays:      c.RetentionDays,

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -62,12 +63,48 @@ func DecodeJSONBytes(raw []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			typ.Field = withoutEmbedded(typ.Field, reflect.TypeOf(dst))
+		}
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return identity.Invalid("The request body has data after its JSON object.", "Send exactly one JSON object.")
 	}
 	return nil
+}
+
+// withoutEmbedded drops from a JSON error's field path the Go names of the
+// embedded structs of t (encoding/json names them, though their
+// properties are the enclosing object's), so that the path names JSON
+// properties only.
+func withoutEmbedded(path string, t reflect.Type) string {
+	embedded := map[string]bool{}
+	var walk func(reflect.Type, int)
+	walk = func(t reflect.Type, depth int) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || depth > 8 {
+			return
+		}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous {
+				embedded[f.Name] = true
+			}
+			walk(f.Type, depth+1)
+		}
+	}
+	walk(t, 0)
+	var kept []string
+	for _, seg := range strings.Split(path, ".") {
+		if !embedded[seg] {
+			kept = append(kept, seg)
+		}
+	}
+	return strings.Join(kept, ".")
 }
 
 func truncate(s string, n int) string {

@@ -64,6 +64,12 @@ func (s *Service) AuthenticateClient(ctx context.Context, clientID, secret strin
 			s.logger().ErrorContext(ctx, "secret material missing", "tenant", sec.TenantID, "client", sec.ClientID, "secret", sec.ID)
 			continue
 		}
+		if errors.Is(err, ErrMaterialNotMigrated) {
+			// Material from before the verifier binding: unusable until
+			// the operator's migration binds it to this record.
+			s.logger().ErrorContext(ctx, "secret material not migrated", "tenant", sec.TenantID, "client", sec.ClientID, "secret", sec.ID)
+			continue
+		}
 		if err != nil {
 			// Unreadable is not wrong: a store failure is a 5xx, never
 			// invalid_client, which tells the caller its secret is bad.

@@ -15,7 +15,10 @@ type Service struct {
 	Vault Vault
 	// SealKeys gives the key of token item seals (seal.go); only the
 	// client functions, the token function and the operator can read it.
-	SealKeys           SealKeys
+	SealKeys SealKeys
+	// SealKeyRefresh is SEAL_KEY_REFRESH, how long the seal keys read are
+	// kept (zero: DefaultSealKeyRefresh).
+	SealKeyRefresh     time.Duration
 	Log                *slog.Logger
 	Now                func() time.Time // the clock; tests control it
 	DefaultClientLimit int

@@ -30,30 +30,48 @@ type HybridClientResponseDto struct {
 	HybridClientDto
 }
 
-type hybridClientCreate struct {
-	SecretDescription           *string
-	SecretExpirationDate        *string
+// hybridFields are the properties only a Hybrid client has, named alike
+// in every route family's create and update bodies (v1-preview and v1).
+type hybridFields struct {
 	AllowOfflineAccess          *bool
 	AllowAccessTokensViaBrowser *bool
 	RedirectUris                *[]string
 	PostLogoutRedirectUris      *[]string
 	ClientUri                   *string
 	LogoUri                     *string
-	ClientId                    *string
-	Name                        *string
-	Enabled                     *bool
+}
+
+// into sets them on a new client (absent: the zero value).
+func (f hybridFields) into(c *identity.NewClient) {
+	c.AllowOfflineAccess = deref(f.AllowOfflineAccess)
+	c.AllowAccessTokensViaBrowser = deref(f.AllowAccessTokensViaBrowser)
+	c.RedirectURIs = deref(f.RedirectUris)
+	c.PostLogoutRedirectURIs = deref(f.PostLogoutRedirectUris)
+	c.ClientURI = deref(f.ClientUri)
+	c.LogoURI = deref(f.LogoUri)
+}
+
+// patch sets them on an update (absent: unchanged).
+func (f hybridFields) patch(p *identity.ClientPatch) {
+	p.AllowOfflineAccess, p.AllowAccessTokensViaBrowser = f.AllowOfflineAccess, f.AllowAccessTokensViaBrowser
+	p.RedirectURIs, p.PostLogoutRedirectURIs = f.RedirectUris, f.PostLogoutRedirectUris
+	p.ClientURI, p.LogoURI = f.ClientUri, f.LogoUri
+}
+
+type hybridClientCreate struct {
+	SecretDescription    *string
+	SecretExpirationDate *string
+	hybridFields
+	ClientId *string
+	Name     *string
+	Enabled  *bool
 }
 
 type hybridClientUpdate struct {
-	AllowOfflineAccess          *bool
-	AllowAccessTokensViaBrowser *bool
-	RedirectUris                *[]string
-	PostLogoutRedirectUris      *[]string
-	ClientUri                   *string
-	LogoUri                     *string
-	ClientId                    *string
-	Name                        *string
-	Enabled                     *bool
+	hybridFields
+	ClientId *string
+	Name     *string
+	Enabled  *bool
 }
 
 func optional(s string) *string {
@@ -94,16 +112,12 @@ func (h hybridHandlers) create(w http.ResponseWriter, r *http.Request) (httpapi.
 	var in hybridClientCreate
 	return h.createWith(w, r, &in, func() (identity.NewClient, error) {
 		exp, err := parseOptionalTime("SecretExpirationDate", in.SecretExpirationDate)
-		return identity.NewClient{
+		c := identity.NewClient{
 			ID: deref(in.ClientId), Name: deref(in.Name), Enabled: in.Enabled,
-			AllowOfflineAccess:          deref(in.AllowOfflineAccess),
-			AllowAccessTokensViaBrowser: deref(in.AllowAccessTokensViaBrowser),
-			RedirectURIs:                deref(in.RedirectUris),
-			PostLogoutRedirectURIs:      deref(in.PostLogoutRedirectUris),
-			ClientURI:                   deref(in.ClientUri),
-			LogoURI:                     deref(in.LogoUri),
-			SecretDescription:           deref(in.SecretDescription), SecretExpiration: exp,
-		}, err
+			SecretDescription: deref(in.SecretDescription), SecretExpiration: exp,
+		}
+		in.hybridFields.into(&c)
+		return c, err
 	}, func(created identity.CreatedClient) any {
 		return HybridClientResponseDto{
 			ClientSecret:         created.SecretString,
@@ -118,11 +132,8 @@ func (h hybridHandlers) create(w http.ResponseWriter, r *http.Request) (httpapi.
 func (h hybridHandlers) update(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	var in hybridClientUpdate
 	return h.updateWith(w, r, &in, func() (*string, identity.ClientPatch) {
-		return in.ClientId, identity.ClientPatch{
-			Name: in.Name, Enabled: in.Enabled,
-			AllowOfflineAccess: in.AllowOfflineAccess, AllowAccessTokensViaBrowser: in.AllowAccessTokensViaBrowser,
-			RedirectURIs: in.RedirectUris, PostLogoutRedirectURIs: in.PostLogoutRedirectUris,
-			ClientURI: in.ClientUri, LogoURI: in.LogoUri,
-		}
+		p := identity.ClientPatch{Name: in.Name, Enabled: in.Enabled}
+		in.hybridFields.patch(&p)
+		return in.ClientId, p
 	})
 }

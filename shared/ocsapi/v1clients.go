@@ -80,33 +80,23 @@ type clientCredentialClientUpdateV1 struct {
 }
 
 type hybridClientCreateV1 struct {
-	AllowOfflineAccess          *bool
-	AllowAccessTokensViaBrowser *bool
-	RedirectUris                *[]string
-	PostLogoutRedirectUris      *[]string
-	ClientUri                   *string
-	LogoUri                     *string
-	Id                          *string
-	Name                        *string
-	Enabled                     *bool
-	AccessTokenLifetime         *int
-	Tags                        *[]string
-	SecretDescription           *string
-	SecretExpirationDate        *string
+	hybridFields
+	Id                   *string
+	Name                 *string
+	Enabled              *bool
+	AccessTokenLifetime  *int
+	Tags                 *[]string
+	SecretDescription    *string
+	SecretExpirationDate *string
 }
 
 type hybridClientUpdateV1 struct {
-	RedirectUris                *[]string
-	PostLogoutRedirectUris      *[]string
-	ClientUri                   *string
-	LogoUri                     *string
-	Id                          *string
-	Name                        *string
-	Enabled                     *bool
-	AccessTokenLifetime         *int
-	Tags                        *[]string
-	AllowOfflineAccess          *bool
-	AllowAccessTokensViaBrowser *bool
+	hybridFields
+	Id                  *string
+	Name                *string
+	Enabled             *bool
+	AccessTokenLifetime *int
+	Tags                *[]string
 }
 
 // lifetimeOf is the lifetime a v1 answer shows: the stored one, or the
@@ -195,17 +185,13 @@ func (h v1Clients[D]) createHybrid(w http.ResponseWriter, r *http.Request) (http
 	var in hybridClientCreateV1
 	return h.createWith(w, r, &in, func() (identity.NewClient, error) {
 		exp, err := parseOptionalTime("SecretExpirationDate", in.SecretExpirationDate)
-		return identity.NewClient{
+		c := identity.NewClient{
 			ID: deref(in.Id), Name: deref(in.Name), Enabled: in.Enabled, Tags: deref(in.Tags),
-			AccessTokenLifetime:         in.AccessTokenLifetime,
-			AllowOfflineAccess:          deref(in.AllowOfflineAccess),
-			AllowAccessTokensViaBrowser: deref(in.AllowAccessTokensViaBrowser),
-			RedirectURIs:                deref(in.RedirectUris),
-			PostLogoutRedirectURIs:      deref(in.PostLogoutRedirectUris),
-			ClientURI:                   deref(in.ClientUri),
-			LogoURI:                     deref(in.LogoUri),
-			SecretDescription:           deref(in.SecretDescription), SecretExpiration: exp,
-		}, err
+			AccessTokenLifetime: in.AccessTokenLifetime,
+			SecretDescription:   deref(in.SecretDescription), SecretExpiration: exp,
+		}
+		in.hybridFields.into(&c)
+		return c, err
 	}, h.created)
 }
 
@@ -219,11 +205,8 @@ func (h v1Clients[D]) updateCCC(w http.ResponseWriter, r *http.Request) (httpapi
 func (h v1Clients[D]) updateHybrid(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	var in hybridClientUpdateV1
 	return h.updateWith(w, r, &in, func() (*string, identity.ClientPatch) {
-		return in.Id, identity.ClientPatch{
-			Name: in.Name, Enabled: in.Enabled, Tags: in.Tags, AccessTokenLifetime: in.AccessTokenLifetime,
-			AllowOfflineAccess: in.AllowOfflineAccess, AllowAccessTokensViaBrowser: in.AllowAccessTokensViaBrowser,
-			RedirectURIs: in.RedirectUris, PostLogoutRedirectURIs: in.PostLogoutRedirectUris,
-			ClientURI: in.ClientUri, LogoURI: in.LogoUri,
-		}
+		p := identity.ClientPatch{Name: in.Name, Enabled: in.Enabled, Tags: in.Tags, AccessTokenLifetime: in.AccessTokenLifetime}
+		in.hybridFields.patch(&p)
+		return in.Id, p
 	})
 }

@@ -412,7 +412,7 @@ func roleDtos(ids []string) []RoleDto {
 // with the session's access token.
 type CallDto struct {
 	Method string
-	Path   string          // /api/... or the portal's last-sweep route, with its query
+	Path   string          // /api/..., or the portal's last-sweep or changes routes, with its query
 	Body   json.RawMessage `json:",omitempty"`
 }
 
@@ -424,9 +424,10 @@ var callMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http
 // call makes an API call for the pages with the session's access token
 // (the token never reaches the browser) and passes the answer on: its
 // status, body, content type and Total-Count. Only the management API's
-// routes and the last-sweep route may be called; the call must carry the
-// session's CSRF token in CSRFHeader (a header no other site's page can
-// set without the preflight this origin never answers).
+// routes, the last-sweep route and the changes routes may be called; the
+// call must carry the session's CSRF token in CSRFHeader (a header no
+// other site's page can set without the preflight this origin never
+// answers).
 func (h *handlers) call(w http.ResponseWriter, r *http.Request) (httpapi.Response, error) {
 	se, ok, err := h.currentSession(r)
 	if err != nil {
@@ -475,8 +476,8 @@ func (h *handlers) call(w http.ResponseWriter, r *http.Request) (httpapi.Respons
 }
 
 // callTarget checks a call's method and path: only the management API
-// (/api/...) and the last-sweep route, a plain path (no scheme, host,
-// dot segments or fragment) and its query.
+// (/api/...), the last-sweep route and the changes routes, a plain path
+// (no scheme, host, dot segments or fragment) and its query.
 func callTarget(c CallDto) (string, error) {
 	bad := func(msg string) error {
 		return &identity.Error{Kind: identity.KindInvalid, Code: identity.CodeInvalid, Message: msg, Hint: "The dashboard's pages make these calls; call the API directly with your own token instead."}
@@ -492,8 +493,8 @@ func callTarget(c CallDto) (string, error) {
 	if clean != u.Path && clean+"/" != u.Path {
 		return "", bad("Path must be a plain path, without dot segments or repeated slashes.")
 	}
-	if !strings.HasPrefix(u.Path, "/api/") && u.Path != LastSweepPath {
-		return "", bad("Path must be a route of the management API (/api/...) or " + LastSweepPath + ".")
+	if !strings.HasPrefix(u.Path, "/api/") && u.Path != LastSweepPath && !isChangesPath(u.Path) {
+		return "", bad("Path must be a route of the management API (/api/...), " + LastSweepPath + " or a changes route (" + ClientCredentialChangesPath + ", " + HybridChangesPath + ").")
 	}
 	target := u.EscapedPath()
 	if u.RawQuery != "" {

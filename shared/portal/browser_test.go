@@ -290,6 +290,33 @@ func (b *browser) clientRows() map[string]clientRow {
 	return out
 }
 
+// shownChange is a "Last changed by" note of the dashboard: the actor's
+// kind and name as the page holds them, its text, and its time.
+type shownChange struct{ Kind, By, Text, At string }
+
+// change reads the "Last changed by" note sel matches.
+func (b *browser) change(sel string) shownChange {
+	b.t.Helper()
+	q, err := json.Marshal(sel)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.poll(fmt.Sprintf(`document.querySelector(%s) !== null`, q))
+	var c shownChange
+	b.eval(fmt.Sprintf(`(() => { const e = document.querySelector(%s); const at = e.querySelector('time');
+	  return {Kind: e.dataset.byKind || '', By: e.dataset.by || '', Text: e.textContent.replace(/\s+/g, ' ').trim(), At: at ? at.getAttribute('datetime') : ''}; })()`, q), &c)
+	return c
+}
+
+// changedBy checks that a note names who as a person, at about now.
+func changedBy(t *testing.T, what string, c shownChange, who string) {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339, c.At)
+	if c.Kind != "person" || c.By != who || !strings.HasPrefix(c.Text, "Last changed by "+who+" at ") || err != nil || time.Since(at) > 10*time.Minute || time.Until(at) > time.Minute {
+		t.Errorf("%s: the page shows %+v, want \"Last changed by %s at <now>\" (a person)", what, c, who)
+	}
+}
+
 // mark is one mark of the expiry timeline.
 type mark struct {
 	Secret, Client, Kind, Expiration, Days, Bucket, Label, Title, Shape string
@@ -369,6 +396,14 @@ func TestDashboardInABrowser(t *testing.T) {
 		return ""
 	}
 
+	// A person whose upstream gives a name that is markup last changed
+	// legacy-batch's tags: the page must show the name as text.
+	hostileActor := identity.Actor{ClientID: s.dashboard, Subject: "mallory-subject", Name: `<img src=x onerror="window.__xss=3">Mallory`}
+	if _, err := s.app.Service.UpdateClient(identity.WithActor(context.Background(), hostileActor), s.tenant, identity.ClientCredential, legacy.ID,
+		identity.ClientPatch{Tags: &[]string{"legacy"}}); err != nil {
+		t.Fatal(err)
+	}
+
 	// --- Sign-in as a person: the tenant's id, then the upstream's own
 	// login form. The dashboard has no secret or password field.
 	b.run(chromedp.Navigate(dashboard), chromedp.WaitVisible(chromedp.CSS(`#signin-form`)))
@@ -446,6 +481,19 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Errorf("ticks %v (want one at +90 d), %d secrets listed under the chart (want 4)", chart.Ticks, chart.Listed)
 	}
 
+	// --- Who last changed each client: the seeded ones recorded no actor
+	// (the test wrote them through the service), legacy-batch a person
+	// whose name is markup, shown as text.
+	if c := b.change(fmt.Sprintf(`tr[data-client-id=%q] .client-changed`, billing.ID)); c.Kind != "unknown" || !strings.HasPrefix(c.Text, "Last changed at ") || !strings.HasSuffix(c.Text, "(who was not recorded)") {
+		t.Errorf("a client written without an actor shows %+v, want the time and that who was not recorded", c)
+	}
+	if c := b.change(fmt.Sprintf(`tr[data-client-id=%q] .client-changed`, legacy.ID)); c.Kind != "person" || c.By != hostileActor.Name || !strings.HasPrefix(c.Text, "Last changed by "+hostileActor.Name+" at ") {
+		t.Errorf("legacy-batch's last change shows %+v, want %q as text", c, hostileActor.Name)
+	}
+	if n := eval[int](b, `document.querySelectorAll('#clients img, #clients [onerror]').length + (window.__xss === undefined ? 0 : 100)`); n != 0 {
+		t.Errorf("an actor's name became markup in the page (%d)", n)
+	}
+
 	// --- The last sweep: its counts cover every tenant, so the tenant's
 	// administrator reads why it sees none (the operator, below, sees them).
 	if txt := b.text(`#sweep`); !strings.Contains(txt, "only a cluster role") || strings.Contains(txt, "Finished ") {
@@ -477,6 +525,8 @@ func TestDashboardInABrowser(t *testing.T) {
 		t.Error("Enable did not enable the client again")
 	}
 	s.token(t, reporting.ID, reporting.Secret)
+	// Ada, signed in as herself, is named as who last changed it.
+	changedBy(t, "reporting-job after Enable", b.change(fmt.Sprintf(`tr[data-client-id=%q] .client-changed`, reporting.ID)), s.idp.Admin.Name)
 
 	// --- Add a secret: shown once, with a copy button and the warning; it works.
 	b.run(click(fmt.Sprintf(`tr[data-client-id=%q] button[data-action="add-secret"]`, legacy.ID)),
@@ -519,6 +569,16 @@ func TestDashboardInABrowser(t *testing.T) {
 	if m, ok := b.marks()[newID]; !ok || m != withTitle(s.wantMark(legacy, newID, 60), m.Title) {
 		t.Errorf("the timeline does not show the added secret: %+v", m)
 	}
+	// ... and as who added the secret; its first secret keeps its own.
+	changedBy(t, "the added secret", b.change(fmt.Sprintf(`li[data-secret-id=%q] .secret-changed`, newID)), s.idp.Admin.Name)
+	for id := range legacy.Secrets {
+		if c := b.change(fmt.Sprintf(`li[data-secret-id=%q] .secret-changed`, id)); c.Kind != "unknown" {
+			t.Errorf("legacy-batch's first secret shows %+v, want no actor recorded (the test seeded it)", c)
+		}
+	}
+	b.run(click(fmt.Sprintf(`tr[data-client-id=%q] details summary`, legacy.ID)))
+	b.elementShot("portal-changes-1280", fmt.Sprintf(`tr[data-client-id=%q]`, legacy.ID))
+	b.clean("changes")
 
 	// --- Soft-delete a secret (Key Rotation API): gone from the dashboard,
 	// listed as deleted there, and it no longer authenticates.

@@ -63,6 +63,7 @@ type Deps struct {
 	Sweeps  SweepSummaries // the sweeper's last run (the store)
 	Clients ClientReader   // the signed-in client (identity.Service)
 	Tenants TenantReader   // its tenant (the store)
+	Changes ChangeReader   // who last changed a client and its secrets (identity.Service)
 	// SignIn is the dashboard's sign-in of people (bff.go).
 	SignIn SignInDeps
 }
@@ -92,6 +93,8 @@ func Routes(d Deps) []httpapi.Route {
 		{Method: http.MethodGet, Path: AssetPath, Family: httpapi.OCS, Handler: secure(h.asset)},
 		{Method: http.MethodGet, Path: LastSweepPath, Roles: lastSweepRoles, Family: httpapi.OCS, Handler: secure(h.lastSweep)},
 		{Method: http.MethodGet, Path: ProfileAPIPath, Roles: anyRole, Family: httpapi.OCS, Handler: secure(h.profile)},
+		{Method: http.MethodGet, Path: ClientCredentialChangesPath, Roles: cccReadRoles, Family: httpapi.OCS, Handler: secure(h.changes(identity.ClientCredential))},
+		{Method: http.MethodGet, Path: HybridChangesPath, Roles: hybridReadRoles, Family: httpapi.OCS, Handler: secure(h.changes(identity.Hybrid))},
 		{Method: http.MethodGet, Path: SignInPath, Family: httpapi.OCS, Handler: secure(h.signIn)},
 		{Method: http.MethodGet, Path: CallbackPath, Family: httpapi.OCS, Handler: secure(h.callback)},
 		{Method: http.MethodPost, Path: SignOutPath, Family: httpapi.OCS, Handler: secure(h.signOut)},

@@ -300,7 +300,20 @@ func TestDashboardSessionRoutes(t *testing.T) {
 	if res := send(http.MethodPost, portal.CallPath, cookie, jsonCSRF, list); res.Status != http.StatusOK || res.Header.Get("Total-Count") == "" {
 		t.Errorf("a list through the dashboard: %s (Total-Count %q)", res, res.Header.Get("Total-Count"))
 	}
+	// The changes route may be called too (as the pages do), and nothing
+	// else of the portal's.
+	changes := `{"Method":"GET","Path":"/_/op-dashboard/api/tenants/` + s.tenant + `/client-credential-clients/` + s.clients["reporting-job"].ID + `/changes"}`
+	var ch portal.ChangesDto
+	send(http.MethodPost, portal.CallPath, cookie, jsonCSRF, changes).JSON(t, http.StatusOK, &ch)
+	if ch.ClientId != s.clients["reporting-job"].ID || ch.Secrets == nil {
+		t.Errorf("the changes route through the dashboard: %+v", ch)
+	}
 	for _, bad := range []string{
+		`{"Method":"GET","Path":"/_/op-dashboard/api/session"}`,
+		`{"Method":"GET","Path":"/_/op-dashboard/api/tenants/` + s.tenant + `/hybrid-clients/x/y/changes"}`,
+		`{"Method":"GET","Path":"/_/op-dashboard/api/tenants/` + s.tenant + `/clients/` + s.clients["reporting-job"].ID + `/changes"}`,
+		`{"Method":"GET","Path":"/_/op-dashboard/api/tenants/` + s.tenant + `/client-credential-clients/` + s.clients["reporting-job"].ID + `/changes/../../../../session"}`,
+		`{"Method":"GET","Path":"/_/op-dashboard/api/tenants//hybrid-clients/x/changes"}`,
 		`{"Method":"GET","Path":"/identity/connect/token"}`,
 		`{"Method":"GET","Path":"/api/../identity/.well-known/openid-configuration"}`,
 		`{"Method":"GET","Path":"//evil.example/api/x"}`,

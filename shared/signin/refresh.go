@@ -38,6 +38,10 @@ var (
 	ErrRefreshInvalid = errors.New("the refresh token is not valid")
 	// ErrRefreshReused: spent before; its family is now revoked.
 	ErrRefreshReused = errors.New("the refresh token was used before; its family is revoked")
+	// ErrRefreshScope: the refresh asked for a scope the token does not
+	// hold (a refresh may narrow its scopes, never widen them); the token
+	// is not spent and stays usable.
+	ErrRefreshScope = errors.New("the refresh asked for a scope the refresh token does not hold")
 	// ErrRefreshNotYours: the token exists but was issued to another
 	// client, which alone may revoke it (RFC 7009 2.1).
 	ErrRefreshNotYours = errors.New("the refresh token was issued to another client")
@@ -49,10 +53,12 @@ type RefreshTokens interface {
 	// new; one that exists is this write retried).
 	CreateRefresh(ctx context.Context, t RefreshToken) error
 	// UseRefresh spends a refresh token of clientID at now (conditional:
-	// unspent, unexpired, the client's) and returns it, unless its family
-	// is revoked (ErrRefreshInvalid). A spent one revokes its family and
-	// is ErrRefreshReused.
-	UseRefresh(ctx context.Context, hash, clientID string, now time.Time) (RefreshToken, error)
+	// unspent, unexpired, the client's, holding every one of scopes) and
+	// returns it, unless its family is revoked (ErrRefreshInvalid). A
+	// spent one revokes its family and is ErrRefreshReused. A scope it
+	// does not hold is ErrRefreshScope (with the token, for its scopes),
+	// and the token is left unspent.
+	UseRefresh(ctx context.Context, hash, clientID string, scopes []string, now time.Time) (RefreshToken, error)
 	// RevokeFamily revokes every refresh token of a family, at once.
 	RevokeFamily(ctx context.Context, familyID string) error
 	// RevokeRefresh is RFC 7009 revocation by clientID of the refresh

@@ -597,11 +597,19 @@ func TestRefreshTokens(t *testing.T) {
 	if status, body := refresh(t, s, c, second, "openid email"); status != http.StatusBadRequest || body["error"] != "invalid_scope" {
 		t.Fatalf("widening scope: %d %v", status, body)
 	}
-	// The refused widening spent the second token (the scope is checked
-	// against what the spent token holds); the first, spent long before,
-	// used again is a reuse.
+	// The refused widening spent nothing: the second token still
+	// refreshes. The first, spent long before, used again is a reuse and
+	// revokes the family, the third token with it.
+	status, body = refresh(t, s, c, second, "")
+	third, _ := body["refresh_token"].(string)
+	if status != http.StatusOK || third == "" || body["scope"] != "openid offline_access" {
+		t.Fatalf("refresh after a refused widening: %d %v", status, body)
+	}
 	if status, body := refresh(t, s, c, first, ""); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
 		t.Fatalf("reusing a spent refresh token: %d %v", status, body)
+	}
+	if status, body := refresh(t, s, c, third, ""); status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Fatalf("a token of the family a reuse revoked: %d %v", status, body)
 	}
 
 	// A replayed code revokes the family it started.

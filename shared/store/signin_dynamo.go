@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -69,6 +70,9 @@ const (
 	skRefresh     = "#REFRESH"
 	skFamily      = "#FAMILY"
 	attrSpent     = "Spent"
+	// Scopes is a refresh token's scopes as a string set, so that the
+	// spend's condition holds a narrowing refresh to them.
+	attrScopes = "Scopes"
 	// Ended marks a session ended by sign-out (or a replayed code), as
 	// opposed to one that expired.
 	attrEnded = "Ended"
@@ -344,25 +348,40 @@ func (d *SignIn) TakeInteraction(ctx context.Context, hash string, now time.Time
 
 // CreateRefresh implements signin.RefreshTokens.
 func (d *SignIn) CreateRefresh(ctx context.Context, t signin.RefreshToken) error {
-	return ownRetry(d.put(ctx, "create refresh token", refreshPK(t.Hash), skRefresh, t, t.Expires, "attribute_not_exists(PK)", attrClientID, layout.S(t.ClientID)))
+	extra := []any{attrClientID, layout.S(t.ClientID)}
+	if len(t.Scopes) > 0 {
+		extra = append(extra, attrScopes, &types.AttributeValueMemberSS{Value: t.Scopes})
+	}
+	return ownRetry(d.put(ctx, "create refresh token", refreshPK(t.Hash), skRefresh, t, t.Expires, "attribute_not_exists(PK)", extra...))
 }
 
 // UseRefresh implements signin.RefreshTokens: a conditional UpdateItem
 // spends the token (with this call's own id, so that the SDK's retry of
-// an applied attempt is not a reuse), then one BatchGetItem of its
-// family's item (present: revoked) and its session's (Ended: signed out).
-func (d *SignIn) UseRefresh(ctx context.Context, hash, clientID string, now time.Time) (signin.RefreshToken, error) {
+// an applied attempt is not a reuse; on the condition that the token
+// holds every scope asked for, so that a refused widening spends
+// nothing), then one BatchGetItem of its family's item (present:
+// revoked) and its session's (Ended: signed out).
+func (d *SignIn) UseRefresh(ctx context.Context, hash, clientID string, scopes []string, now time.Time) (signin.RefreshToken, error) {
 	attempt, err := signin.RandomToken()
 	if err != nil {
 		return signin.RefreshToken{}, err
+	}
+	cond := "attribute_exists(PK) AND attribute_not_exists(#sp) AND #ttl > :now AND #cid = :cid"
+	names := map[string]string{"#sp": attrSpent, "#rid": attrRedemptionID, "#ttl": attrTTL, "#cid": attrClientID}
+	values := map[string]types.AttributeValue{":now": unixN(now), ":cid": layout.S(clientID), ":rid": layout.S(attempt)}
+	for i, sc := range scopes {
+		v := fmt.Sprintf(":sc%d", i)
+		names["#sc"] = attrScopes
+		cond += " AND contains(#sc, " + v + ")"
+		values[v] = layout.S(sc)
 	}
 	out, err := d.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           &d.table,
 		Key:                                 layout.Key(refreshPK(hash), skRefresh),
 		UpdateExpression:                    aws.String("SET #sp = :now, #rid = :rid"),
-		ConditionExpression:                 aws.String("attribute_exists(PK) AND attribute_not_exists(#sp) AND #ttl > :now AND #cid = :cid"),
-		ExpressionAttributeNames:            map[string]string{"#sp": attrSpent, "#rid": attrRedemptionID, "#ttl": attrTTL, "#cid": attrClientID},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": unixN(now), ":cid": layout.S(clientID), ":rid": layout.S(attempt)},
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -375,6 +394,9 @@ func (d *SignIn) UseRefresh(ctx context.Context, hash, clientID string, now time
 		}
 		rid, _ := ccf.Item[attrRedemptionID].(*types.AttributeValueMemberS)
 		if _, spent := ccf.Item[attrSpent]; !spent {
+			if now.Before(t.Expires) && len(scopes) > 0 {
+				return t, signin.ErrRefreshScope // unspent: it stays usable
+			}
 			return signin.RefreshToken{}, signin.ErrRefreshInvalid // expired
 		}
 		if rid == nil || rid.Value != attempt {

@@ -207,7 +207,7 @@ func TestRevokeRefresh(t *testing.T) {
 	if _, err := st.RevokeRefresh(ctx, theirs.Hash, client, now); !errors.Is(err, signin.ErrRefreshNotYours) {
 		t.Fatalf("another client's token: %v", err)
 	}
-	if _, err := st.UseRefresh(ctx, theirs.Hash, other, now); err != nil {
+	if _, err := st.UseRefresh(ctx, theirs.Hash, other, nil, now); err != nil {
 		t.Fatalf("the other client's token after a refused revocation: %v", err)
 	}
 	for name, h := range map[string]string{"unknown": signin.HashKey("unknown"), "expired": expired.Hash} {
@@ -221,7 +221,33 @@ func TestRevokeRefresh(t *testing.T) {
 			t.Fatalf("revoke: %+v %v", got, err)
 		}
 	}
-	if _, err := st.UseRefresh(ctx, sibling.Hash, client, now); !errors.Is(err, signin.ErrRefreshInvalid) {
+	if _, err := st.UseRefresh(ctx, sibling.Hash, client, nil, now); !errors.Is(err, signin.ErrRefreshInvalid) {
 		t.Fatalf("a token of the revoked family: %v", err)
+	}
+}
+
+// A refresh may narrow its scopes, never widen them: the spend is
+// conditional on the token holding every scope asked for, so a refused
+// widening leaves the token unspent and usable, and a narrowing spends it.
+func TestUseRefreshHoldsScopes(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewSignIn(env.Clients.DynamoDB, env.Config.Table)
+	now := time.Now()
+	client := identity.NewID()
+	rt := signin.RefreshToken{Hash: signin.HashKey(identity.NewID()), FamilyID: signin.HashKey(identity.NewID()), ClientID: client, TenantID: "t", Subject: "p",
+		Scopes: []string{"openid", "profile", "offline_access"}, Expires: now.Add(time.Hour)}
+	if err := st.CreateRefresh(ctx, rt); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.UseRefresh(ctx, rt.Hash, client, []string{"openid", "email"}, now)
+	if !errors.Is(err, signin.ErrRefreshScope) || len(got.Scopes) != 3 {
+		t.Fatalf("widening: %+v %v, want ErrRefreshScope with the token's scopes", got, err)
+	}
+	got, err = st.UseRefresh(ctx, rt.Hash, client, []string{"openid", "offline_access"}, now)
+	if err != nil || got.FamilyID != rt.FamilyID {
+		t.Fatalf("narrowing after a refused widening: %+v %v, want the token (unspent by the refusal)", got, err)
+	}
+	if _, err := st.UseRefresh(ctx, rt.Hash, client, []string{"openid"}, now); !errors.Is(err, signin.ErrRefreshReused) {
+		t.Fatalf("the narrowed token used again: %v, want a reuse", err)
 	}
 }

@@ -109,44 +109,13 @@ func (d *SweepQueue) Due(ctx context.Context, q sweep.Queue, upTo time.Time, aft
 			return nil, "", fmt.Errorf("due cursor %q: unreadable", after)
 		}
 	}
-	for {
-		p := layout.ShardKey(queueName(q), c.Partition)
-		in := &dynamodb.QueryInput{
-			TableName:                 &d.table,
-			IndexName:                 aws.String(layout.ExpiryIndex),
-			KeyConditionExpression:    aws.String("ExpiryPK = :q AND ExpiresAt <= :upTo"),
-			ExpressionAttributeValues: item{":q": layout.S(p), ":upTo": layout.N(upTo.Unix())},
-			Limit:                     aws.Int32(duePage),
-		}
-		if c.Key != "" {
-			k, err := decodeCursorKey(c.Key)
-			if err != nil {
-				return nil, "", err
-			}
-			in.ExclusiveStartKey = k
-		}
-		out, err := d.api.Query(ctx, in)
-		if err != nil {
-			return nil, "", storageError("query "+p, err)
-		}
-		recs := make([]sweep.Record, 0, len(out.Items))
-		for _, it := range out.Items {
-			recs = append(recs, decodeRecord(it))
-		}
-		if c.Key, err = encodeCursorKey(out.LastEvaluatedKey); err != nil {
-			return nil, "", err
-		}
-		if c.Key == "" {
-			c.Partition++
-			if c.Partition == layout.ExpiryShards {
-				return recs, "", nil
-			}
-		}
-		if len(recs) > 0 {
-			b, err := json.Marshal(c)
-			return recs, string(b), err
-		}
+	shards := make([]string, layout.ExpiryShards)
+	for n := range shards {
+		shards[n] = layout.ShardKey(queueName(q), n)
 	}
+	return walkExpiry(ctx, d, shards, c, "ExpiryPK = :q AND ExpiresAt <= :t", upTo, duePage, func(it item) (sweep.Record, bool) {
+		return decodeRecord(it), true
+	})
 }
 
 func decodeRecord(it item) sweep.Record {
@@ -386,14 +355,27 @@ func (d *SweepQueue) ActiveRecords(ctx context.Context, cursor string, limit int
 	if c.Partition < 0 || c.Partition >= len(parts) {
 		c = walkCursor{}
 	}
+	return walkExpiry(ctx, d, parts, c, "ExpiryPK = :q AND ExpiresAt > :t", now, int32(max(limit, 1)), func(it item) (identity.Secret, bool) {
+		sec, err := layout.DecodeSecret(it)
+		return sec, err == nil
+	})
+}
+
+// walkExpiry returns the next page of a walk over the expiry index's
+// partitions parts, from c: each partition is queried in ExpiresAt order
+// with cond (:q the partition, :t the time), limit items a request; keep
+// decodes an item (false: left out). A partition with nothing to give
+// costs one request that reads no item, and the walk goes on to the next;
+// the cursor is "" once the last partition is done.
+func walkExpiry[T any](ctx context.Context, d *SweepQueue, parts []string, c walkCursor, cond string, t time.Time, limit int32, keep func(item) (T, bool)) ([]T, string, error) {
 	for {
 		p := parts[c.Partition]
 		in := &dynamodb.QueryInput{
 			TableName:                 &d.table,
 			IndexName:                 aws.String(layout.ExpiryIndex),
-			KeyConditionExpression:    aws.String("ExpiryPK = :q AND ExpiresAt > :now"),
-			ExpressionAttributeValues: item{":q": layout.S(p), ":now": layout.N(now.Unix())},
-			Limit:                     aws.Int32(int32(max(limit, 1))),
+			KeyConditionExpression:    aws.String(cond),
+			ExpressionAttributeValues: item{":q": layout.S(p), ":t": layout.N(t.Unix())},
+			Limit:                     aws.Int32(limit),
 		}
 		if c.Key != "" {
 			k, err := decodeCursorKey(c.Key)
@@ -406,10 +388,10 @@ func (d *SweepQueue) ActiveRecords(ctx context.Context, cursor string, limit int
 		if err != nil {
 			return nil, "", storageError("query "+p, err)
 		}
-		secs := make([]identity.Secret, 0, len(out.Items))
+		page := make([]T, 0, len(out.Items))
 		for _, it := range out.Items {
-			if sec, err := layout.DecodeSecret(it); err == nil {
-				secs = append(secs, sec)
+			if v, ok := keep(it); ok {
+				page = append(page, v)
 			}
 		}
 		if c.Key, err = encodeCursorKey(out.LastEvaluatedKey); err != nil {
@@ -418,12 +400,12 @@ func (d *SweepQueue) ActiveRecords(ctx context.Context, cursor string, limit int
 		if c.Key == "" {
 			c.Partition++
 			if c.Partition == len(parts) {
-				return secs, "", nil // the walk is complete
+				return page, "", nil // the walk is complete
 			}
 		}
-		if len(secs) > 0 {
+		if len(page) > 0 {
 			b, err := json.Marshal(c)
-			return secs, string(b), err
+			return page, string(b), err
 		}
 	}
 }

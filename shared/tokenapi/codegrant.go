@@ -117,8 +117,8 @@ func (h *handlers) personTokens(r *http.Request, grant auth.PersonGrant, refresh
 // authenticated as for any grant; the token spent once (a conditional
 // write; a spent one used again revokes its family); the tenant's
 // upstream still set. scope may narrow what the family holds, never widen
-// it; a refused widening has spent the token (the scopes are known only
-// from the spent token), so the client signs the person in again.
+// it; the spend's condition holds it to the token's scopes, so a refused
+// widening spends nothing and the token stays usable.
 func (h *handlers) refreshGrant(r *http.Request, client identity.Client) (httpapi.Response, error) {
 	if client.Kind != identity.Hybrid {
 		return httpapi.Response{}, oauthError(http.StatusBadRequest, "unauthorized_client", "Only Hybrid clients may use the refresh_token grant.")
@@ -132,8 +132,19 @@ func (h *handlers) refreshGrant(r *http.Request, client identity.Client) (httpap
 		now = h.codes.Now()
 	}
 	ctx := r.Context()
-	t, err := h.codes.Refresh.UseRefresh(ctx, signin.HashKey(raw), client.ID, now)
+	var asked []string
+	if sc := r.PostForm.Get("scope"); sc != "" {
+		asked = strings.Fields(sc)
+	}
+	t, err := h.codes.Refresh.UseRefresh(ctx, signin.HashKey(raw), client.ID, asked, now)
 	switch {
+	case errors.Is(err, signin.ErrRefreshScope):
+		for _, s := range asked {
+			if !slices.Contains(t.Scopes, s) {
+				return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_scope", fmt.Sprintf("scope %q was not granted at sign-in; a refresh can only narrow the scopes (this one holds %q). The refresh token was not used: send it again with a scope it holds, or without scope.", s, strings.Join(t.Scopes, " ")))
+			}
+		}
+		return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_scope", fmt.Sprintf("a refresh can only narrow the scopes, and this refresh token holds %q. The refresh token was not used: send it again without scope.", strings.Join(t.Scopes, " ")))
 	case errors.Is(err, signin.ErrRefreshReused):
 		httpapi.Logger(ctx).WarnContext(ctx, "refresh token reused; its family revoked", "tenant", t.TenantID, "client", client.ID)
 		return httpapi.Response{}, invalidGrant("The refresh token was used before; every refresh token of its sign-in is revoked. Sign the person in again.")
@@ -143,13 +154,8 @@ func (h *handlers) refreshGrant(r *http.Request, client identity.Client) (httpap
 		return httpapi.Response{}, serverError("The token could not be refreshed; retry.", fmt.Errorf("use refresh token: %w", err))
 	}
 	scopes := t.Scopes
-	if sc := r.PostForm.Get("scope"); sc != "" {
-		scopes = strings.Fields(sc)
-		for _, s := range scopes {
-			if !slices.Contains(t.Scopes, s) {
-				return httpapi.Response{}, oauthError(http.StatusBadRequest, "invalid_scope", fmt.Sprintf("scope %q was not granted at sign-in; a refresh can only narrow the scopes.", s))
-			}
-		}
+	if len(asked) > 0 {
+		scopes = asked
 	}
 	if _, err := h.codes.Upstreams.GetUpstream(ctx, t.TenantID); errors.Is(err, signin.ErrUpstreamNotFound) {
 		return httpapi.Response{}, invalidGrant("The tenant's identity provider was removed; nobody of the tenant can sign in.")

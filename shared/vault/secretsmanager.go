@@ -70,27 +70,45 @@ func (n naming) Name(ref identity.MaterialRef) string {
 // ClientsPrefix is the name prefix under which all material lives.
 func (n naming) ClientsPrefix() string { return n.prefix + "/clients/" }
 
-// material is the stored JSON: a verifier, never the secret.
+// material is the stored JSON: a verifier, never the secret. Version 2
+// (MaterialVersion) holds identity.Verifier, bound to the record it is
+// named after; version 1, written before the binding, holds the bare
+// SHA-256 of the secret and authenticates nothing until the operator's
+// migration rewrites it (upgrade.go).
 type material struct {
 	Version   int    `json:"v"`
 	Algorithm string `json:"alg"`
 	Verifier  string `json:"verifier"`
 }
 
-// PutVerifier stores a verifier: an entry of its pack, or (ref without a
-// pack) a secret of its own, tagged with the ids it belongs to.
+// MaterialVersion is the version of the material this code writes and
+// the one version the token path accepts.
+const MaterialVersion = 2
+
+// boundAlgorithm names version 2's verifier: identity.BoundVerifier.
+const boundAlgorithm = "SHA-256/bound"
+
+// encodeMaterial is the JSON of version 2 material.
+func encodeMaterial(verifier []byte) (string, error) {
+	body, err := json.Marshal(material{Version: MaterialVersion, Algorithm: boundAlgorithm, Verifier: base64.StdEncoding.EncodeToString(verifier)})
+	return string(body), err
+}
+
+// PutVerifier stores a verifier: an entry of its pack (packs hold only
+// bound verifiers: they came after the binding), or (ref without a pack)
+// a secret of its own, version 2, tagged with the ids it belongs to.
 func (v *SecretsManager) PutVerifier(ctx context.Context, ref identity.MaterialRef, verifier []byte) error {
 	if ref.Pack > 0 {
 		return v.addEntry(ctx, ref, verifier)
 	}
-	body, err := json.Marshal(material{Version: 1, Algorithm: "SHA-256", Verifier: base64.StdEncoding.EncodeToString(verifier)})
+	body, err := encodeMaterial(verifier)
 	if err != nil {
 		return err
 	}
 	_, err = v.api.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
 		Name:         aws.String(v.Name(ref)),
-		SecretString: aws.String(string(body)),
-		Description:  aws.String("Verifier (SHA-256) of an OAuth client secret; the secret itself is not stored."),
+		SecretString: aws.String(body),
+		Description:  aws.String("Verifier (SHA-256, bound to its tenant, client and secret ids) of an OAuth client secret; the secret itself is not stored."),
 		Tags: []types.Tag{
 			{Key: aws.String("identity:tenant"), Value: aws.String(ref.TenantID)},
 			{Key: aws.String("identity:client"), Value: aws.String(ref.ClientID)},
@@ -159,5 +177,15 @@ func (v *SecretsManager) Verifier(ctx context.Context, ref identity.MaterialRef)
 	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &m); err != nil {
 		return nil, fmt.Errorf("decode secret material: %w", err)
 	}
-	return base64.StdEncoding.DecodeString(m.Verifier)
+	// Version 2 only. Version 1 is identity.ErrMaterialNotMigrated, never
+	// converted here: a version 1 verifier copied under another record's
+	// name would be bound to that record (the migration converts only the
+	// material its own record's add wrote).
+	switch m.Version {
+	case MaterialVersion:
+		return base64.StdEncoding.DecodeString(m.Verifier)
+	case 1:
+		return nil, identity.ErrMaterialNotMigrated
+	}
+	return nil, fmt.Errorf("secret material of unknown version %d", m.Version)
 }

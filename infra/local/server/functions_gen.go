@@ -22,7 +22,7 @@ var functions = map[string]func(*config.App) []httpapi.Route{
 	"functions/clientsecrets":           lambdafn.ServiceRoutes(ocsapi.ClientSecretRoutes),           // ClientSecretsFunction
 	"functions/hybridclients":           lambdafn.ServiceRoutes(ocsapi.HybridClientRoutes),           // HybridClientsFunction
 	"functions/portal": func(a *config.App) []httpapi.Route {
-		return portal.Routes(portal.Deps{Sweeps: a.Store.Runs, Clients: a.Service, Tenants: a.Store.Tenants, SignIn: portal.SignInDeps{
+		return portal.Routes(portal.Deps{Sweeps: a.Store.Runs, Clients: a.Service, Tenants: a.Store.Tenants, Changes: a.Service, SignIn: portal.SignInDeps{
 			Sessions: a.SignIn(), Clients: a.DashboardClients(), Upstreams: a.Upstreams(),
 			Verifier: a.Authenticator.Verifier, IssuerURL: a.IssuerURL,
 		}})

@@ -55,23 +55,38 @@ func (v *Vault) Has(ref identity.MaterialRef) bool {
 	return ok
 }
 
-// SealKey is a token item seal key held in memory, made on first use.
+// SealKey is a token item seal key held in memory, made on first use
+// (version 0); Rotate replaces it.
 type SealKey struct {
 	mu  sync.Mutex
-	key []byte
+	set *identity.SealKeySet
 }
 
 var _ identity.SealKeys = (*SealKey)(nil)
 
-// SealKey returns the key, made of 32 random bytes the first time.
-func (k *SealKey) SealKey(ctx context.Context) ([]byte, error) {
+// SealKeySet returns the keys, the first made of 32 random bytes.
+func (k *SealKey) SealKeySet(ctx context.Context) (identity.SealKeySet, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.key == nil {
-		k.key = make([]byte, 32)
-		if _, err := rand.Read(k.key); err != nil {
-			return nil, err
+	if k.set == nil {
+		key, err := randomKey()
+		if err != nil {
+			return identity.SealKeySet{}, err
 		}
+		k.set = &identity.SealKeySet{Current: identity.SealKey{Version: 0, Key: key}}
 	}
-	return slices.Clone(k.key), nil
+	return identity.SealKeySet{Current: k.set.Current, Others: slices.Clone(k.set.Others)}, nil
+}
+
+// Set replaces the keys (tests of rotation).
+func (k *SealKey) Set(set identity.SealKeySet) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.set = &set
+}
+
+func randomKey() ([]byte, error) {
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	return key, err
 }

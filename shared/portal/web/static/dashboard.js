@@ -1,5 +1,6 @@
 // The operations dashboard: who is signed in, the tenant's clients with
-// their secrets, the expiry timeline, the last sweep, and the actions (add
+// their secrets and who last changed each, the expiry timeline, the last
+// sweep, and the actions (add
 // a secret, soft-delete a secret, enable or disable a client), each a call
 // of the public API that the dashboard makes with the signed-in person's
 // token (Portal.api).
@@ -31,11 +32,16 @@
     },
     // Soft delete (Key Rotation API): the record stays, listed as deleted there.
     softDelete: (t, c, s) => `/api/tenants/${seg(t)}/applications/${seg(c)}/secrets/${seg(s)}`,
+    // Who last changed the client and each secret (the portal's own routes).
+    changes: {
+      ClientCredential: (t, c) => `/_/op-dashboard/api/tenants/${seg(t)}/client-credential-clients/${seg(c)}/changes`,
+      Hybrid: (t, c) => `/_/op-dashboard/api/tenants/${seg(t)}/hybrid-clients/${seg(c)}/changes`,
+    },
   };
 
   let me = null; // the signed-in person (the dashboard's session)
   let tenant = ''; // the tenant shown
-  let rows = []; // {kind, client, secrets | null, error}
+  let rows = []; // {kind, client, secrets | null, error, changes | null, changesError}
   let generation = 0; // of loads, so a slow old load never overwrites a new one
 
   // --- messages -----------------------------------------------------------
@@ -155,18 +161,23 @@
     ['ClientCredential', 'Hybrid'].forEach((kind, i) => {
       const r = lists[i];
       if (r.status === 'rejected') { listErrors.push(errorNode(`${kindLabel[kind]} clients could not be listed: `, r.reason)); return; }
-      for (const c of listOf(r.value.body)) found.push({ kind, client: c, secrets: null, error: null });
+      for (const c of listOf(r.value.body)) found.push({ kind, client: c, secrets: null, error: null, changes: null, changesError: null });
       const total = Number(r.value.headers.get('Total-Count') || 0);
       if (total > 1000) listErrors.push(el('p', { class: 'notice' }, `Showing the first 1000 of ${total} ${kindLabel[kind]} clients.`));
     });
     $('client-errors').replaceChildren(...listErrors);
     await pool(found, 6, async (row) => {
-      try {
-        const res = await Portal.api('GET', paths.secrets[row.kind](t, row.client.ClientId));
-        row.secrets = listOf(res.body).map((s) => ({ id: s.SecretId, description: s.Description || '', expiration: s.Expiration ? new Date(s.Expiration) : null }));
-      } catch (e) {
-        row.error = e;
+      const [sec, changes] = await Promise.allSettled([
+        Portal.api('GET', paths.secrets[row.kind](t, row.client.ClientId)),
+        Portal.api('GET', paths.changes[row.kind](t, row.client.ClientId)),
+      ]);
+      if (sec.status === 'fulfilled') {
+        row.secrets = listOf(sec.value.body).map((s) => ({ id: s.SecretId, description: s.Description || '', expiration: s.Expiration ? new Date(s.Expiration) : null }));
+      } else {
+        row.error = sec.reason;
       }
+      if (changes.status === 'fulfilled') row.changes = changes.value.body;
+      else row.changesError = changes.reason;
     });
     if (gen !== generation) return;
     // A refusal for the caller's roles is the same for every client: say it
@@ -250,10 +261,48 @@
       el('td', { 'data-label': 'Secret' }, i.description || i.secretId))) : [el('tr', {}, el('td', { colspan: 5 }, 'None.'))]));
   }
 
+  // actorName is who made a change, in words: a person's name (or their
+  // subject when their token stated no name), a client's id, the admin
+  // CLI's operator; '' when the write recorded no actor.
+  function actorName(by) {
+    if (by.Kind === 'person') return by.Name || by.Id;
+    if (by.Kind === 'unknown') return '';
+    return by.Id;
+  }
+
+  // changed is "Last changed by <who> at <time>" for a change (text only).
+  function changed(cls, change) {
+    if (!change) return el('span', { class: cls + ' muted', 'data-by-kind': 'none' }, 'Last change not recorded (written before changes were recorded)');
+    const by = change.By;
+    const who = actorName(by);
+    const at = el('time', { datetime: change.At }, fmtDateTime(new Date(change.At)));
+    let title = '';
+    if (by.Kind === 'person') title = `Person ${by.Id}` + (by.ClientId ? `, signed in through client ${by.ClientId}` : '');
+    else if (by.Kind === 'client') title = `Client ${by.Id} (its own token)`;
+    else if (by.Kind === 'operator') title = 'The admin CLI';
+    const attrs = { class: cls + ' muted', 'data-by-kind': by.Kind, 'data-by': who, title: title || null };
+    if (!who) return el('span', attrs, 'Last changed at ', at, ' (who was not recorded)');
+    return el('span', attrs, 'Last changed by ', el('span', { class: 'changed-by' }, who), ' at ', at);
+  }
+
+  function clientChanged(row) {
+    if (row.changes) return changed('client-changed', row.changes.LastChange);
+    if (row.changesError) return el('span', { class: 'client-changed muted', 'data-by-kind': 'error' }, 'Who last changed it could not be read: ' + row.changesError.message);
+    return null;
+  }
+
+  function secretChanged(row, secretId) {
+    const list = row.changes && row.changes.Secrets;
+    if (!list) return null;
+    const found = list.find((c) => c.SecretId === secretId);
+    return found ? changed('secret-changed', found.LastChange) : null;
+  }
+
   function clientRow(row, now) {
     const c = row.client;
     const sum = summary(row, now);
     const secretsCell = el('td', { 'data-label': 'Secrets', class: 'secrets' });
+    const lastChange = clientChanged(row);
     if (row.error && row.error.status === 403) secretsCell.append(el('span', { class: 'secret-count muted' }, 'not readable with your roles'));
     else if (row.error) secretsCell.append(errorNode('Secrets could not be read: ', row.error));
     else {
@@ -264,11 +313,13 @@
             el('span', {}, s.description || 'No description'), ' ',
             el('span', { class: 'muted' }, s.expiration ? (s.expiration > now ? 'expires ' : 'expired ') + fmtDate(s.expiration) : 'never expires'), ' ',
             el('span', { class: 'mono muted' }, s.id.slice(0, 8)), ' ',
-            el('button', { type: 'button', class: 'small danger', 'data-action': 'delete-secret', onclick: () => confirmDelete(row, s) }, 'Delete'))))));
+            el('button', { type: 'button', class: 'small danger', 'data-action': 'delete-secret', onclick: () => confirmDelete(row, s) }, 'Delete'),
+            secretChanged(row, s.id))))));
       }
     }
     return el('tr', { 'data-client-id': c.ClientId, 'data-kind': row.kind, 'data-enabled': String(c.Enabled) },
-      el('td', { 'data-label': 'Client' }, el('strong', { class: 'client-name' }, c.Name), el('br'), el('span', { class: 'mono muted' }, c.ClientId)),
+      el('td', { 'data-label': 'Client' }, el('strong', { class: 'client-name' }, c.Name), el('br'), el('span', { class: 'mono muted' }, c.ClientId),
+        lastChange ? [el('br'), lastChange] : null),
       el('td', { 'data-label': 'Kind' }, kindLabel[row.kind]),
       el('td', { 'data-label': 'State', class: c.Enabled ? 'enabled' : 'disabled' }, c.Enabled ? 'Enabled' : 'Disabled'),
       secretsCell,
