@@ -34,6 +34,7 @@ type migrationOutput struct {
 		Current, Upgraded, Refused, Foreign int
 		RefusedMaterial                     []struct{ Name, Reason string }
 	}
+	VerifiersPacked, UnboundLeftInPlace int
 }
 
 // An upgrade keeps every client secret: material written before the
@@ -65,7 +66,26 @@ func TestMigrateBindsOldMaterialToItsOwnRecord(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return client{c.Client.ID, c.Secret.ID, c.SecretString, identity.MaterialRef{TenantID: tenant.ID, ClientID: c.Client.ID, SecretID: c.Secret.ID}}
+		// As a client of the version before packs: its record and token
+		// item entry name no pack, its material is a secret of its own
+		// (version 2, as that version wrote it; remake replaces it).
+		if err := vlt.DeleteVerifier(ctx, c.Secret.Ref()); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []struct{ sk, expr string }{{"SECRET#" + c.Secret.ID, "REMOVE Pack"}, {"#CLIENT", "REMOVE Secrets.#s.P"}} {
+			in := &dynamodb.UpdateItemInput{TableName: &env.Config.Table, Key: map[string]av{"PK": sv("CLIENT#" + c.Client.ID), "SK": sv(u.sk)}, UpdateExpression: aws.String(u.expr)}
+			if strings.Contains(u.expr, "#s") {
+				in.ExpressionAttributeNames = map[string]string{"#s": c.Secret.ID}
+			}
+			if _, err := env.Clients.DynamoDB.UpdateItem(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ref := identity.MaterialRef{TenantID: tenant.ID, ClientID: c.Client.ID, SecretID: c.Secret.ID}
+		if err := vlt.PutVerifier(ctx, ref, identity.Verifier(ref, c.SecretString)); err != nil {
+			t.Fatal(err)
+		}
+		return client{c.Client.ID, c.Secret.ID, c.SecretString, ref}
 	}
 	// remake writes ref's material as the old code did: CreateSecret of a
 	// version 1 value (the API's own material first destroyed).
@@ -192,9 +212,14 @@ func TestMigrateBindsOldMaterialToItsOwnRecord(t *testing.T) {
 	}
 
 	// Idempotent: nothing more to upgrade, the same refusals.
+	// The bound material (upgraded, and current) moved into packs in the
+	// same run; the refused stays where it is, unmoved.
+	if first.VerifiersPacked != first.Material.Current+first.Material.Upgraded || first.UnboundLeftInPlace < 3 {
+		t.Fatalf("first run packed %d verifiers and left %d unbound; want the %d current and upgraded ones packed, the refused ones of records left", first.VerifiersPacked, first.UnboundLeftInPlace, first.Material.Current+first.Material.Upgraded)
+	}
 	second := migrate()
-	if second.Material.Upgraded != 0 || second.Material.Refused != first.Material.Refused || second.Material.Current != first.Material.Current+first.Material.Upgraded {
-		t.Fatalf("second run: %+v after %+v; want nothing upgraded, the same refusals, the upgraded ones current", second.Material, first.Material)
+	if second.Material.Upgraded != 0 || second.Material.Refused != first.Material.Refused || second.Material.Current != 0 || second.VerifiersPacked != 0 {
+		t.Fatalf("second run: %+v after %+v; want nothing upgraded or packed, the same refusals, no bound material of its own left (packed)", second, first)
 	}
 	if !authenticates(legit, legit.plain) {
 		t.Fatal("the migrated secret stopped authenticating after a second run")
