@@ -21,6 +21,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"identityservice/infra/emulator"
@@ -291,4 +293,12 @@ func onlyFuzzing() bool {
 		return ""
 	}
 	return value("test.fuzzworker") == "true" || (value("test.fuzz") != "" && value("test.run") == "^$")
+}
+
+// OwnSecrets is a ListSecrets request for the package's own secrets: its
+// material and signing keys, all named under Config.SecretPrefix. On a
+// shared stack other packages create and delete secrets meanwhile, so a
+// test that reads "every secret" reads these.
+func (e *Env) OwnSecrets() *secretsmanager.ListSecretsInput {
+	return &secretsmanager.ListSecretsInput{Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{e.Config.SecretPrefix}}}}
 }
