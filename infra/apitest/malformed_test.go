@@ -311,7 +311,7 @@ func storedData(t *testing.T) []string {
 			out = append(out, "item "+string(b))
 		}
 	}
-	sp := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, &secretsmanager.ListSecretsInput{})
+	sp := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, env.OwnSecrets())
 	for sp.HasMorePages() {
 		page, err := sp.NextPage(ctx)
 		if err != nil {

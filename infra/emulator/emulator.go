@@ -244,3 +244,21 @@ func (b *tailBuffer) String() string {
 	defer b.mu.Unlock()
 	return string(b.buf)
 }
+
+// CPU is the CPU time (user and system) the emulator and the descendants
+// it waited for used, once it has exited; 0 before, or if another process
+// started it.
+func (p *Process) CPU() time.Duration {
+	if p == nil || p.cmd == nil {
+		return 0
+	}
+	select {
+	case <-p.exited:
+	default:
+		return 0
+	}
+	if st := p.cmd.ProcessState; st != nil {
+		return st.UserTime() + st.SystemTime()
+	}
+	return 0
+}

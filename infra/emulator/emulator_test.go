@@ -53,11 +53,25 @@ func TestStack(t *testing.T) {
 		t.Errorf("a fresh moto_server has secrets: %v", secrets.SecretList)
 	}
 
+	// Another process of the run finds the stack through SharedEnv.
+	t.Setenv(emulator.SharedEnv, s.Shared())
+	shared, err := emulator.AttachShared()
+	if err != nil || shared == nil || shared.DynamoDB.Endpoint != s.DynamoDB.Endpoint || shared.SecretsManager.Endpoint != s.SecretsManager.Endpoint {
+		t.Fatalf("AttachShared from %q: %+v, %v; want the stack's endpoints", s.Shared(), shared, err)
+	}
+	shared.Stop() // not its to stop: the emulators keep serving
+	if _, err := secretsmanager.NewFromConfig(cfg).ListSecrets(ctx, &secretsmanager.ListSecretsInput{}); err != nil {
+		t.Errorf("the stack stopped when an attached copy of it was stopped: %v", err)
+	}
+
 	s.Stop()
 	s.Stop() // idempotent
 	for _, p := range []*emulator.Process{s.DynamoDB, s.SecretsManager} {
 		if err := p.Stop(); err != nil {
 			t.Errorf("%s: Stop after Stop: %v", p.Name, err)
+		}
+		if p.CPU() <= 0 {
+			t.Errorf("%s: no CPU time after it exited", p.Name)
 		}
 		u, err := url.Parse(p.Endpoint)
 		if err != nil {
@@ -86,6 +100,19 @@ func TestStartOnBusyPort(t *testing.T) {
 			t.Errorf("%s started on a port something else listens on", name)
 		} else if !strings.Contains(err.Error(), "in use") {
 			t.Errorf("%s on a busy port: want an error saying it is in use, got: %v", name, err)
+		}
+	}
+}
+
+func TestAttachSharedRefusesAMalformedValue(t *testing.T) {
+	t.Setenv(emulator.SharedEnv, "")
+	if s, err := emulator.AttachShared(); s != nil || err != nil {
+		t.Errorf("unset: %+v, %v; want no stack and no error", s, err)
+	}
+	for _, v := range []string{"http://127.0.0.1:1", "127.0.0.1:1 127.0.0.1:2", "http://a http://b http://c"} {
+		t.Setenv(emulator.SharedEnv, v)
+		if _, err := emulator.AttachShared(); err == nil || !strings.Contains(err.Error(), emulator.SharedEnv) {
+			t.Errorf("%q: want an error naming %s, got %v", v, emulator.SharedEnv, err)
 		}
 	}
 }

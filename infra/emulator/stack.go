@@ -94,3 +94,39 @@ func (s *Stack) Setenv() error {
 	}
 	return nil
 }
+
+// Attach returns a Stack for emulators that another process started and
+// stops (the one stack of a whole `make test` run, infra/teststack): its
+// Stop does nothing and its Pids are 0.
+func Attach(dynamoEndpoint, smEndpoint string) *Stack {
+	return &Stack{DynamoDB: attached("DynamoDB Local", dynamoEndpoint), SecretsManager: attached("moto_server", smEndpoint)}
+}
+
+func attached(name, endpoint string) *Process {
+	p := &Process{Name: name, Endpoint: endpoint, exited: make(chan struct{})}
+	close(p.exited) // not ours: Stop has nothing to end
+	return p
+}
+
+// SharedEnv names the environment variable through which one stack serves
+// every test package of a run: "<DynamoDB endpoint> <Secrets Manager
+// endpoint>", set by infra/teststack for the command it runs.
+const SharedEnv = "TESTENV_STACK"
+
+// Shared returns the value of SharedEnv that points at s.
+func (s *Stack) Shared() string {
+	return s.DynamoDB.Endpoint + " " + s.SecretsManager.Endpoint
+}
+
+// AttachShared returns the stack SharedEnv names (nil if it is unset).
+func AttachShared() (*Stack, error) {
+	v := os.Getenv(SharedEnv)
+	if v == "" {
+		return nil, nil
+	}
+	ep := strings.Fields(v)
+	if len(ep) != 2 || !strings.HasPrefix(ep[0], "http") || !strings.HasPrefix(ep[1], "http") {
+		return nil, fmt.Errorf("%s=%q: want \"<DynamoDB endpoint> <Secrets Manager endpoint>\"", SharedEnv, v)
+	}
+	return Attach(ep[0], ep[1]), nil
+}

@@ -703,7 +703,7 @@ func TestFaultMatrix(t *testing.T) {
 			t.Parallel()
 			base := newWorld(t, "")
 			base.login()
-			worldFor := func() *world {
+			worldFor := func(t *testing.T) *world {
 				switch op.fresh {
 				case freshPrefix:
 					return newWorld(t, base.table)
@@ -713,7 +713,7 @@ func TestFaultMatrix(t *testing.T) {
 				return base
 			}
 			// Dry run: no fault; count the calls.
-			w := worldFor()
+			w := worldFor(t)
 			r := &mrun{w: w, ctx: newDeadlineCtx()}
 			op.setup(r)
 			r.before = w.read(t)
@@ -728,24 +728,44 @@ func TestFaultMatrix(t *testing.T) {
 			if len(calls) == 0 {
 				t.Fatal("the operation made no call the injector saw")
 			}
-			for _, mode := range []faults.Mode{faults.Error, faults.Timeout} {
-				for _, n := range faultAt(calls) {
-					w := worldFor()
-					r := &mrun{w: w, ctx: newDeadlineCtx()}
-					op.setup(r)
-					r.before = w.read(t)
-					w.inj.FailNth(n, mode, r.ctx.expire)
-					res := op.do(r)
-					injected := w.inj.Injected()
-					w.inj.Reset()
-					r.ctx.expire()
-					if injected != 1 {
-						t.Errorf("%s at call %d (%s): %d faults injected, want 1 (the operation made fewer calls than its dry run)", mode, n, calls[n-1], injected)
-						continue
-					}
-					faultPoints.Add(1)
-					check(t, op, r, res, fmt.Sprintf("%s at call %d (%s)", mode, n, calls[n-1]))
+			point := func(t *testing.T, mode faults.Mode, n int) {
+				w := worldFor(t)
+				r := &mrun{w: w, ctx: newDeadlineCtx()}
+				op.setup(r)
+				r.before = w.read(t)
+				w.inj.FailNth(n, mode, r.ctx.expire)
+				res := op.do(r)
+				injected := w.inj.Injected()
+				w.inj.Reset()
+				r.ctx.expire()
+				if injected != 1 {
+					t.Errorf("%s at call %d (%s): %d faults injected, want 1 (the operation made fewer calls than its dry run)", mode, n, calls[n-1], injected)
+					return
 				}
+				faultPoints.Add(1)
+				check(t, op, r, res, fmt.Sprintf("%s at call %d (%s)", mode, n, calls[n-1]))
+			}
+			// A run on a table of its own (the sweep's) shares nothing with
+			// the other runs: they run in parallel, each its own subtest
+			// (the sweep's 58 runs were the matrix's longest path).
+			points := func(each func(mode faults.Mode, n int)) {
+				for _, mode := range []faults.Mode{faults.Error, faults.Timeout} {
+					for _, n := range faultAt(calls) {
+						each(mode, n)
+					}
+				}
+			}
+			if op.fresh != freshTable {
+				points(func(mode faults.Mode, n int) { point(t, mode, n) })
+			} else {
+				t.Run("fault points", func(t *testing.T) {
+					points(func(mode faults.Mode, n int) {
+						t.Run(fmt.Sprintf("%s at call %d", mode, n), func(t *testing.T) {
+							t.Parallel()
+							point(t, mode, n)
+						})
+					})
+				})
 			}
 			if op.after != nil {
 				op.after(t)

@@ -1,10 +1,13 @@
 // Package testenv gives integration tests a real local stack: DynamoDB
 // Local and the Secrets Manager emulator on free ports, started by the test
-// binary itself, with the table created from template.yaml.
+// binary itself, with the table created from template.yaml. Under `make
+// test` every package uses the one stack infra/teststack started for the
+// run (TESTENV_STACK), each with a table and secret prefix of its own.
 package testenv
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +21,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"identityservice/infra/emulator"
@@ -51,17 +56,39 @@ func Start(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	stack, err := emulator.StartStack(ctx, "127.0.0.1:0", "127.0.0.1:0")
+	// The stack of the whole run if infra/teststack started one (make
+	// test), else one of the package's own. On a shared stack the
+	// package's table and secret prefix are its own: packages that run at
+	// the same time never see each other's items or material.
+	name := "identity-test"
+	stack, err := emulator.AttachShared()
 	if err != nil {
 		return nil, err
 	}
-	env := &Env{Stack: stack, Root: root, Config: config.Config{Table: "identity-test", SecretPrefix: "identity-test", DefaultClientLimit: identity.DefaultClientLimit, RetentionDays: identity.DefaultRetentionDays,
+	if stack != nil {
+		name = sharedName()
+	} else if stack, err = emulator.StartStack(ctx, "127.0.0.1:0", "127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	env := &Env{Stack: stack, Root: root, Config: config.Config{Table: name, SecretPrefix: name, DefaultClientLimit: identity.DefaultClientLimit, RetentionDays: identity.DefaultRetentionDays,
 		SigningKeysKMSKey: TestSigningKeysKMSKey, AuthFailureFloor: TestAuthFailureFloor}}
 	if err := env.setup(ctx); err != nil {
 		stack.Stop()
 		return nil, err
 	}
 	return env, nil
+}
+
+// sharedName is a package's table name and secret prefix on a shared
+// stack: "identity-test-<package directory>-<random>".
+func sharedName() string {
+	dir := "pkg"
+	if wd, err := os.Getwd(); err == nil {
+		dir = filepath.Base(wd)
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return fmt.Sprintf("identity-test-%s-%x", dir, b)
 }
 
 // TestAuthFailureFloor is the tests' AUTH_FAILURE_FLOOR: short, so that
@@ -229,7 +256,8 @@ func (e *Env) ClientsWith(opts ...func(*middleware.Stack) error) config.Clients 
 	return config.NewClients(cfg)
 }
 
-// Stop stops the emulators.
+// Stop stops the emulators (a shared stack's are left to the process that
+// started them).
 func (e *Env) Stop() { e.Stack.Stop() }
 
 // Main is a TestMain body: it starts the stack into *env, runs the tests
@@ -265,4 +293,12 @@ func onlyFuzzing() bool {
 		return ""
 	}
 	return value("test.fuzzworker") == "true" || (value("test.fuzz") != "" && value("test.run") == "^$")
+}
+
+// OwnSecrets is a ListSecrets request for the package's own secrets: its
+// material and signing keys, all named under Config.SecretPrefix. On a
+// shared stack other packages create and delete secrets meanwhile, so a
+// test that reads "every secret" reads these.
+func (e *Env) OwnSecrets() *secretsmanager.ListSecretsInput {
+	return &secretsmanager.ListSecretsInput{Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{e.Config.SecretPrefix}}}}
 }

@@ -410,7 +410,7 @@ func restText(t *testing.T, prefix string) ([]string, string) {
 	ctx := context.Background()
 	var names []string
 	var b strings.Builder
-	list := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, &secretsmanager.ListSecretsInput{})
+	list := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, env.OwnSecrets())
 	for list.HasMorePages() {
 		out, err := list.NextPage(ctx)
 		if err != nil {

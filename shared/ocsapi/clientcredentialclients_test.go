@@ -470,7 +470,7 @@ func TestNoPlaintextSecretAtRest(t *testing.T) {
 		}
 	}
 	values := 0
-	list := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, &secretsmanager.ListSecretsInput{})
+	list := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, env.OwnSecrets())
 	for list.HasMorePages() {
 		out, err := list.NextPage(ctx)
 		if err != nil {

@@ -186,7 +186,7 @@ func storedText(t *testing.T) (text string, items, values int) {
 			}
 		}
 	}
-	list := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, &secretsmanager.ListSecretsInput{})
+	list := secretsmanager.NewListSecretsPaginator(env.Clients.SecretsManager, env.OwnSecrets())
 	for list.HasMorePages() {
 		out, err := list.NextPage(ctx)
 		if err != nil {
