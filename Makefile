@@ -51,6 +51,10 @@ run: deps generate
 # a stack of its own rather than after them. Its lines are held in
 # .local/test-faults.out and printed once both have finished, so its
 # counts are not interleaved with the others' lines.
+# The other packages run 4 at a time (-p 4, where go test's default is one
+# per core): several of them spend most of their time waiting, not
+# computing (infra/apitest's stalled-store cases wait out the functions'
+# Timeouts, 36 s of its 44 s), and two at a time left a core idle.
 test: FAULTS_VET := -vet=off
 test: deps
 	$(GO) vet ./...
@@ -58,7 +62,7 @@ test: deps
 	@mkdir -p .local/bin
 	$(GO) build -o .local/bin/teststack ./infra/teststack
 	@($(TEST_FAULTS)) >.local/test-faults.out 2>&1 & faults=$$!; \
-	AWSCALLS_DIR=$(CURDIR)/.local/awscalls .local/bin/teststack $(GO) test -vet=off -count=1 -timeout 25m $$($(GO) list ./... | grep -v /infra/faultmatrix); rest=$$?; \
+	AWSCALLS_DIR=$(CURDIR)/.local/awscalls .local/bin/teststack $(GO) test -vet=off -count=1 -p 4 -timeout 25m $$($(GO) list ./... | grep -v /infra/faultmatrix); rest=$$?; \
 	wait $$faults; matrix=$$?; echo "make test-faults:"; cat .local/test-faults.out; \
 	test $$rest -eq 0 -a $$matrix -eq 0
 	$(GO) run ./infra/unusedactions -dir .local/awscalls

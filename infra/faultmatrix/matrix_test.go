@@ -814,7 +814,7 @@ func check(t *testing.T, op operation, r *mrun, res response, point string) {
 
 // faultAt are the calls (1-based) a fault is injected at: every call,
 // except that of a run of identical calls (the sweeper's queries of the
-// 16 shards of a queue, most of them empty) only the first and the last,
+// shards of a queue, most of them empty) only the first and the last,
 // which fail the same code path as the ones between.
 func faultAt(calls []faults.Call) []int {
 	same := func(a, b faults.Call) bool { return a.Service == b.Service && a.Operation == b.Operation }

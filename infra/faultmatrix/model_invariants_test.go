@@ -48,7 +48,7 @@ func tagSK(c clientRow, tag string) string {
 func expiryShard(secretID string) int {
 	h := fnv.New32a()
 	h.Write([]byte(secretID))
-	return int(h.Sum32() % layout.ExpiryShards)
+	return int(h.Sum32() % uint32(layout.ExpiryShards))
 }
 
 // neverExpires is the ExpiresAt of a secret without expiration.

@@ -111,10 +111,6 @@ const (
 	// queue and a shard: expiryPK) and ExpiresAt (unix seconds).
 	ExpiryIndex     = "ByExpiry"
 	ExpiryPartition = "EXPIRY"
-	// ExpiryShards is how many index partition key values each queue is
-	// spread over, by a hash of the secret id, so that no one value takes
-	// every secret write (an index partition takes about 1,000 a second).
-	ExpiryShards = 16
 	// noExpiryPartition holds secrets that never expire, so that the
 	// sweeper's reconciliation finds every active secret through the index.
 	NoExpiryPartition = "NOEXPIRY"
@@ -129,6 +125,19 @@ const (
 	PrefixOrder    = "ORDER#"
 	PrefixTag      = "TAG#"
 )
+
+// ExpiryShards is how many index partition key values each queue is
+// spread over, by a hash of the secret id, so that no one value takes every
+// secret write (an index partition takes about 1,000 a second). Every
+// process that reads or writes a table must use the same value; it is a
+// variable only so that a test binary whose tables are its own can narrow
+// it before it writes a record (infra/faultmatrix runs on 2: a sweep of 16
+// shards queries 256 mostly empty partitions, and the matrix sweeps about
+// 600 times; the shard paths are one code path whatever their number).
+var ExpiryShards = DefaultExpiryShards
+
+// DefaultExpiryShards is the number of shards of every deployed table.
+const DefaultExpiryShards = 16
 
 // Queues of the index ByExpiry besides the inbox (ExpiryPartition) and
 // NoExpiryPartition, before their shard (docs/sweeper.md).
@@ -161,7 +170,7 @@ func Sharded(pk string) bool {
 func ExpiryShard(secretID string) int {
 	h := fnv.New32a()
 	h.Write([]byte(secretID))
-	return int(h.Sum32() % ExpiryShards)
+	return int(h.Sum32() % uint32(ExpiryShards))
 }
 
 // ShardKey is a queue's partition key value in one shard.
