@@ -417,6 +417,48 @@ func TestDeleteClientDestroysMaterial(t *testing.T) {
 	wantErr(t, w.svc.DeleteClient(w.ctx, w.tenant.ID, identity.Hybrid, c.Client.ID), identity.ErrClientNotFound)
 }
 
+// countingVault counts the destructions a rule asks for.
+type countingVault struct {
+	*memstore.Vault
+	deleted []identity.MaterialRef
+}
+
+func (v *countingVault) DeleteVerifier(ctx context.Context, ref identity.MaterialRef) error {
+	v.deleted = append(v.deleted, ref)
+	return v.Vault.DeleteVerifier(ctx, ref)
+}
+
+// A swept record's material was destroyed by the sweeper: deleting its
+// client destroys the live secrets' material and asks nothing of the
+// vault for the swept ones.
+func TestDeleteClientSkipsSweptMaterial(t *testing.T) {
+	w := newWorld(t)
+	v := &countingVault{Vault: w.vault}
+	w.svc.Vault = v
+	c := w.create(t, identity.ClientCredential, identity.NewClient{})
+	var swept []identity.Secret
+	for range 3 {
+		s, err := w.svc.AddSecret(w.ctx, w.tenant.ID, identity.ClientCredential, c.Client.ID, "", "Description", nil, "Expiration")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !w.store.MarkSwept(c.Client.ID, s.Secret.ID) {
+			t.Fatal("MarkSwept found no record")
+		}
+		w.vault.DeleteVerifier(w.ctx, ref(s.Secret)) // as the sweeper does
+		swept = append(swept, s.Secret)
+	}
+	if err := w.svc.DeleteClient(w.ctx, w.tenant.ID, identity.ClientCredential, c.Client.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.deleted) != 1 || v.deleted[0] != ref(c.Secret) {
+		t.Fatalf("destroyed %v; want only the live secret's material %v (swept: %v)", v.deleted, ref(c.Secret), swept)
+	}
+	if w.vault.Has(ref(c.Secret)) {
+		t.Fatal("the live secret's material outlived its client")
+	}
+}
+
 func numbered(prefix string, n int) []string {
 	out := make([]string, n)
 	for i := range out {

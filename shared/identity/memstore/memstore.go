@@ -258,6 +258,21 @@ func (m *Store) DeleteClient(ctx context.Context, tenantID string, kind identity
 	return recordsOf(reg), nil
 }
 
+// MarkSwept does to a secret's record what the sweeper does when it
+// destroys its material: the record stays, marked swept, and no longer
+// counts (the store has no sweep queue; this stands in for it in tests).
+func (m *Store) MarkSwept(clientID, secretID string) bool {
+	defer m.call("MarkSwept")()
+	reg := m.regs[clientID]
+	if reg == nil || reg.records[secretID] == nil {
+		return false
+	}
+	reg.records[secretID].Swept = true
+	delete(reg.entries, secretID)
+	reg.secretsVersion++
+	return true
+}
+
 // ClientKind returns the kind of a tenant's client.
 func (m *Store) ClientKind(ctx context.Context, tenantID, clientID string) (identity.ClientKind, error) {
 	defer m.call("ClientKind")()
