@@ -173,7 +173,7 @@ func TestNothingLeaks(t *testing.T) {
 	log.SetOutput(defaultLog)
 	t.Cleanup(func() { slog.SetDefault(prevDefault); log.SetOutput(prevLogOut) })
 
-	w := newWorld(t, "") // its apps log at DEBUG into w.logs
+	w := newWorld(t, "").hangsCleanup() // its apps log at DEBUG into w.logs
 	ctx := context.Background()
 	a := &apiRun{w: w, needles: map[string]string{}}
 	admin := w.createClient(identity.ClientCredential, []string{identity.RoleAccountAdministrator, identity.RoleAccountMember}, "")

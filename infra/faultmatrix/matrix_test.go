@@ -701,14 +701,14 @@ func TestFaultMatrix(t *testing.T) {
 	for _, op := range operations() {
 		t.Run(op.name, func(t *testing.T) {
 			t.Parallel()
-			base := newWorld(t, "")
+			base := newWorld(t, "").hangsCleanup()
 			base.login()
 			worldFor := func(t *testing.T) *world {
 				switch op.fresh {
 				case freshPrefix:
-					return newWorld(t, base.table)
+					return newWorld(t, base.table).hangsCleanup()
 				case freshTable:
-					return newWorld(t, "")
+					return newWorld(t, "").hangsCleanup()
 				}
 				return base
 			}
