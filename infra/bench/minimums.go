@@ -19,7 +19,7 @@ var minimums = map[string]minimum{
 		"the client item; the tenant only needs reading when the client is missing (to tell tenant from client not found)"},
 	"PUT /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}": {"DDB GetItem 1 + TransactWriteItems 1",
 		"the patch merges into the stored client; client, list copy, token item (Enabled, RoleIds) and tag entries change together, conditional on the version read"},
-	"DELETE /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}": {"DDB GetItem 1 + Query 1 + TransactWriteItems 1, SM GetSecretValue 1 + PutSecretValue 1 per secret",
+	"DELETE /api/v1-preview/Tenants/{tenantId}/ClientCredentialClients/{clientId}": {"DDB GetItem 1 + Query 1 + TransactWriteItems 1, SM GetSecretValue 1 + PutSecretValue 1 per pack (its secrets' entries in one write)",
 		"the client item (its list copy and tag entries to remove, its roles for the cluster-role guard) and the client's records (the material to take out of its pack); one transaction removes them and counts the client out. Measured: one GetItem more, the guard's own read of the client"},
 	"POST /api/Tenants/{tenantId}/HybridClient":              {"as Client Credential create", "same transaction"},
 	"GET /api/Tenants/{tenantId}/HybridClient":               {"as Client Credential list", "same layout"},

@@ -395,6 +395,7 @@ func (s *Service) DeleteClient(ctx context.Context, tenantID string, kind Client
 	if err != nil {
 		return s.notFound(ctx, tenantID, err)
 	}
+	refs := make([]MaterialRef, 0, len(secrets))
 	for _, sec := range secrets {
 		if sec.Swept {
 			// The sweeper destroyed this material when it marked the
@@ -404,8 +405,9 @@ func (s *Service) DeleteClient(ctx context.Context, tenantID string, kind Client
 			// records as many calls (98 records: 105 calls, now 7).
 			continue
 		}
-		s.destroyMaterial(ctx, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: sec.ID, Pack: sec.Pack})
+		refs = append(refs, MaterialRef{TenantID: tenantID, ClientID: clientID, SecretID: sec.ID, Pack: sec.Pack})
 	}
+	s.destroyMaterials(ctx, refs)
 	s.logger().InfoContext(ctx, "client deleted", "operation", "delete client", "tenant", tenantID, "client", clientID, "kind", kind.String(), "secrets", len(secrets), "actor", ActorOf(ctx))
 	return nil
 }
@@ -459,21 +461,47 @@ const DefaultCleanupTimeout = 5 * time.Second
 // destroyMaterial deletes material even if the request was cancelled, with
 // a few tries; what still fails is logged for the sweeper's reconciliation.
 func (s *Service) destroyMaterial(ctx context.Context, ref MaterialRef) {
+	s.destroyMaterials(ctx, []MaterialRef{ref})
+}
+
+// destroyMaterials is destroyMaterial for several refs: with a vault that
+// deletes in batches (BatchDeleter), one pack write per pack rather than
+// one per secret.
+func (s *Service) destroyMaterials(ctx context.Context, refs []MaterialRef) {
+	if len(refs) == 0 {
+		return
+	}
 	timeout := s.CleanupTimeout
 	if timeout <= 0 {
 		timeout = DefaultCleanupTimeout
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
+	destroy := func() error {
+		if b, ok := s.Vault.(BatchDeleter); ok && len(refs) > 1 {
+			return b.DeleteVerifiers(ctx, refs)
+		}
+		var errs []error
+		for _, ref := range refs {
+			errs = append(errs, s.Vault.DeleteVerifier(ctx, ref))
+		}
+		return errors.Join(errs...)
+	}
 	var err error
 	for attempt := range 3 {
-		if err = s.Vault.DeleteVerifier(ctx, ref); err == nil {
+		if err = destroy(); err == nil {
 			return
 		}
 		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
 	}
+	ids := make([]string, len(refs))
+	for i, ref := range refs {
+		ids[i] = ref.SecretID
+	}
+	// Which of a batch failed is in the error; the sweeper's reconciliation
+	// destroys whatever is left of material without a live record.
 	s.logger().ErrorContext(ctx, "secret material not destroyed; the sweeper will reconcile it",
-		"tenant", ref.TenantID, "client", ref.ClientID, "secret", ref.SecretID, "error", err.Error())
+		"tenant", refs[0].TenantID, "client", refs[0].ClientID, "secrets", ids, "error", err.Error())
 }
 
 func (s *Service) logger() *slog.Logger {

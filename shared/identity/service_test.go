@@ -417,15 +417,47 @@ func TestDeleteClientDestroysMaterial(t *testing.T) {
 	wantErr(t, w.svc.DeleteClient(w.ctx, w.tenant.ID, identity.Hybrid, c.Client.ID), identity.ErrClientNotFound)
 }
 
-// countingVault counts the destructions a rule asks for.
+// countingVault counts the destructions a rule asks for, one by one and
+// in batches.
 type countingVault struct {
 	*memstore.Vault
 	deleted []identity.MaterialRef
+	batches int
 }
 
 func (v *countingVault) DeleteVerifier(ctx context.Context, ref identity.MaterialRef) error {
 	v.deleted = append(v.deleted, ref)
 	return v.Vault.DeleteVerifier(ctx, ref)
+}
+
+func (v *countingVault) DeleteVerifiers(ctx context.Context, refs []identity.MaterialRef) error {
+	v.deleted = append(v.deleted, refs...)
+	v.batches++
+	return v.Vault.DeleteVerifiers(ctx, refs)
+}
+
+// Deleting a client destroys its live secrets' material in one batch
+// (one write per pack with Secrets Manager), not one call per secret.
+func TestDeleteClientDestroysMaterialInOneBatch(t *testing.T) {
+	w := newWorld(t)
+	v := &countingVault{Vault: w.vault}
+	w.svc.Vault = v
+	c := w.create(t, identity.ClientCredential, identity.NewClient{})
+	s, err := w.svc.AddSecret(w.ctx, w.tenant.ID, identity.ClientCredential, c.Client.ID, "", "Description", nil, "Expiration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.DeleteClient(w.ctx, w.tenant.ID, identity.ClientCredential, c.Client.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v.batches != 1 || len(v.deleted) != 2 {
+		t.Fatalf("%d batches destroying %v; want one batch of both secrets", v.batches, v.deleted)
+	}
+	for _, sec := range []identity.Secret{c.Secret, s.Secret} {
+		if w.vault.Has(ref(sec)) {
+			t.Fatalf("material of %s outlived its client", sec.ID)
+		}
+	}
 }
 
 // A swept record's material was destroyed by the sweeper: deleting its

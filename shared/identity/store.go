@@ -196,6 +196,15 @@ type PackReader interface {
 	VerifierPack(ctx context.Context, tenantID string, pack int) (map[MaterialRef][]byte, error)
 }
 
+// BatchDeleter is a Vault that destroys several pieces of material at
+// once: a client's secrets share their tenant's packs, so deleting the
+// client writes each pack once rather than once per secret.
+type BatchDeleter interface {
+	// DeleteVerifiers is DeleteVerifier for every ref: material already
+	// gone is not an error; what could not be destroyed is the error.
+	DeleteVerifiers(ctx context.Context, refs []MaterialRef) error
+}
+
 // ErrNoMaterial means a secret has no material (deleted, or never written).
 var ErrNoMaterial = errors.New("secret material not found")
 

@@ -256,13 +256,22 @@ func (p packs) addEntry(ctx context.Context, ref identity.MaterialRef, verifier 
 // removeEntry takes a verifier out of its pack; one already gone (or a
 // pack that does not exist) is not an error.
 func (p packs) removeEntry(ctx context.Context, ref identity.MaterialRef) error {
-	return p.changePack(ctx, ref.TenantID, ref.Pack, func(es map[string]PackEntry) (bool, error) {
-		e, ok := es[ref.SecretID]
-		if !ok || e.ClientID != ref.ClientID {
-			return false, nil
+	return p.removeEntries(ctx, ref.TenantID, ref.Pack, []identity.MaterialRef{ref})
+}
+
+// removeEntries takes verifiers out of one pack (refs all name it) in
+// one write; one already gone (or a pack that does not exist) is not an
+// error, and none to take out writes nothing.
+func (p packs) removeEntries(ctx context.Context, tenantID string, pack int, refs []identity.MaterialRef) error {
+	return p.changePack(ctx, tenantID, pack, func(es map[string]PackEntry) (bool, error) {
+		changed := false
+		for _, ref := range refs {
+			if e, ok := es[ref.SecretID]; ok && e.ClientID == ref.ClientID {
+				delete(es, ref.SecretID)
+				changed = true
+			}
 		}
-		delete(es, ref.SecretID)
-		return true, nil
+		return changed, nil
 	})
 }
 

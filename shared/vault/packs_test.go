@@ -171,3 +171,54 @@ func TestFullPackFitsASecretValue(t *testing.T) {
 		t.Fatal("a pack over 64 KB encoded without error")
 	}
 }
+
+// Deleting several verifiers writes each pack once: a client's delete
+// with its secrets in one pack is one pack write, not one per secret.
+// Another client's entry in the pack stays; a secret of its own (the
+// layout before packs) goes too; a second call finds nothing to write.
+func TestDeleteVerifiersWritesEachPackOnce(t *testing.T) {
+	ctx := context.Background()
+	sm := env.Clients.SecretsManager
+	v := vault.New(sm, env.Config.SecretPrefix)
+	tenant, client := identity.NewID(), identity.NewID()
+	ref := func(clientID string, pack int) identity.MaterialRef {
+		return identity.MaterialRef{TenantID: tenant, ClientID: clientID, SecretID: identity.NewID(), Pack: pack}
+	}
+	mine := []identity.MaterialRef{ref(client, 1), ref(client, 1), ref(client, 1), ref(client, 2), ref(client, 0)}
+	other := ref(identity.NewID(), 1)
+	for _, r := range append(mine, other) {
+		if err := v.PutVerifier(ctx, r, identity.Verifier(r, "s")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	versions := func(pack int) int {
+		t.Helper()
+		name := v.PackName(tenant, pack)
+		out, err := sm.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: &name, IncludeDeprecated: aws.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Versions)
+	}
+	before1, before2 := versions(1), versions(2)
+	if err := v.DeleteVerifiers(ctx, mine); err != nil {
+		t.Fatal(err)
+	}
+	if w1, w2 := versions(1)-before1, versions(2)-before2; w1 != 1 || w2 != 1 {
+		t.Fatalf("pack writes: %d to pack 1 (3 entries removed), %d to pack 2 (1 removed); want 1 each", w1, w2)
+	}
+	for _, r := range mine {
+		if _, err := v.Verifier(ctx, r); !errors.Is(err, identity.ErrNoMaterial) {
+			t.Fatalf("%+v after DeleteVerifiers: %v; want ErrNoMaterial", r, err)
+		}
+	}
+	if got, err := v.Verifier(ctx, other); err != nil || !identity.VerifySecret(other, "s", got) {
+		t.Fatalf("another client's entry in the pack: %v", err)
+	}
+	if err := v.DeleteVerifiers(ctx, mine); err != nil {
+		t.Fatalf("again: %v", err)
+	}
+	if w1 := versions(1) - before1; w1 != 1 {
+		t.Fatalf("a second DeleteVerifiers wrote pack 1 again (%d writes in all)", w1)
+	}
+}

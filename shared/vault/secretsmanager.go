@@ -36,8 +36,9 @@ type SecretsManager struct {
 }
 
 var (
-	_ identity.Vault      = (*SecretsManager)(nil)
-	_ identity.PackReader = (*SecretsManager)(nil)
+	_ identity.Vault        = (*SecretsManager)(nil)
+	_ identity.BatchDeleter = (*SecretsManager)(nil)
+	_ identity.PackReader   = (*SecretsManager)(nil)
 )
 
 // New returns a vault that names its secrets under prefix (the stack name).
@@ -129,6 +130,35 @@ func (v *SecretsManager) DeleteVerifier(ctx context.Context, ref identity.Materi
 		return v.removeEntry(ctx, ref)
 	}
 	return deleteMaterial(ctx, v.api, v.Name(ref))
+}
+
+// DeleteVerifiers destroys the material of refs at once: one pack read
+// and write for each pack they are in, in the order first named, and one
+// DeleteSecret for each secret of its own. It goes on past a failure and
+// returns every one.
+func (v *SecretsManager) DeleteVerifiers(ctx context.Context, refs []identity.MaterialRef) error {
+	type packKey struct {
+		tenantID string
+		pack     int
+	}
+	byPack := map[packKey][]identity.MaterialRef{}
+	var packs []packKey
+	var errs []error
+	for _, ref := range refs {
+		if ref.Pack <= 0 {
+			errs = append(errs, deleteMaterial(ctx, v.api, v.Name(ref)))
+			continue
+		}
+		k := packKey{ref.TenantID, ref.Pack}
+		if _, seen := byPack[k]; !seen {
+			packs = append(packs, k)
+		}
+		byPack[k] = append(byPack[k], ref)
+	}
+	for _, k := range packs {
+		errs = append(errs, v.removeEntries(ctx, k.tenantID, k.pack, byPack[k]))
+	}
+	return errors.Join(errs...)
 }
 
 // secretDeleter is the one Secrets Manager call that destroys material.

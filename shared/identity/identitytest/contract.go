@@ -750,6 +750,34 @@ func RunVaultContract(t *testing.T, v identity.Vault) {
 }
 
 func runVaultContract(t *testing.T, v identity.Vault, ref identity.MaterialRef) {
+	if b, ok := v.(identity.BatchDeleter); ok {
+		t.Run("DeleteVerifiers/every ref at once, and again without error", func(t *testing.T) {
+			ctx := context.Background()
+			refs := []identity.MaterialRef{ref, ref, ref}
+			refs[0].SecretID, refs[1].SecretID, refs[2].SecretID = identity.NewID(), identity.NewID(), identity.NewID()
+			refs[2].ClientID = identity.NewID()
+			for _, r := range refs {
+				if err := v.PutVerifier(ctx, r, identity.Verifier(r, "s")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 2 {
+				if err := b.DeleteVerifiers(ctx, refs[:2]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, r := range refs[:2] {
+				_, err := v.Verifier(ctx, r)
+				is(t, "Verifier after DeleteVerifiers", err, identity.ErrNoMaterial)
+			}
+			if got, err := v.Verifier(ctx, refs[2]); err != nil || !identity.VerifySecret(refs[2], "s", got) {
+				t.Fatalf("a ref not named: %x, %v", got, err)
+			}
+			if err := v.DeleteVerifier(ctx, refs[2]); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 	ctx := context.Background()
 	t.Run("Verifier/missing material is ErrNoMaterial", func(t *testing.T) {
 		_, err := v.Verifier(ctx, ref)

@@ -15,7 +15,10 @@ type Vault struct {
 	m  map[identity.MaterialRef][]byte
 }
 
-var _ identity.Vault = (*Vault)(nil)
+var (
+	_ identity.Vault        = (*Vault)(nil)
+	_ identity.BatchDeleter = (*Vault)(nil)
+)
 
 // PutVerifier stores a verifier.
 func (v *Vault) PutVerifier(ctx context.Context, ref identity.MaterialRef, verifier []byte) error {
@@ -33,6 +36,16 @@ func (v *Vault) DeleteVerifier(ctx context.Context, ref identity.MaterialRef) er
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	delete(v.m, ref)
+	return nil
+}
+
+// DeleteVerifiers destroys several verifiers at once.
+func (v *Vault) DeleteVerifiers(ctx context.Context, refs []identity.MaterialRef) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, ref := range refs {
+		delete(v.m, ref)
+	}
 	return nil
 }
 
