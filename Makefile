@@ -55,6 +55,9 @@ run: deps generate
 # per core): several of them spend most of their time waiting, not
 # computing (infra/apitest's stalled-store cases wait out the functions'
 # Timeouts, 36 s of its 44 s), and two at a time left a core idle.
+# They run at a lower priority (nice 10) than the fault matrix, the run's
+# longest path: the matrix takes the CPU when both want it, and they fill
+# the time it waits.
 test: FAULTS_VET := -vet=off
 # -trimpath for every go command of the run, the test binaries' own builds
 # of the functions and the local binary too (they inherit GOFLAGS): without
@@ -68,7 +71,7 @@ test: deps
 	@mkdir -p .local/bin
 	$(GO) build -o .local/bin/teststack ./infra/teststack
 	@($(TEST_FAULTS)) >.local/test-faults.out 2>&1 & faults=$$!; \
-	AWSCALLS_DIR=$(CURDIR)/.local/awscalls .local/bin/teststack $(GO) test -vet=off -count=1 -p 4 -timeout 25m $$($(GO) list ./... | grep -v /infra/faultmatrix); rest=$$?; \
+	AWSCALLS_DIR=$(CURDIR)/.local/awscalls nice -n 10 .local/bin/teststack $(GO) test -vet=off -count=1 -p 4 -timeout 25m $$($(GO) list ./... | grep -v /infra/faultmatrix); rest=$$?; \
 	wait $$faults; matrix=$$?; echo "make test-faults:"; cat .local/test-faults.out; \
 	test $$rest -eq 0 -a $$matrix -eq 0
 	$(GO) run ./infra/unusedactions -dir .local/awscalls
