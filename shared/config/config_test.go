@@ -2,11 +2,18 @@ package config_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/logging"
 
 	"identityservice/shared/config"
 )
@@ -58,5 +65,54 @@ func TestStartAdjustsTheSDKConfigurationBeforeTheClients(t *testing.T) {
 	}
 	if iss := app.IssuerURL(httptest.NewRequest("GET", "http://evil.example.com/", nil)); iss != c.Issuer {
 		t.Fatalf("issuer %q, want the configured %q", iss, c.Issuer)
+	}
+}
+
+// DynamoDB Local answers errors without an X-Amz-Crc32 header; the SDK
+// would check such a body against 0 and log a false WARN for every
+// refused condition. Against a loopback endpoint NewClients turns the
+// check off; against DynamoDB itself it stays on.
+func TestNoFalseChecksumWarningFromDynamoDBLocal(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}`))
+	}))
+	defer srv.Close()
+	var logged strings.Builder
+	cfg := aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		BaseEndpoint: aws.String(srv.URL),
+		Logger: logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+			fmt.Fprintf(&logged, format+"\n", v...)
+		}),
+	}
+	c := config.NewClients(cfg)
+	if !c.DynamoDB.Options().DisableValidateResponseChecksum {
+		t.Fatal("the checksum check is on against a loopback endpoint")
+	}
+	_, err := c.DynamoDB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String("t"),
+		Item: map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "x"}}})
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		t.Fatalf("PutItem: %v; want the ConditionalCheckFailedException answered", err)
+	}
+	if strings.Contains(logged.String(), "failed to close") {
+		t.Fatalf("the SDK logged a false checksum warning:\n%s", logged.String())
+	}
+
+	for endpoint, off := range map[string]bool{
+		"http://localhost:8000":                    true,
+		"http://[::1]:8000":                        true,
+		"https://dynamodb.us-east-1.amazonaws.com": false,
+		"": false,
+	} {
+		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+		t.Setenv("AWS_ENDPOINT_URL", "")
+		c := config.NewClients(aws.Config{Region: "us-east-1"})
+		if got := c.DynamoDB.Options().DisableValidateResponseChecksum; got != off {
+			t.Errorf("endpoint %q: checksum check off = %v, want %v", endpoint, got, off)
+		}
 	}
 }
