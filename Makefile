@@ -65,10 +65,6 @@ test: FAULTS_VET := -vet=off
 # fresh clone in a new directory compiled every package again (about 36 s
 # of CPU) before linking; with it a clone reuses the machine's build cache.
 test test-faults: export GOFLAGS := -trimpath $(GOFLAGS)
-# The Go garbage collector runs a quarter as often (GOGC=400; the go
-# command's compiles and links and every test binary inherit it): the run
-# is CPU-bound on 2 cores and its processes are small beside the memory.
-test test-faults: export GOGC := 400
 test: deps
 	$(GO) vet ./...
 	rm -rf .local/awscalls
