@@ -176,26 +176,14 @@ type Clients struct {
 func NewClients(awsCfg aws.Config) Clients {
 	return Clients{
 		DynamoDB: dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-			if loopback(dynamoDBEndpoint(awsCfg, o)) {
+			// BaseEndpoint: the SDK has resolved it (aws.Config's, or
+			// AWS_ENDPOINT_URL_DYNAMODB) before the options run.
+			if loopback(aws.ToString(o.BaseEndpoint)) {
 				o.DisableValidateResponseChecksum = true
 			}
 		}),
 		SecretsManager: secretsmanager.NewFromConfig(awsCfg),
 	}
-}
-
-// dynamoDBEndpoint is the endpoint a DynamoDB client is configured with:
-// its BaseEndpoint, or the SDK's variables for it; "" for AWS's own.
-func dynamoDBEndpoint(awsCfg aws.Config, o *dynamodb.Options) string {
-	switch {
-	case o.BaseEndpoint != nil:
-		return *o.BaseEndpoint
-	case awsCfg.BaseEndpoint != nil:
-		return *awsCfg.BaseEndpoint
-	case os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "":
-		return os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
-	}
-	return os.Getenv("AWS_ENDPOINT_URL")
 }
 
 // loopback reports whether an endpoint URL names this machine.

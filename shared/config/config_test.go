@@ -109,8 +109,12 @@ func TestNoFalseChecksumWarningFromDynamoDBLocal(t *testing.T) {
 		"": false,
 	} {
 		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
-		t.Setenv("AWS_ENDPOINT_URL", "")
-		c := config.NewClients(aws.Config{Region: "us-east-1"})
+		t.Setenv("AWS_REGION", "us-east-1")
+		cfg, err := config.AWS(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := config.NewClients(cfg)
 		if got := c.DynamoDB.Options().DisableValidateResponseChecksum; got != off {
 			t.Errorf("endpoint %q: checksum check off = %v, want %v", endpoint, got, off)
 		}
