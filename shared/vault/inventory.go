@@ -186,8 +186,5 @@ func (v *Inventory) Missing(ctx context.Context, all []identity.MaterialRef) ([]
 // Destroy deletes material at once, without a recovery window; material
 // already gone is not an error.
 func (v *Inventory) Destroy(ctx context.Context, ref identity.MaterialRef) error {
-	if ref.Pack > 0 {
-		return v.removeEntry(ctx, ref)
-	}
-	return deleteMaterial(ctx, v.api, v.Name(ref))
+	return destroy(ctx, v.packs, v.api, ref)
 }

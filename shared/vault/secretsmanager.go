@@ -126,10 +126,7 @@ func (v *SecretsManager) PutVerifier(ctx context.Context, ref identity.MaterialR
 // current value (earlier versions of the pack keep it for a while:
 // docs/SECURITY.md), or the secret of its own goes with no recovery window.
 func (v *SecretsManager) DeleteVerifier(ctx context.Context, ref identity.MaterialRef) error {
-	if ref.Pack > 0 {
-		return v.removeEntry(ctx, ref)
-	}
-	return deleteMaterial(ctx, v.api, v.Name(ref))
+	return destroy(ctx, v.packs, v.api, ref)
 }
 
 // DeleteVerifiers destroys the material of refs at once: one pack read
@@ -159,6 +156,15 @@ func (v *SecretsManager) DeleteVerifiers(ctx context.Context, refs []identity.Ma
 		errs = append(errs, v.removeEntries(ctx, k.tenantID, k.pack, byPack[k]))
 	}
 	return errors.Join(errs...)
+}
+
+// destroy destroys one piece of material: its pack's entry, or (a ref
+// without a pack) the secret of its own.
+func destroy(ctx context.Context, p packs, api secretDeleter, ref identity.MaterialRef) error {
+	if ref.Pack > 0 {
+		return p.removeEntry(ctx, ref)
+	}
+	return deleteMaterial(ctx, api, p.Name(ref))
 }
 
 // secretDeleter is the one Secrets Manager call that destroys material.
