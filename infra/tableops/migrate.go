@@ -19,7 +19,7 @@ import (
 // scans the table once, which only an operator's credentials allow.
 type MigrationAPI interface {
 	BatchWriter
-	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	Scanner
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
@@ -56,34 +56,27 @@ func Migrate(ctx context.Context, api MigrationAPI, table string, seal func(cont
 	listed := map[string][]item{}  // existing list copies and tag entries, by tenant
 	regs := map[string]item{}      // by client
 	secrets := map[string][]item{} // by client
-	in := &dynamodb.ScanInput{TableName: &table, ConsistentRead: aws.Bool(true)}
-	for {
-		out, err := api.Scan(ctx, in)
-		if err != nil {
-			return rep, fmt.Errorf("migrate: scan: %w", err)
+	err := scan(ctx, api, "migrate", &dynamodb.ScanInput{TableName: &table, ConsistentRead: aws.Bool(true)}, func(it item) error {
+		r := layout.Reader{It: it}
+		pk, sk := r.Str(layout.AttrPK, true), r.Str(layout.AttrSK, true)
+		switch {
+		case strings.HasPrefix(pk, "TENANT#") && sk == layout.SkTenant:
+			tenants[strings.TrimPrefix(pk, "TENANT#")] = it
+		case strings.HasPrefix(pk, "TENANT#") && (strings.HasPrefix(sk, layout.PrefixOrder) || strings.HasPrefix(sk, layout.PrefixTag)):
+			listed[strings.TrimPrefix(pk, "TENANT#")] = append(listed[strings.TrimPrefix(pk, "TENANT#")], it)
+		case strings.HasPrefix(pk, "TENANT#"):
+			clients[strings.TrimPrefix(pk, "TENANT#")] = append(clients[strings.TrimPrefix(pk, "TENANT#")], it)
+		case strings.HasPrefix(pk, "CLIENT#") && sk == layout.SkRegistration && layout.IsTombstone(it):
+			rep.Tombstones++ // a deleted client's reserved id: kept as it is
+		case strings.HasPrefix(pk, "CLIENT#") && sk == layout.SkRegistration:
+			regs[strings.TrimPrefix(pk, "CLIENT#")] = it
+		case strings.HasPrefix(pk, "CLIENT#") && strings.HasPrefix(sk, layout.PrefixSecret):
+			secrets[strings.TrimPrefix(pk, "CLIENT#")] = append(secrets[strings.TrimPrefix(pk, "CLIENT#")], it)
 		}
-		for _, it := range out.Items {
-			r := layout.Reader{It: it}
-			pk, sk := r.Str(layout.AttrPK, true), r.Str(layout.AttrSK, true)
-			switch {
-			case strings.HasPrefix(pk, "TENANT#") && sk == layout.SkTenant:
-				tenants[strings.TrimPrefix(pk, "TENANT#")] = it
-			case strings.HasPrefix(pk, "TENANT#") && (strings.HasPrefix(sk, layout.PrefixOrder) || strings.HasPrefix(sk, layout.PrefixTag)):
-				listed[strings.TrimPrefix(pk, "TENANT#")] = append(listed[strings.TrimPrefix(pk, "TENANT#")], it)
-			case strings.HasPrefix(pk, "TENANT#"):
-				clients[strings.TrimPrefix(pk, "TENANT#")] = append(clients[strings.TrimPrefix(pk, "TENANT#")], it)
-			case strings.HasPrefix(pk, "CLIENT#") && sk == layout.SkRegistration && layout.IsTombstone(it):
-				rep.Tombstones++ // a deleted client's reserved id: kept as it is
-			case strings.HasPrefix(pk, "CLIENT#") && sk == layout.SkRegistration:
-				regs[strings.TrimPrefix(pk, "CLIENT#")] = it
-			case strings.HasPrefix(pk, "CLIENT#") && strings.HasPrefix(sk, layout.PrefixSecret):
-				secrets[strings.TrimPrefix(pk, "CLIENT#")] = append(secrets[strings.TrimPrefix(pk, "CLIENT#")], it)
-			}
-		}
-		if out.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		return nil
+	})
+	if err != nil {
+		return rep, err
 	}
 
 	byID := map[string]identity.Client{}

@@ -17,7 +17,7 @@ import (
 // PackMigrationAPI is the part of the DynamoDB client the move of
 // verifiers into packs uses.
 type PackMigrationAPI interface {
-	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	Scanner
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
@@ -48,53 +48,40 @@ type PackMigrationReport struct {
 // that MigrateMaterial (run before) refused to bind.
 func MigrateVerifiersIntoPacks(ctx context.Context, api PackMigrationAPI, table string, slots identity.Tenants, v identity.Vault) (PackMigrationReport, error) {
 	var rep PackMigrationReport
-	type pending struct {
-		sec      identity.Secret
-		hasEntry bool
-	}
-	var todo []pending
 	entries := map[string]map[string]bool{} // client -> secret ids in its token item
 	var records []identity.Secret
-	in := &dynamodb.ScanInput{TableName: &table, ConsistentRead: aws.Bool(true)}
-	for {
-		out, err := api.Scan(ctx, in)
-		if err != nil {
-			return rep, fmt.Errorf("pack verifiers: scan: %w", err)
-		}
-		for _, it := range out.Items {
-			r := layout.Reader{It: it}
-			pk, sk := r.Str(layout.AttrPK, true), r.Str(layout.AttrSK, true)
-			switch {
-			case strings.HasPrefix(pk, "CLIENT#") && sk == layout.SkRegistration && !layout.IsTombstone(it):
-				reg, err := layout.DecodeRegistration(it)
-				if err != nil {
-					return rep, fmt.Errorf("pack verifiers: registration %s: %w", pk, err)
-				}
-				ids := map[string]bool{}
-				for _, s := range reg.Secrets {
-					ids[s.ID] = true
-				}
-				entries[strings.TrimPrefix(pk, "CLIENT#")] = ids
-			case strings.HasPrefix(pk, "CLIENT#") && strings.HasPrefix(sk, layout.PrefixSecret):
-				sec, err := layout.DecodeSecret(it)
-				if err != nil {
-					return rep, fmt.Errorf("pack verifiers: secret record %s: %w", sk, err)
-				}
-				if sec.Pack == 0 && sec.DeletedAt == nil && !sec.Swept {
-					records = append(records, sec)
-				}
+	err := scan(ctx, api, "pack verifiers", &dynamodb.ScanInput{TableName: &table, ConsistentRead: aws.Bool(true)}, func(it item) error {
+		r := layout.Reader{It: it}
+		pk, sk := r.Str(layout.AttrPK, true), r.Str(layout.AttrSK, true)
+		switch {
+		case strings.HasPrefix(pk, "CLIENT#") && sk == layout.SkRegistration && !layout.IsTombstone(it):
+			reg, err := layout.DecodeRegistration(it)
+			if err != nil {
+				return fmt.Errorf("pack verifiers: registration %s: %w", pk, err)
+			}
+			ids := map[string]bool{}
+			for _, s := range reg.Secrets {
+				ids[s.ID] = true
+			}
+			entries[strings.TrimPrefix(pk, "CLIENT#")] = ids
+		case strings.HasPrefix(pk, "CLIENT#") && strings.HasPrefix(sk, layout.PrefixSecret):
+			sec, err := layout.DecodeSecret(it)
+			if err != nil {
+				return fmt.Errorf("pack verifiers: secret record %s: %w", sk, err)
+			}
+			if sec.Pack == 0 && sec.DeletedAt == nil && !sec.Swept {
+				records = append(records, sec)
 			}
 		}
-		if out.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		return nil
+	})
+	if err != nil {
+		return rep, err
 	}
+	// The token items are all read by now: whether a record has its entry
+	// is known only after the whole scan.
 	for _, sec := range records {
-		todo = append(todo, pending{sec: sec, hasEntry: entries[sec.ClientID][sec.ID]})
-	}
-	for _, p := range todo {
-		moved, err := packOne(ctx, api, table, slots, v, p.sec, p.hasEntry, &rep)
+		moved, err := packOne(ctx, api, table, slots, v, sec, entries[sec.ClientID][sec.ID], &rep)
 		if err != nil {
 			return rep, err
 		}

@@ -20,7 +20,7 @@ import (
 // the token items (the operator's credentials only) and writes their
 // seals.
 type ResealAPI interface {
-	Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	Scanner
 	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
@@ -47,21 +47,8 @@ func Reseal(ctx context.Context, api ResealAPI, table string, ks identity.SealKe
 	in := &dynamodb.ScanInput{TableName: &table, ConsistentRead: aws.Bool(true),
 		FilterExpression:          aws.String("SK = :reg AND begins_with(PK, :client)"),
 		ExpressionAttributeValues: item{":reg": layout.S(layout.SkRegistration), ":client": layout.S("CLIENT#")}}
-	for {
-		out, err := api.Scan(ctx, in)
-		if err != nil {
-			return rep, fmt.Errorf("reseal: scan: %w", err)
-		}
-		for _, it := range out.Items {
-			if err := resealItem(ctx, api, table, ks, it, &rep); err != nil {
-				return rep, err
-			}
-		}
-		if out.LastEvaluatedKey == nil {
-			return rep, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
+	err := scan(ctx, api, "reseal", in, func(it item) error { return resealItem(ctx, api, table, ks, it, &rep) })
+	return rep, err
 }
 
 func resealItem(ctx context.Context, api ResealAPI, table string, ks identity.SealKeySet, it item, rep *ResealReport) error {
