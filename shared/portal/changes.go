@@ -22,13 +22,6 @@ const (
 	HybridChangesPath           = "/_/op-dashboard/api/tenants/{tenantId}/hybrid-clients/{clientId}/changes"
 )
 
-// changesPrefix and changesSuffix frame a changes path with its ids
-// filled in (callTarget lets the pages call it).
-const (
-	changesPrefix = "/_/op-dashboard/api/tenants/"
-	changesSuffix = "/changes"
-)
-
 // ChangeReader reads what the changes routes show (identity.Service).
 type ChangeReader interface {
 	GetClient(ctx context.Context, tenantID string, kind identity.ClientKind, clientID string) (identity.Client, error)
@@ -146,22 +139,28 @@ func (h *handlers) changes(kind identity.ClientKind) httpapi.Handler {
 	}
 }
 
-// isChangesPath reports whether p is a changes path with two ids filled
-// in (the router checks that they are GUIDs).
+// isChangesPath reports whether p is one of the changes paths with its
+// ids filled in (callTarget lets the pages call it; the router checks
+// that the ids are GUIDs).
 func isChangesPath(p string) bool {
-	rest, ok := strings.CutPrefix(p, changesPrefix)
-	if !ok {
+	return fillsTemplate(ClientCredentialChangesPath, p) || fillsTemplate(HybridChangesPath, p)
+}
+
+// fillsTemplate reports whether p is the path template tpl with each
+// {name} segment filled in by one non-empty segment.
+func fillsTemplate(tpl, p string) bool {
+	want, got := strings.Split(tpl, "/"), strings.Split(p, "/")
+	if len(want) != len(got) {
 		return false
 	}
-	rest, ok = strings.CutSuffix(rest, changesSuffix)
-	if !ok {
-		return false
-	}
-	for _, kind := range []string{"/client-credential-clients/", "/hybrid-clients/"} {
-		tenant, client, ok := strings.Cut(rest, kind)
-		if ok && tenant != "" && client != "" && !strings.Contains(tenant, "/") && !strings.Contains(client, "/") {
-			return true
+	for i, w := range want {
+		if strings.HasPrefix(w, "{") && strings.HasSuffix(w, "}") {
+			if got[i] == "" {
+				return false
+			}
+		} else if got[i] != w {
+			return false
 		}
 	}
-	return false
+	return true
 }
